@@ -1,0 +1,113 @@
+"""C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint) signed by the station.
+
+Body: ``<origin>\\n<tree size>\\n<base64 root>\\n``. The store keeps every checkpoint
+issued and replaces the latest only with one that *extends* it (checked with a
+consistency proof), so a rollback fails loudly, as in sunlight's ``ctlog.go``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+
+from hashing.durable import write_file_durably
+from hashing.merkle import HASH_SIZE, ProofError, verify_consistency
+from hashing.note import NoteError, Signer, Verifier, open_note
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is malformed, badly signed, or does not extend the previous one."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+
+    def body(self) -> str:
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+
+    @classmethod
+    def parse_body(cls, text: str) -> Checkpoint:
+        lines = text.split("\n")
+        if len(lines) < 4 or lines[-1] != "":
+            raise CheckpointError("checkpoint body must be origin, size, root hash lines")
+        origin, size_text, root_text = lines[0], lines[1], lines[2]
+        if not origin:
+            raise CheckpointError("checkpoint has an empty origin line")
+        if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+            raise CheckpointError(f"checkpoint size {size_text!r} is not a decimal number")
+        try:
+            root = base64.b64decode(root_text, validate=True)
+        except binascii.Error as err:
+            raise CheckpointError(f"checkpoint root {root_text!r} is not base64") from err
+        if len(root) != HASH_SIZE:
+            raise CheckpointError(f"checkpoint root has {len(root)} bytes, want {HASH_SIZE}")
+        return cls(origin, int(size_text), root)
+
+
+def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:
+    return signer.sign(checkpoint.body())
+
+
+def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None) -> Checkpoint:
+    try:
+        text = open_note(note, verifier)
+    except NoteError as err:
+        raise CheckpointError(str(err)) from err
+    checkpoint = Checkpoint.parse_body(text)
+    if origin is not None and checkpoint.origin != origin:
+        raise CheckpointError(f"checkpoint origin {checkpoint.origin!r}, expected {origin!r}")
+    return checkpoint
+
+
+class CheckpointStore:
+    """``latest`` plus one file per issued checkpoint under ``history/``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.latest_path = directory / "checkpoint"
+        self.history = directory / "checkpoints"
+
+    def latest_note(self) -> str | None:
+        try:
+            return self.latest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def publish(
+        self,
+        note: str,
+        checkpoint: Checkpoint,
+        verifier: Verifier,
+        consistency_proof: list[bytes] | None,
+    ) -> None:
+        """Make ``note`` the latest checkpoint if it extends the current latest."""
+        previous_note = self.latest_note()
+        if previous_note is not None:
+            previous = open_checkpoint(previous_note, verifier)
+            if checkpoint.size < previous.size:
+                raise CheckpointError(
+                    f"refusing rollback: new checkpoint size {checkpoint.size} is smaller than "
+                    f"the latest {previous.size}"
+                )
+            try:
+                verify_consistency(
+                    old_size=previous.size,
+                    new_size=checkpoint.size,
+                    old_root=previous.root,
+                    new_root=checkpoint.root,
+                    proof=consistency_proof or [],
+                )
+            except ProofError as err:
+                raise CheckpointError(
+                    f"refusing checkpoint at size {checkpoint.size}: it does not extend the "
+                    f"latest checkpoint at size {previous.size} ({err}); the ledger history "
+                    "has been changed"
+                ) from err
+        self.history.mkdir(parents=True, exist_ok=True)
+        write_file_durably(self.history / f"{checkpoint.size:012d}.note", note.encode())
+        write_file_durably(self.latest_path, note.encode())

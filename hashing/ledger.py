@@ -1,0 +1,410 @@
+"""The append-only ledger: hash-chained canonical JSON events in one file.
+
+``events.jsonl`` is the record (DESIGN.md, "Ledger format"): one canonical event per
+line, ``seq`` from 0, each ``prev`` the SHA-256 of the previous line's bytes. An event
+counts once ``fsync`` returns. Beside it live caches that can always be rebuilt from
+the events: ``offsets.bin`` (byte offset of each event) and ``tree/`` (the stored
+Merkle tree). ``state.json`` is written on a clean close; when it is missing or stale
+the caches are rebuilt and the whole chain is re-checked while doing so.
+
+A torn or garbled tail (a crash in the middle of a write) is detected on open and
+reported with :class:`TornTailError`. It is never silently rewritten: recovery moves the
+broken bytes into a quarantine file, keeps every complete event, and appends a
+``ledger.recovered`` event that names the quarantine file and the bytes' SHA-256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hashing.canonical import canonical_json
+from hashing.durable import fsync_directory, write_file_durably
+from hashing.merkle import leaf_hash
+from hashing.tree import TreeStore
+
+ZERO_HASH = "0" * 64
+EVENTS_FILE = "events.jsonl"
+RESERVED_FIELDS = frozenset({"seq", "time", "station", "type", "actor", "prev"})
+_OFFSET = struct.Struct("<Q")
+
+
+class LedgerError(Exception):
+    """Base for ledger problems; ``str()`` says what and what to do."""
+
+
+class LedgerBusyError(LedgerError):
+    """Another process holds the ledger for writing."""
+
+
+class LedgerCorruptError(LedgerError):
+    """A complete event in the middle of the ledger is broken: tampering or disk damage."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"ledger event seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+class TornTailError(LedgerError):
+    """The ledger ends with an incomplete or unreadable event (crash during a write)."""
+
+    def __init__(self, path: Path, complete_events: int, torn: bytes) -> None:
+        super().__init__(
+            f"{path}: the last {len(torn)} bytes after event seq {complete_events - 1} are an "
+            "incomplete event (probably a crash while writing). Nothing has been changed. "
+            "Run `evidence-station ledger recover` to keep every complete event, move the "
+            "broken bytes to a quarantine file and record the recovery in the ledger."
+        )
+        self.path = path
+        self.complete_events = complete_events
+        self.torn = torn
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC with microseconds, e.g. ``2026-11-23T18:17:49.123456Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    data: bytes  # canonical bytes, no newline
+    fields: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def type(self) -> str:
+        return str(self.fields["type"])
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event not yet in the ledger: type, actor and type-specific fields."""
+
+    type: str
+    actor: str
+    fields: Mapping[str, Any]
+    time: str | None = None
+
+
+def _parse_line(seq: int, line: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise LedgerCorruptError(seq, f"not valid JSON ({err})") from err
+    if not isinstance(value, dict):
+        raise LedgerCorruptError(seq, "not a JSON object")
+    return value
+
+
+class Ledger:
+    """One station's ledger directory. Use :meth:`open`; one writer at a time."""
+
+    def __init__(self, directory: Path, station: str, writable: bool, lock_fd: int | None) -> None:
+        self.directory = directory
+        self.station = station
+        self.writable = writable
+        self._lock_fd = lock_fd
+        self.path = directory / EVENTS_FILE
+        self.tree = TreeStore(directory / "tree")
+        self._offsets_path = directory / "offsets.bin"
+        self._size = 0
+        self._end_offset = 0
+        self._last_hash = ZERO_HASH
+        self._events_fd: int | None = None
+
+    # -- opening ----------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: Path) -> None:
+        """Create an empty ledger directory (``init``)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if (directory / EVENTS_FILE).exists():
+            raise LedgerError(f"{directory / EVENTS_FILE} already exists; refusing to replace it")
+        write_file_durably(directory / EVENTS_FILE, b"", mode=0o644)
+
+    @classmethod
+    def open(
+        cls, directory: Path, *, station: str, writable: bool = False, recover: bool = False
+    ) -> Ledger:
+        """Open the ledger. A writer holds an exclusive lock until :meth:`close`.
+
+        A reader that finds no writer running repairs stale caches itself; a reader
+        beside a running writer trusts the caches up to the last complete event.
+        """
+        if not (directory / EVENTS_FILE).exists():
+            raise LedgerError(
+                f"no ledger at {directory}; run `evidence-station init --station NAME` first"
+            )
+        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        if writable and not alone:
+            os.close(lock_fd)
+            raise LedgerBusyError(
+                f"{directory}: another evidence-station process is writing the ledger "
+                "(the daemon or another ingest); stop it or wait for it to finish"
+            )
+        ledger = cls(directory, station, writable, lock_fd if writable else None)
+        try:
+            if alone:
+                ledger._open_alone(recover=recover)
+            else:
+                ledger._open_beside_writer()
+        except BaseException:
+            ledger.tree.close()
+            os.close(lock_fd)
+            raise
+        if not writable:
+            os.close(lock_fd)
+        return ledger
+
+    def _state_path(self) -> Path:
+        return self.directory / "state.json"
+
+    def _open_alone(self, *, recover: bool) -> None:
+        file_size = self.path.stat().st_size
+        state = self._read_state()
+        if state is not None and state.get("bytes") == file_size and self._caches_match(state):
+            self._size = int(state["events"])
+            self._end_offset = file_size
+            self._last_hash = str(state["last_hash"])
+        else:
+            self._rebuild_caches(recover=recover)
+        if self.writable:
+            # Mark the caches as "in use": a crash from here on forces a rebuild.
+            with contextlib.suppress(FileNotFoundError):
+                self._state_path().unlink()
+            if self._events_fd is None:
+                self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            value = json.loads(self._state_path().read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _caches_match(self, state: Mapping[str, Any]) -> bool:
+        count = int(state.get("events", -1))
+        offsets_size = self._offsets_path.stat().st_size if self._offsets_path.exists() else 0
+        return self.tree.size == count and offsets_size == count * _OFFSET.size
+
+    def _open_beside_writer(self) -> None:
+        count = min(self.tree.size, self._offsets_path.stat().st_size // _OFFSET.size)
+        with open(self.path, "rb") as handle, open(self._offsets_path, "rb") as offsets:
+            while count > 0:
+                offsets.seek((count - 1) * _OFFSET.size)
+                (start,) = _OFFSET.unpack(offsets.read(_OFFSET.size))
+                handle.seek(start)
+                line = handle.readline()
+                if line.endswith(b"\n"):
+                    self._size = count
+                    self._end_offset = start + len(line)
+                    self._last_hash = hashlib.sha256(line[:-1]).hexdigest()
+                    return
+                count -= 1
+        self._size, self._end_offset, self._last_hash = 0, 0, ZERO_HASH
+
+    def _rebuild_caches(self, *, recover: bool) -> None:
+        """Re-derive offsets and tree from the events, checking the chain on the way."""
+        self.tree.reset()
+        offsets = bytearray()
+        prev = ZERO_HASH
+        seq = 0
+        position = 0
+        batch: list[bytes] = []
+        torn = b""
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    torn = line
+                    break
+                body = line[:-1]
+                try:
+                    value = _parse_line(seq, body)
+                except LedgerCorruptError:
+                    rest = handle.read()
+                    if not rest:
+                        torn = line  # a garbled last line: the tail was torn
+                        break
+                    raise
+                if value.get("seq") != seq:
+                    raise LedgerCorruptError(seq, f"has seq {value.get('seq')!r}")
+                if value.get("prev") != prev:
+                    raise LedgerCorruptError(
+                        seq, "its prev does not match the previous event (chain broken)"
+                    )
+                offsets += _OFFSET.pack(position)
+                batch.append(leaf_hash(body))
+                if len(batch) >= 65536:
+                    self.tree.append(batch)
+                    batch = []
+                prev = hashlib.sha256(body).hexdigest()
+                position += len(line)
+                seq += 1
+        self.tree.append(batch)
+        self.tree.flush()
+        self._offsets_path.write_bytes(bytes(offsets))
+        self._size, self._end_offset, self._last_hash = seq, position, prev
+        if torn:
+            if not (recover and self.writable):
+                raise TornTailError(self.path, seq, torn)
+            self._quarantine_torn_tail(torn)
+
+    def _quarantine_torn_tail(self, torn: bytes) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        quarantine = self.directory / f"torn-tail-after-{self._size}-{stamp}.bin"
+        write_file_durably(quarantine, torn, mode=0o444)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, self._end_offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self.append(
+            Draft(
+                type="ledger.recovered",
+                actor="system",
+                fields={
+                    "torn_bytes": len(torn),
+                    "torn_sha256": hashlib.sha256(torn).hexdigest(),
+                    "quarantine_file": quarantine.name,
+                    "complete_events_kept": self._size,
+                },
+            )
+        )
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def last_hash(self) -> str:
+        return self._last_hash
+
+    def root(self, size: int | None = None) -> bytes:
+        return self.tree.root(self._size if size is None else size)
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> list[bytes]:
+        return self.tree.inclusion_proof(seq, self._size if size is None else size)
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        return self.tree.consistency_proof(old_size, self._size if new_size is None else new_size)
+
+    def event(self, seq: int) -> Event:
+        if not 0 <= seq < self._size:
+            raise IndexError(f"no event seq {seq} (ledger has {self._size})")
+        with open(self._offsets_path, "rb") as offsets:
+            offsets.seek(seq * _OFFSET.size)
+            (start,) = _OFFSET.unpack(offsets.read(_OFFSET.size))
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            body = handle.readline()[:-1]
+        return Event(seq, body, _parse_line(seq, body))
+
+    def events(self, start: int = 0) -> Iterator[Event]:
+        """Every event from ``start`` in order (parsed, not re-verified)."""
+        for seq, body in self.raw_events(start):
+            yield Event(seq, body, _parse_line(seq, body))
+
+    def raw_events(self, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        if start >= self._size:
+            return
+        with open(self._offsets_path, "rb") as offsets:
+            offsets.seek(start * _OFFSET.size)
+            (position,) = _OFFSET.unpack(offsets.read(_OFFSET.size))
+        with open(self.path, "rb") as handle:
+            handle.seek(position)
+            for seq in range(start, self._size):
+                yield seq, handle.readline()[:-1]
+
+    # -- writing --------------------------------------------------------------------------
+    def append(self, draft: Draft) -> Event:
+        return self.append_many([draft])[0]
+
+    def append_many(self, drafts: list[Draft]) -> list[Event]:
+        """Append events and make them durable with one fsync (batched commit)."""
+        if not self.writable or self._events_fd is None:
+            raise LedgerError("ledger is open read-only")
+        events: list[Event] = []
+        lines: list[bytes] = []
+        leaves: list[bytes] = []
+        offsets = bytearray()
+        prev = self._last_hash
+        position = self._end_offset
+        for offset_in_batch, draft in enumerate(drafts):
+            clash = RESERVED_FIELDS.intersection(draft.fields)
+            if clash:
+                raise ValueError(f"event fields may not set {sorted(clash)}")
+            value: dict[str, Any] = dict(draft.fields)
+            value.update(
+                seq=self._size + offset_in_batch,
+                time=draft.time or utc_now(),
+                station=self.station,
+                type=draft.type,
+                actor=draft.actor,
+                prev=prev,
+            )
+            body = canonical_json(value)
+            events.append(Event(value["seq"], body, value))
+            lines.append(body + b"\n")
+            leaves.append(leaf_hash(body))
+            offsets += _OFFSET.pack(position)
+            position += len(body) + 1
+            prev = hashlib.sha256(body).hexdigest()
+        # Caches first, then the events: a reader never sees an event without its hashes.
+        self.tree.append(leaves)
+        self.tree.flush()
+        with open(self._offsets_path, "ab") as handle:
+            handle.write(offsets)
+        data = b"".join(lines)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._events_fd, view)
+            view = view[written:]
+        os.fdatasync(self._events_fd)
+        if self._size == 0:
+            fsync_directory(self.directory)
+        self._size += len(events)
+        self._end_offset = position
+        self._last_hash = prev
+        return events
+
+    def close(self) -> None:
+        self.tree.close()
+        if self._events_fd is not None:
+            os.close(self._events_fd)
+            self._events_fd = None
+            write_file_durably(
+                self._state_path(),
+                json.dumps(
+                    {"events": self._size, "bytes": self._end_offset, "last_hash": self._last_hash}
+                ).encode(),
+            )
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

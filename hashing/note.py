@@ -1,0 +1,156 @@
+"""C2SP signed-note with Ed25519 keys (https://c2sp.org/signed-note).
+
+Key id = first 4 bytes of SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key). A signature line is
+``— <name> <base64(key id ‖ signature)>``; the verifier key is
+``<name>+<hex key id>+<base64(0x01 ‖ public key)>`` and the signer key, as in Go's
+``golang.org/x/mod/sumdb/note``, ``PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 ‖ seed)>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+ALG_ED25519 = 0x01
+SIGNATURE_PREFIX = "— "
+
+
+class NoteError(ValueError):
+    """A note, key or signature is malformed or does not verify."""
+
+
+def _check_name(name: str) -> None:
+    if not name or "+" in name or any(ch.isspace() for ch in name):
+        raise NoteError(f"key name {name!r} must be non-empty without spaces or '+'")
+
+
+def key_id(name: str, public_key: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+
+
+def _public_bytes(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    name: str
+    key_id: bytes
+    public_key: Ed25519PublicKey
+
+    @classmethod
+    def parse(cls, vkey: str) -> Verifier:
+        parts = vkey.strip().split("+", 2)
+        if len(parts) != 3:
+            raise NoteError(f"verifier key {vkey!r} is not name+hexid+base64key")
+        name, hex_id, encoded = parts
+        _check_name(name)
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+            wanted_id = bytes.fromhex(hex_id)
+        except (binascii.Error, ValueError) as err:
+            raise NoteError(f"verifier key {vkey!r}: {err}") from err
+        if len(raw) != 33 or raw[0] != ALG_ED25519:
+            raise NoteError(f"verifier key {vkey!r} is not an Ed25519 key")
+        if key_id(name, raw[1:]) != wanted_id:
+            raise NoteError(f"verifier key {vkey!r}: key id does not match name and key")
+        return cls(name, wanted_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+
+    def encode(self) -> str:
+        raw = bytes([ALG_ED25519]) + _public_bytes(self.public_key)
+        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(raw).decode()}"
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls, name: str) -> Signer:
+        _check_name(name)
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def parse(cls, skey: str) -> Signer:
+        parts = skey.strip().split("+", 4)
+        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+            raise NoteError("signer key is not PRIVATE+KEY+name+hexid+base64key")
+        name, hex_id, encoded = parts[2:]
+        _check_name(name)
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except binascii.Error as err:
+            raise NoteError(f"signer key: {err}") from err
+        if len(raw) != 33 or raw[0] != ALG_ED25519:
+            raise NoteError("signer key is not an Ed25519 key")
+        signer = cls(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        if signer.verifier.key_id.hex() != hex_id:
+            raise NoteError("signer key: key id does not match name and key")
+        return signer
+
+    @property
+    def verifier(self) -> Verifier:
+        public = _public_bytes(self.private_key.public_key())
+        return Verifier(self.name, key_id(self.name, public), self.private_key.public_key())
+
+    def encode(self) -> str:
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        raw = bytes([ALG_ED25519]) + seed
+        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+{base64.b64encode(raw).decode()}"
+
+    def sign(self, text: str) -> str:
+        """Return the signed note for ``text`` (which must end in a newline)."""
+        _check_text(text)
+        signature = self.private_key.sign(text.encode())
+        blob = base64.b64encode(self.verifier.key_id + signature).decode()
+        return f"{text}\n{SIGNATURE_PREFIX}{self.name} {blob}\n"
+
+
+def _check_text(text: str) -> None:
+    if not text.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    if "\n\n" in text:
+        raise NoteError("note text must not contain a blank line")
+
+
+def open_note(note: str, verifier: Verifier) -> str:
+    """Verify ``note`` against ``verifier`` and return its text.
+
+    Signatures by other keys are ignored (a note may carry cosignatures); at least one
+    line must be ours and valid.
+    """
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise NoteError("malformed note: no blank line before the signatures")
+    text = note[: split + 1]
+    _check_text(text)
+    found = False
+    for line in note[split + 2 : -1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError(f"malformed signature line {line!r}")
+        try:
+            name, blob = line[len(SIGNATURE_PREFIX) :].split(" ")
+            raw = base64.b64decode(blob, validate=True)
+        except (ValueError, binascii.Error) as err:
+            raise NoteError(f"malformed signature line {line!r}") from err
+        if len(raw) < 5:
+            raise NoteError(f"malformed signature line {line!r}")
+        if name != verifier.name or raw[:4] != verifier.key_id:
+            continue
+        try:
+            verifier.public_key.verify(raw[4:], text.encode())
+        except InvalidSignature as err:
+            raise NoteError(f"signature by {name} does not verify: the note was changed") from err
+        found = True
+    if not found:
+        raise NoteError(f"note is not signed by {verifier.name}+{verifier.key_id.hex()}")
+    return text

@@ -1,0 +1,149 @@
+"""Streaming SHA-256: hash while copying, and re-read from disk to verify.
+
+Copying reads the source exactly once: every chunk read goes to the hash and to the
+destination. Verification re-reads the stored file with ``O_DIRECT`` so the bytes come
+from the disk and not from the page cache that still holds what we just wrote; where a
+filesystem refuses ``O_DIRECT`` (tmpfs) we drop the cached pages with
+``posix_fadvise(DONTNEED)`` after ``fsync`` and read normally.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import mmap
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CHUNK_SIZE = 8 * 1024 * 1024
+"""Large enough to keep syscalls and Python overhead negligible, small enough for flat
+memory: two chunk buffers are the whole footprint of a copy, whatever the file size."""
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    size: int
+
+
+class SourceReadError(OSError):
+    """Reading the source failed after ``offset`` bytes had been copied."""
+
+    def __init__(self, err: OSError, offset: int) -> None:
+        super().__init__(err.errno, err.strerror)
+        self.offset = offset
+        self.cause = err
+
+
+class DestinationWriteError(OSError):
+    """Writing the destination failed (ENOSPC, EIO on the store disk...)."""
+
+    def __init__(self, err: OSError) -> None:
+        super().__init__(err.errno, err.strerror)
+        self.cause = err
+
+
+def _aligned_buffer(size: int) -> mmap.mmap:
+    # An anonymous mapping is page-aligned, which O_DIRECT requires of the buffer.
+    return mmap.mmap(-1, size)
+
+
+def copy_and_hash(
+    source_fd: int,
+    dest_fd: int,
+    *,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Digest:
+    """Copy ``source_fd`` to ``dest_fd`` from their current offsets, hashing on the way.
+
+    Raises :class:`SourceReadError` or :class:`DestinationWriteError` so the caller can
+    tell "the camera failed" from "our disk failed" — the two need different advice.
+    """
+    digest = hashlib.sha256()
+    buffer = _aligned_buffer(chunk_size)
+    view = memoryview(buffer)
+    total = 0
+    try:
+        while True:
+            try:
+                count = os.readv(source_fd, [buffer])
+            except OSError as err:
+                raise SourceReadError(err, total) from err
+            if count == 0:
+                break
+            chunk = view[:count]
+            digest.update(chunk)
+            try:
+                written = 0
+                while written < count:
+                    written += os.write(dest_fd, chunk[written:])
+            except OSError as err:
+                raise DestinationWriteError(err) from err
+            total += count
+            if progress is not None:
+                progress(count)
+    finally:
+        view.release()
+        buffer.close()
+    return Digest(digest.hexdigest(), total)
+
+
+def hash_fd(fd: int, *, progress: Progress | None = None, chunk_size: int = CHUNK_SIZE) -> Digest:
+    """Hash everything readable from ``fd`` (from its current offset)."""
+    digest = hashlib.sha256()
+    buffer = _aligned_buffer(chunk_size)
+    view = memoryview(buffer)
+    total = 0
+    try:
+        while True:
+            count = os.readv(fd, [buffer])
+            if count == 0:
+                break
+            digest.update(view[:count])
+            total += count
+            if progress is not None:
+                progress(count)
+    finally:
+        view.release()
+        buffer.close()
+    return Digest(digest.hexdigest(), total)
+
+
+def hash_file_from_disk(path: str | os.PathLike[str], *, progress: Progress | None = None) -> Digest:
+    """Hash ``path`` reading from the device, not the page cache.
+
+    The file must already be fsynced (dirty pages cannot be dropped).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT | os.O_CLOEXEC)
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    try:
+        try:
+            return hash_fd(fd, progress=progress)
+        except OSError as err:
+            if err.errno != errno.EINVAL:
+                raise
+            # Some filesystems accept O_DIRECT at open and refuse it at read.
+            os.close(fd)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            return hash_fd(fd, progress=progress)
+    finally:
+        os.close(fd)
+
+
+def hash_file(path: str | os.PathLike[str]) -> Digest:
+    """Hash ``path`` through the page cache (for files we did not just write)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return hash_fd(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,188 @@
+"""Stored Merkle tree: every perfect subtree hash on disk, so proofs are O(log n).
+
+Level ``k`` is a file of 32-byte hashes; entry ``i`` is the hash of the perfect subtree
+over leaves ``[i * 2**k, (i + 1) * 2**k)``. Appending a leaf adds one entry to level 0
+and one more to each level whose count just became complete. Any RFC 6962 subtree hash
+is then a handful of lookups: perfect, aligned ranges are one lookup and the ragged
+right edge is O(log n) of them. A proof at 10^6 leaves reads a few hundred hashes
+instead of rehashing a million events.
+
+The levels are a cache derived from the events: :class:`hashing.ledger.Ledger` rebuilds
+them when they do not match the events (after a crash), so they are not fsynced.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+
+from hashing.merkle import EMPTY_ROOT, HASH_SIZE, node_hash, split_point
+
+
+class TreeStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._maps: dict[int, tuple[int, mmap.mmap | None]] = {}
+        self._pending: dict[int, bytearray] = {}
+        self._counts: list[int] = []
+        self._load_counts()
+
+    # -- layout ---------------------------------------------------------------------
+    def _level_path(self, level: int) -> Path:
+        return self.directory / f"level-{level:02d}.bin"
+
+    def _load_counts(self) -> None:
+        self._counts = []
+        level = 0
+        while self._level_path(level).exists():
+            self._counts.append(self._level_path(level).stat().st_size // HASH_SIZE)
+            level += 1
+
+    @property
+    def size(self) -> int:
+        return self._counts[0] if self._counts else 0
+
+    def reset(self) -> None:
+        """Forget every stored hash (before a rebuild)."""
+        self._close_maps()
+        for path in self.directory.glob("level-*.bin"):
+            path.unlink()
+        self._counts = []
+        self._pending = {}
+
+    # -- writing --------------------------------------------------------------------
+    def append(self, leaf_hashes: list[bytes]) -> None:
+        """Add leaves; call :meth:`flush` to hand them to the OS."""
+        for leaf in leaf_hashes:
+            level = 0
+            node = leaf
+            while True:
+                if len(self._counts) <= level:
+                    self._counts.append(0)
+                self._pending.setdefault(level, bytearray()).extend(node)
+                self._counts[level] += 1
+                if self._counts[level] % 2:
+                    break
+                left = self._get(level, self._counts[level] - 2)
+                node = node_hash(left, node)
+                level += 1
+
+    def flush(self) -> None:
+        for level, data in sorted(self._pending.items()):
+            if not data:
+                continue
+            with open(self._level_path(level), "ab") as handle:
+                handle.write(data)
+        self._pending = {}
+
+    def truncate(self, size: int) -> None:
+        """Drop every hash that covers leaves at or beyond ``size``."""
+        self.flush()
+        self._close_maps()
+        for level in range(len(self._counts)):
+            keep = size >> level
+            if self._counts[level] > keep:
+                os.truncate(self._level_path(level), keep * HASH_SIZE)
+                self._counts[level] = keep
+
+    # -- reading --------------------------------------------------------------------
+    def _close_maps(self) -> None:
+        for _, mapping in self._maps.values():
+            if mapping is not None:
+                mapping.close()
+        self._maps = {}
+
+    def close(self) -> None:
+        self.flush()
+        self._close_maps()
+
+    def _get(self, level: int, index: int) -> bytes:
+        """Hash of the perfect subtree ``index`` at ``level``."""
+        pending = self._pending.get(level)
+        if pending:
+            first_pending = self._counts[level] - len(pending) // HASH_SIZE
+            if index >= first_pending:
+                offset = (index - first_pending) * HASH_SIZE
+                return bytes(pending[offset : offset + HASH_SIZE])
+        mapped_count, mapping = self._maps.get(level, (0, None))
+        if index >= mapped_count:
+            if mapping is not None:
+                mapping.close()
+            path = self._level_path(level)
+            file_size = path.stat().st_size
+            with open(path, "rb") as handle:
+                mapping = mmap.mmap(handle.fileno(), file_size, access=mmap.ACCESS_READ)
+            mapped_count = file_size // HASH_SIZE
+            self._maps[level] = (mapped_count, mapping)
+            if index >= mapped_count:
+                raise IndexError(f"tree level {level} has no entry {index}")
+        assert mapping is not None
+        offset = index * HASH_SIZE
+        return mapping[offset : offset + HASH_SIZE]
+
+    def subtree_hash(self, start: int, end: int) -> bytes:
+        """MTH(D[start:end]) for a range that occurs in the RFC 6962 decomposition."""
+        count = end - start
+        if count <= 0:
+            raise ValueError(f"empty range {start}..{end}")
+        if count & (count - 1) == 0 and start % count == 0:
+            return self._get(count.bit_length() - 1, start // count)
+        k = split_point(count)
+        return node_hash(self.subtree_hash(start, start + k), self.subtree_hash(start + k, end))
+
+    def leaf_hash(self, index: int) -> bytes:
+        return self._get(0, index)
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        if size > self.size:
+            raise ValueError(f"tree has {self.size} leaves, asked for a root at {size}")
+        return EMPTY_ROOT if size == 0 else self.subtree_hash(0, size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 6962 §2.1.1 PATH(index, D[0:size])."""
+        if not 0 <= index < size <= self.size:
+            raise ValueError(f"no leaf {index} in a tree of size {size} (have {self.size})")
+        proof: list[bytes] = []
+        start, end = 0, size
+        # Walk down from the root; collect siblings, then reverse (leaf-to-root order).
+        while end - start > 1:
+            k = split_point(end - start)
+            if index < start + k:
+                proof.append(self.subtree_hash(start + k, end))
+                end = start + k
+            else:
+                proof.append(self.subtree_hash(start, start + k))
+                start = start + k
+        proof.reverse()
+        return proof
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """RFC 6962 §2.1.2 PROOF(old_size, D[0:new_size])."""
+        if not 0 <= old_size <= new_size <= self.size:
+            raise ValueError(f"no consistency proof {old_size} -> {new_size} (have {self.size})")
+        if old_size == 0 or old_size == new_size:
+            return []
+        proof: list[bytes] = []
+        start, end, complete = 0, new_size, True
+        m = old_size
+        # SUBPROOF(m, D[start:end], complete), iteratively.
+        while True:
+            count = end - start
+            if m == count:
+                if not complete:
+                    proof.append(self.subtree_hash(start, end))
+                break
+            k = split_point(count)
+            if m <= k:
+                proof.append(self.subtree_hash(start + k, end))
+                end = start + k
+            else:
+                proof.append(self.subtree_hash(start, start + k))
+                start = start + k
+                m -= k
+                complete = False
+        proof.reverse()
+        return proof
