@@ -67,6 +67,7 @@ def copy_and_hash(
     buffer = _aligned_buffer(chunk_size)
     view = memoryview(buffer)
     total = 0
+    chunk = view[:0]
     try:
         while True:
             try:
@@ -75,6 +76,7 @@ def copy_and_hash(
                 raise SourceReadError(err, total) from err
             if count == 0:
                 break
+            chunk.release()
             chunk = view[:count]
             digest.update(chunk)
             try:
@@ -87,6 +89,7 @@ def copy_and_hash(
             if progress is not None:
                 progress(count)
     finally:
+        chunk.release()
         view.release()
         buffer.close()
     return Digest(digest.hexdigest(), total)
@@ -103,7 +106,8 @@ def hash_fd(fd: int, *, progress: Progress | None = None, chunk_size: int = CHUN
             count = os.readv(fd, [buffer])
             if count == 0:
                 break
-            digest.update(view[:count])
+            with view[:count] as chunk:
+                digest.update(chunk)
             total += count
             if progress is not None:
                 progress(count)

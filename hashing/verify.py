@@ -30,7 +30,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hashing.canonical import canonical_json
 from hashing.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -118,6 +118,81 @@ class _CompactRange:
         return root
 
 
+@dataclass
+class EventScan:
+    """What one pass over an ``events.jsonl`` stream found."""
+
+    count: int = 0
+    root: bytes = EMPTY_ROOT
+    findings: list[Finding] = field(default_factory=list)
+    leaves: dict[int, bytes] = field(default_factory=dict)
+    lines: dict[int, bytes] = field(default_factory=dict)
+    roots: dict[int, bytes] = field(default_factory=dict)
+    ingested: dict[str, int] = field(default_factory=dict)  # sha256 -> size
+
+
+def scan_events(
+    handle: BinaryIO, *, capture: set[int] | frozenset[int] = frozenset(),
+    root_at: set[int] | frozenset[int] = frozenset(),
+) -> EventScan:
+    """Check chain, seq and canonical form of every event; compute the Merkle root.
+
+    Stops at the first broken event (everything after it is unanchored). ``capture``
+    keeps the leaf hash and bytes of chosen seqs; ``root_at`` keeps roots at sizes.
+    """
+    scan = EventScan()
+    tree = _CompactRange()
+    prev = ZERO_HASH
+    sha256 = hashlib.sha256
+    loads = json.loads
+    seq = 0
+    if 0 in root_at:
+        scan.roots[0] = EMPTY_ROOT
+    for line in handle:
+        if not line.endswith(b"\n"):
+            scan.findings.append(Finding("last event is incomplete (truncated ledger)", seq=seq))
+            break
+        body = line[:-1]
+        try:
+            value = loads(body)
+        except ValueError as err:
+            scan.findings.append(Finding(f"not valid JSON ({err})", seq=seq))
+            break
+        if not isinstance(value, dict):
+            scan.findings.append(Finding("not a JSON object", seq=seq))
+            break
+        if value.get("seq") != seq:
+            scan.findings.append(Finding(
+                f"event carries seq {value.get('seq')!r}: an event was dropped, inserted or "
+                "reordered", seq=seq))
+            break
+        if value.get("prev") != prev:
+            scan.findings.append(Finding(
+                "prev is not the SHA-256 of the previous event: the previous event was "
+                "changed, or this one was moved", seq=seq))
+            break
+        try:
+            if canonical_json(value) != body:
+                raise ValueError("bytes differ from the canonical form")
+        except ValueError as err:
+            scan.findings.append(Finding(f"event is not canonical JSON: {err}", seq=seq))
+            break
+        leaf = sha256(LEAF_PREFIX + body).digest()
+        if seq in capture:
+            scan.leaves[seq] = leaf
+            scan.lines[seq] = body
+        tree.push(leaf)
+        if value.get("type") == "ingest" and isinstance(value.get("sha256"), str):
+            scan.ingested[value["sha256"]] = value.get("size", -1)
+        prev = sha256(body).hexdigest()
+        seq += 1
+        if seq in root_at:
+            scan.roots[seq] = tree.root()
+    scan.count = seq
+    scan.root = tree.root()
+    return scan
+
+
 def _load_proofs(bundle: Path, report: Report) -> list[tuple[str, dict[str, Any]]]:
     proofs_dir = bundle / "proofs"
     proofs: list[tuple[str, dict[str, Any]]] = []
@@ -174,70 +249,20 @@ def verify_bundle(
             return report
     proofs = _load_proofs(bundle, report)
     wanted_leaves = {proof["seq"] for _, proof in proofs}
-    captured_leaves: dict[int, bytes] = {}
-    captured_lines: dict[int, bytes] = {}
-    old_root: bytes | None = EMPTY_ROOT if old is not None and old.size == 0 else None
-    ingested: set[str] = set()
-
-    tree = _CompactRange()
-    prev = ZERO_HASH
-    sha256 = hashlib.sha256
-    loads = json.loads
     events_path = bundle / "events.jsonl"
     if not events_path.exists():
         raise BundleUnreadable("events.jsonl is missing from the bundle")
-    seq = 0
     with open(events_path, "rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                report.findings.append(
-                    Finding("last event is incomplete (truncated ledger)", seq=seq)
-                )
-                break
-            body = line[:-1]
-            try:
-                value = loads(body)
-            except ValueError as err:
-                report.findings.append(Finding(f"not valid JSON ({err})", seq=seq))
-                break
-            if not isinstance(value, dict):
-                report.findings.append(Finding("not a JSON object", seq=seq))
-                break
-            if value.get("seq") != seq:
-                report.findings.append(
-                    Finding(
-                        f"event carries seq {value.get('seq')!r}: an event was dropped, "
-                        "inserted or reordered",
-                        seq=seq,
-                    )
-                )
-                break
-            if value.get("prev") != prev:
-                report.findings.append(
-                    Finding(
-                        "prev is not the SHA-256 of the previous event: the previous event "
-                        "was changed, or this one was moved",
-                        seq=seq,
-                    )
-                )
-                break
-            try:
-                if canonical_json(value) != body:
-                    raise ValueError("bytes differ from the canonical form")
-            except ValueError as err:
-                report.findings.append(Finding(f"event is not canonical JSON: {err}", seq=seq))
-                break
-            leaf = sha256(LEAF_PREFIX + body).digest()
-            if seq in wanted_leaves:
-                captured_leaves[seq] = leaf
-                captured_lines[seq] = body
-            tree.push(leaf)
-            if value.get("type") == "ingest" and isinstance(value.get("sha256"), str):
-                ingested.add(value["sha256"])
-            prev = sha256(body).hexdigest()
-            seq += 1
-            if old is not None and seq == old.size:
-                old_root = tree.root()
+        scan = scan_events(
+            handle,
+            capture=wanted_leaves,
+            root_at={old.size} if old is not None else set(),
+        )
+    report.findings.extend(scan.findings)
+    seq = scan.count
+    captured_leaves, captured_lines, ingested = scan.leaves, scan.lines, scan.ingested
+    old_root = scan.roots.get(old.size) if old is not None else None
+    root = scan.root
     report.events = seq
     if report.findings:
         return report
@@ -252,7 +277,6 @@ def verify_bundle(
             )
         )
         return report
-    root = tree.root()
     if root != checkpoint.root:
         report.findings.append(
             Finding(

@@ -1,0 +1,235 @@
+"""The catalog: a SQLite projection of the ledger (invariant 3), through sqlite-utils.
+
+Every row here is derived from a ledger event; ``meta.applied_seq`` says how far. After
+a crash between "ledger event durable" and "catalog row written", :meth:`catch_up`
+replays the missing events, so the catalog can lag the ledger but never lead it or
+disagree with it. ``catalog rebuild`` throws the file away and replays everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from hashing.ledger import Event, Ledger
+
+SCHEMA_VERSION = 1
+
+
+def clip_id_for(sha256: str) -> str:
+    """A clip is one distinct content; its id is the first 16 hex digits of its hash."""
+    return sha256[:16]
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite_utils.Database(path)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self._ensure_schema()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _ensure_schema(self) -> None:
+        db = self.db
+        if "meta" not in db.table_names():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+        if "devices" not in db.table_names():
+            db["devices"].create(
+                {"device_id": str, "officer_id": str, "first_seen": str, "last_seen": str,
+                 "sessions": int},
+                pk="device_id",
+            )
+        if "sessions" not in db.table_names():
+            db["sessions"].create(
+                {"session_id": str, "device_id": str, "officer_id": str, "source": str,
+                 "started_at": str, "ended_at": str, "state": str, "reason": str,
+                 "files_seen": int, "files_committed": int, "files_duplicate": int,
+                 "files_already": int, "files_skipped": int, "files_failed": int,
+                 "bytes_committed": int, "start_seq": int, "end_seq": int, "problems": str},
+                pk="session_id",
+            )
+        if "clips" not in db.table_names():
+            db["clips"].create(
+                {"clip_id": str, "sha256": str, "size": int, "first_seq": int,
+                 "ingested_at": str, "recorded_at": str, "device_id": str, "officer_id": str,
+                 "source_path": str, "flags": str},
+                pk="clip_id",
+            )
+            db["clips"].create_index(["sha256"], unique=True)
+            db["clips"].create_index(["recorded_at"])
+        if "sources" not in db.table_names():
+            db["sources"].create(
+                {"seq": int, "clip_id": str, "sha256": str, "session_id": str,
+                 "device_id": str, "officer_id": str, "source_path": str,
+                 "source_path_b64": str, "size": int, "file_mtime": str, "mtime_ns": int,
+                 "recorded_at": str, "ingested_at": str, "duplicate": int, "flags": str},
+                pk="seq",
+            )
+            db["sources"].create_index(["clip_id"])
+            db["sources"].create_index(["device_id", "source_path_b64", "size", "mtime_ns"])
+        db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    # -- projection ---------------------------------------------------------------------
+    @property
+    def applied_seq(self) -> int:
+        """Seq of the last applied ledger event, -1 when none."""
+        rows = list(self.db.query("select value from meta where key = 'applied_seq'"))
+        return int(rows[0]["value"]) if rows else -1
+
+    def catch_up(self, ledger: Ledger) -> int:
+        """Apply every ledger event the catalog has not seen; return how many."""
+        start = self.applied_seq + 1
+        return self.apply_events(ledger.events(start))
+
+    def apply_events(self, events: Iterable[Event]) -> int:
+        count = 0
+        with self.db.conn:
+            last = None
+            for event in events:
+                self._apply(event)
+                last = event.seq
+                count += 1
+            if last is not None:
+                self.db["meta"].upsert({"key": "applied_seq", "value": str(last)}, pk="key")
+        return count
+
+    def _apply(self, event: Event) -> None:
+        fields = event.fields
+        kind = event.type
+        if kind == "station.init":
+            self.db["meta"].upsert({"key": "station", "value": str(fields["station"])}, pk="key")
+        elif kind == "session.start":
+            self.db["sessions"].insert(
+                {"session_id": fields["session_id"], "device_id": fields["device_id"],
+                 "officer_id": fields.get("officer_id"), "source": fields["source"],
+                 "started_at": fields["time"], "state": "running", "start_seq": event.seq},
+                pk="session_id", replace=True,
+            )
+            self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 1)
+        elif kind == "ingest":
+            self._apply_ingest(event.seq, fields)
+        elif kind == "session.end":
+            counts = fields.get("counts", {})
+            self.db["sessions"].update(
+                fields["session_id"],
+                {"ended_at": fields["time"], "state": fields["state"],
+                 "reason": fields.get("reason"), "end_seq": event.seq,
+                 "problems": json.dumps(fields.get("problems", []), ensure_ascii=False),
+                 **{f"files_{key}": counts.get(key, 0)
+                    for key in ("seen", "committed", "duplicate", "already", "skipped", "failed")},
+                 "bytes_committed": counts.get("bytes", 0)},
+            )
+
+    def _touch_device(self, device_id: str, officer_id: str | None, time: str, sessions: int) -> None:
+        table = self.db["devices"]
+        existing = list(self.db.query("select * from devices where device_id = ?", [device_id]))
+        if existing:
+            row = existing[0]
+            table.update(device_id, {"last_seen": time,
+                                     "officer_id": officer_id or row["officer_id"],
+                                     "sessions": (row["sessions"] or 0) + sessions})
+        else:
+            table.insert({"device_id": device_id, "officer_id": officer_id, "first_seen": time,
+                          "last_seen": time, "sessions": sessions})
+
+    def _apply_ingest(self, seq: int, fields: Mapping[str, Any]) -> None:
+        flags = json.dumps(fields.get("flags", []), ensure_ascii=False)
+        row = {
+            "seq": seq, "clip_id": fields["clip_id"], "sha256": fields["sha256"],
+            "session_id": fields.get("session_id"), "device_id": fields["device_id"],
+            "officer_id": fields.get("officer_id"), "source_path": fields["source_path"],
+            "source_path_b64": fields["source_path_b64"], "size": fields["size"],
+            "file_mtime": fields.get("file_mtime"), "mtime_ns": fields.get("mtime_ns"),
+            "recorded_at": fields.get("recorded_at"), "ingested_at": fields["time"],
+            "duplicate": int(bool(fields.get("duplicate"))), "flags": flags,
+        }
+        self.db["sources"].insert(row, pk="seq", replace=True)
+        if not list(self.db.query("select 1 from clips where clip_id = ?", [fields["clip_id"]])):
+            self.db["clips"].insert(
+                {"clip_id": fields["clip_id"], "sha256": fields["sha256"], "size": fields["size"],
+                 "first_seq": seq, "ingested_at": fields["time"],
+                 "recorded_at": fields.get("recorded_at"), "device_id": fields["device_id"],
+                 "officer_id": fields.get("officer_id"), "source_path": fields["source_path"],
+                 "flags": flags},
+                pk="clip_id",
+            )
+
+    # -- queries --------------------------------------------------------------------------
+    def already_ingested(self, device_id: str, source_path_b64: str, size: int, mtime_ns: int) -> bool:
+        rows = self.db.query(
+            "select 1 from sources where device_id = ? and source_path_b64 = ? and size = ? "
+            "and mtime_ns = ? limit 1",
+            [device_id, source_path_b64, size, mtime_ns],
+        )
+        return any(True for _ in rows)
+
+    def clips(self, *, device_id: str | None = None, session_id: str | None = None,
+              flagged: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        where, params = [], []
+        if device_id:
+            where.append("c.device_id = ?")
+            params.append(device_id)
+        if session_id:
+            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
+            params.append(session_id)
+        if flagged:
+            where.append("c.flags != '[]'")
+        sql = "select c.* from clips c"
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by c.first_seq"
+        if limit:
+            sql += f" limit {int(limit)}"
+        return [self._clip_row(row) for row in self.db.query(sql, params)]
+
+    def _clip_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": row["clip_id"], "sha256": row["sha256"], "size": row["size"],
+            "source_path": row["source_path"], "device_id": row["device_id"],
+            "officer_id": row["officer_id"], "recorded_at": row["recorded_at"],
+            "ingested_at": row["ingested_at"], "ledger_seq": row["first_seq"],
+            "flags": json.loads(row["flags"] or "[]"),
+        }
+
+    def has_clip(self, clip_id: str) -> bool:
+        return any(True for _ in self.db.query("select 1 from clips where clip_id = ?", [clip_id]))
+
+    def find_clip(self, prefix: str) -> list[dict[str, Any]]:
+        prefix = prefix.lower()
+        rows = self.db.query(
+            "select * from clips where clip_id like ? or sha256 like ? order by first_seq limit 5",
+            [prefix + "%", prefix + "%"],
+        )
+        return [self._clip_row(row) for row in rows]
+
+    def sources_of(self, clip_id: str) -> list[dict[str, Any]]:
+        rows = self.db.query("select * from sources where clip_id = ? order by seq", [clip_id])
+        result = []
+        for row in rows:
+            item = dict(row)
+            item["flags"] = json.loads(item["flags"] or "[]")
+            item["duplicate"] = bool(item["duplicate"])
+            result.append(item)
+        return result
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.db.query("select * from sessions order by start_seq")]
+
+    def running_sessions(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in
+                self.db.query("select * from sessions where state = 'running' order by start_seq")]
+
+    def all_sources(self) -> Iterator[dict[str, Any]]:
+        for row in self.db.query("select * from sources order by seq"):
+            yield dict(row)
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.db[name].count for name in ("clips", "sources", "sessions", "devices")}

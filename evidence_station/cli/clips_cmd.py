@@ -1,0 +1,95 @@
+"""``clips`` and ``show CLIP``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from evidence_station.cli.context import AppContext
+from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
+from evidence_station.i18n import human_bytes
+
+
+@click.command("clips")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+@click.option("--device-id", default=None, help="Only clips from this camera.")
+@click.option("--session", "session_id", default=None, help="Only clips from this docking session.")
+@click.option("--flagged", is_flag=True, help="Only clips with flags.")
+@click.option("--limit", type=int, default=None, help="At most this many.")
+@click.pass_obj
+def clips_command(app: AppContext, as_json: bool, device_id: str | None, session_id: str | None,
+                  flagged: bool, limit: int | None) -> None:
+    """List clips: id, hash, size, camera, times, flags. 列出片段。"""
+    with app.open_station() as station:
+        rows = station.catalog.clips(device_id=device_id, session_id=session_id,
+                                     flagged=flagged, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        app.console.print(app.t("no.clips"))
+        return
+    table = Table()
+    for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
+                "col.ingested", "col.source", "col.flags"):
+        table.add_column(app.t(key), overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], human_bytes(row["size"]), row["device_id"],
+                      row["officer_id"] or "", _short_time(row["recorded_at"]),
+                      _short_time(row["ingested_at"]), row["source_path"].rsplit("/", 1)[-1],
+                      ", ".join(flag["kind"] for flag in row["flags"]))
+    app.console.print(table)
+
+
+def _short_time(value: str | None) -> str:
+    return value[:16].replace("T", " ") if value else ""
+
+
+@click.command("show")
+@click.argument("clip")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def show_command(app: AppContext, clip: str, as_json: bool) -> None:
+    """Show one clip (id or hash prefix): every source, flags, ledger seq, inclusion proof.
+
+    显示单个片段的详细信息。
+    """
+    with app.open_station() as station:
+        matches = station.catalog.find_clip(clip)
+        if not matches:
+            raise ClipNotFoundError(clip=clip)
+        if len(matches) > 1:
+            raise AmbiguousClipError(clip=clip, matches=", ".join(m["id"] for m in matches))
+        row = matches[0]
+        row["sources"] = station.catalog.sources_of(row["id"])
+        row["store_path"] = str(station.store.path_for(row["sha256"]))
+        latest = station.latest_checkpoint()
+        if latest is not None and row["ledger_seq"] < latest[0].size:
+            row["inclusion_proof"] = {
+                "tree_size": latest[0].size,
+                "root": latest[0].root.hex(),
+                "hashes": [h.hex() for h in station.ledger.inclusion_proof(
+                    row["ledger_seq"], latest[0].size)],
+            }
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False, indent=1))
+        return
+    table = Table(show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in ("id", "sha256", "size", "device_id", "officer_id", "recorded_at", "ingested_at",
+                "ledger_seq", "store_path"):
+        table.add_row(key, str(row[key]))
+    for flag in row["flags"]:
+        table.add_row("flag", f"{flag['kind']}: {flag['detail']} {flag.get('article', '')}")
+    for source in row["sources"]:
+        table.add_row("source", f"{source['source_path']} (seq {source['seq']}, session "
+                      f"{source['session_id']}{', duplicate' if source['duplicate'] else ''})")
+    app.console.print(table)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(clips_command)
+    group.add_command(show_command)

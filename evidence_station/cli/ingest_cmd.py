@@ -1,0 +1,43 @@
+"""``ingest PATH``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evidence_station.cli.context import AppContext
+from evidence_station.cli.progress import RichReporter, print_summary
+from evidence_station.errors import EXIT_FINDING, SourceNotFoundError
+from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.station import default_actor
+
+
+@click.command("ingest")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--device-id", default=None, help="Camera product serial (产品序号); default: from file names.")
+@click.option("--officer-id", default=None, help="Officer number (警号); default: from file names.")
+@click.option("--actor", default=None, help="Who docks the camera (default: OS user).")
+@click.pass_obj
+def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_id: str | None,
+                   actor: str | None) -> None:
+    """Ingest a camera's folder or mount through the same pipeline as a docked camera.
+
+    复制、校验并登记记录仪文件夹中的所有录像。Exit 1 when a file could not be
+    ingested or the session was interrupted; the camera copy is never modified.
+    """
+    if not path.is_dir():
+        raise SourceNotFoundError(path=path)
+    with app.open_station(writable=True) as station:
+        with RichReporter(app.console, app.lang) as reporter:
+            result = ingest_source(station, path, device_id=device_id, officer_id=officer_id,
+                                   actor=actor or default_actor(), reporter=reporter)
+        print_summary(app.console, result, app.lang)
+    if result.error is not None:
+        raise result.error
+    if not result.safe_to_unplug:
+        raise click.exceptions.Exit(EXIT_FINDING)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ingest_command)

@@ -1,0 +1,58 @@
+"""``ledger export``, ``ledger checkpoint``, ``ledger recover``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evidence_station.cli.context import AppContext
+from evidence_station.export import export_bundle
+from evidence_station.station import default_actor
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The append-only, signed ledger. 账本。"""
+
+
+@ledger_group.command("export")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="New bundle folder.")
+@click.option("--clip", "clips", multiple=True, help="Include this clip's file and inclusion proof (repeatable).")
+@click.option("--actor", default=None, help="Who exports (default: OS user).")
+@click.pass_obj
+def export_command(app: AppContext, out: Path, clips: tuple[str, ...], actor: str | None) -> None:
+    """Write an export bundle for `evidence-station-verify`. 导出审计包。"""
+    with app.open_station(writable=True) as station:
+        result = export_bundle(station, out, list(clips), actor=actor or default_actor())
+    app.console.print(app.t("export.done", out=result.out, events=result.events,
+                            proofs=result.proofs, files=result.files), highlight=False)
+
+
+@ledger_group.command("checkpoint")
+@click.pass_obj
+def checkpoint_command(app: AppContext) -> None:
+    """Issue a signed checkpoint of the current ledger and print it. 签发检查点。"""
+    with app.open_station(writable=True) as station:
+        checkpoint, note = station.issue_checkpoint()
+    app.console.print(app.t("checkpoint.done", size=checkpoint.size, root=checkpoint.root.hex()))
+    click.echo(note, nl=False)
+
+
+@ledger_group.command("recover")
+@click.pass_obj
+def recover_command(app: AppContext) -> None:
+    """Recover from a torn ledger tail after a crash: keep every complete event, move
+    the broken bytes to a quarantine file, record the recovery as an event.
+    崩溃后恢复账本尾部。"""
+    with app.open_station(writable=True, recover=True) as station:
+        last = station.ledger.event(station.ledger.size - 1)
+    if last.type == "ledger.recovered":
+        app.console.print(app.t("recover.done", kept=last.fields["complete_events_kept"],
+                                quarantine=last.fields["quarantine_file"]))
+    else:
+        app.console.print(app.t("recover.none"))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ledger_group)

@@ -1,0 +1,125 @@
+"""Configuration: a TOML file validated by strict pydantic models (frigate's habit).
+
+A misspelled key fails at start with the file and the key named. Every field has a
+description so the web UI can use it as a label. ``version`` allows pure migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evidence_station.errors import ConfigError
+
+CONFIG_VERSION = 1
+DEFAULT_DATA_DIR = Path(
+    os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")
+) / "evidence-station"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationConfig(Strict):
+    data_dir: Path | None = Field(
+        None, title="数据目录 Data directory",
+        description="Holds store, catalog, ledger and keys. "
+        "`--data-dir` and EVIDENCE_STATION_DATA_DIR override it.",
+    )
+    timezone: str = Field(
+        "Asia/Shanghai", title="时区 Time zone",
+        description="Zone of camera clocks; camera file names carry local time without a zone.",
+    )
+
+
+class IngestConfig(Strict):
+    recording_extensions: list[str] = Field(
+        default_factory=lambda: [
+            "mp4", "mov", "avi", "mkv", "ts", "3gp",
+            "wav", "mp3", "aac", "m4a", "amr", "jpg", "jpeg", "png",
+        ],
+        title="录像文件扩展名 Recording extensions",
+        description="Files with these extensions are ingested; others are listed as skipped.",
+    )
+    reserve_mib: int = Field(
+        256, ge=0, le=1_048_576, title="保留空间 Reserved space (MiB)",
+        description="Ingest stops before a file would leave less than this free on the store.",
+    )
+    earliest_plausible_year: int = Field(
+        2010, ge=1980, le=2100, title="最早可信年份 Earliest plausible year",
+        description="File or name times before this year are flagged (a camera clock reset to 1970).",
+    )
+    future_tolerance_s: int = Field(
+        300, ge=0, le=86_400, title="未来时间容差 Future tolerance (s)",
+        description="File or name times later than the station clock plus this are flagged.",
+    )
+
+
+class DaemonConfig(Strict):
+    inbox_dirs: list[Path] = Field(
+        default_factory=list, title="收件目录 Inbox folders",
+        description="Folders (card readers, copied camera folders) watched for cameras: each "
+        "subfolder is one camera.",
+    )
+    demo_camera: bool = Field(
+        True, title="演示记录仪 Demo camera",
+        description="With no camera plugged in and no inbox configured, dock a generated demo camera.",
+    )
+    poll_seconds: float = Field(2.0, gt=0, le=3600, title="轮询间隔 Poll interval (s)",
+                                description="How often inbox folders are looked at.")
+
+
+class Config(Strict):
+    version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
+                         description="Configuration format version.")
+    station: StationConfig = Field(default_factory=StationConfig)  # type: ignore[arg-type]
+    ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
+
+
+MIGRATIONS: dict[int, Any] = {}
+"""``version -> function(dict) -> dict`` upgrading a raw config by one version."""
+
+
+def _error_location(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "(top level)"
+
+
+def load_config(path: Path | None) -> Config:
+    """Load ``path`` (or the embedded defaults when ``None``)."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(path=path, detail="file not found / 文件不存在") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(path=path, detail=f"not valid TOML: {err}") from err
+    version = raw.get("version", CONFIG_VERSION)
+    while isinstance(version, int) and version in MIGRATIONS:
+        raw = MIGRATIONS[version](raw)
+        version = raw.get("version")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"key `{_error_location(item)}`: {item['msg']}" for item in err.errors()
+        )
+        raise ConfigError(path=path, detail=problems) from err
+
+
+def resolve_data_dir(option: Path | None, config: Config) -> Path:
+    """``--data-dir``, else EVIDENCE_STATION_DATA_DIR, else config, else the default."""
+    if option is not None:
+        return option
+    env = os.environ.get("EVIDENCE_STATION_DATA_DIR")
+    if env:
+        return Path(env)
+    if config.station.data_dir is not None:
+        return config.station.data_dir
+    return DEFAULT_DATA_DIR

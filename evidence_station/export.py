@@ -1,0 +1,68 @@
+"""``ledger export``: write the bundle an auditor verifies (DESIGN.md, "Export bundle")."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from hashing.ledger import Draft
+from evidence_station.errors import ClipNotFoundError, EvidenceStationError
+from evidence_station.station import Station
+
+
+class ExportTargetError(EvidenceStationError):
+    zh = "导出目录 {out} 已存在且非空；请指定新的目录"
+    en = "export folder {out} exists and is not empty; choose a new folder"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    events: int
+    proofs: int
+    files: int
+    tree_size: int
+    root: str
+
+
+def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: str) -> ExportResult:
+    if out.exists() and any(out.iterdir()):
+        raise ExportTargetError(out=out)
+    clips = []
+    for clip in clip_ids:
+        matches = station.catalog.find_clip(clip)
+        if len(matches) != 1:
+            raise ClipNotFoundError(clip=clip)
+        clips.append(matches[0])
+    # The export itself is a change worth recording (invariant 3); then sign it all.
+    station.record(Draft("ledger.export", actor, {
+        "out": str(out), "clip_ids": [c["id"] for c in clips]}))
+    checkpoint, note = station.issue_checkpoint()
+    out.mkdir(parents=True, exist_ok=True)
+    ledger = station.ledger
+    with open(out / "events.jsonl", "wb") as handle:
+        for _, body in ledger.raw_events(0):
+            handle.write(body + b"\n")
+    (out / "checkpoint").write_text(note, encoding="utf-8")
+    (out / "station.vkey").write_text(station.verifier.encode() + "\n", encoding="utf-8")
+    if clips:
+        (out / "proofs").mkdir()
+        (out / "files").mkdir()
+    for clip in clips:
+        seq = clip["ledger_seq"]
+        proof = {
+            "clip_id": clip["id"], "sha256": clip["sha256"], "seq": seq,
+            "tree_size": checkpoint.size,
+            "hashes": [h.hex() for h in ledger.inclusion_proof(seq, checkpoint.size)],
+            "event": ledger.event(seq).data.decode("utf-8"),
+        }
+        (out / "proofs" / f"{clip['id']}.json").write_text(
+            json.dumps(proof, ensure_ascii=False, indent=1), encoding="utf-8")
+        target = out / "files" / clip["sha256"]
+        shutil.copyfile(station.store.path_for(clip["sha256"]), target)
+        os.chmod(target, 0o444)
+    return ExportResult(out, checkpoint.size, len(clips), len(clips), checkpoint.size,
+                        checkpoint.root.hex())

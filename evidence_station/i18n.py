@@ -1,0 +1,98 @@
+"""User-facing text: zh-CN first, English available (DESIGN.md, "Domain words").
+
+Messages live in one table so a translator sees them all; code refers to them by key.
+The language comes from ``--lang``, else ``LANG`` (``en*`` → English), else Chinese.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # ingest progress and summary
+    "scan": ("扫描 {source}", "Scanning {source}"),
+    "total": ("总计", "Total"),
+    "summary.title": ("入库汇总 · {source}", "Ingest summary · {source}"),
+    "col.file": ("文件", "File"),
+    "col.size": ("大小", "Size"),
+    "col.sha256": ("SHA-256", "SHA-256"),
+    "col.result": ("结果", "Result"),
+    "col.id": ("编号", "ID"),
+    "col.device": ("产品序号", "Device"),
+    "col.officer": ("警号", "Officer"),
+    "col.recorded": ("录制时间", "Recorded"),
+    "col.ingested": ("入库时间", "Ingested"),
+    "col.flags": ("标记", "Flags"),
+    "col.source": ("原路径", "Source path"),
+    "status.committed": ("已入库", "committed"),
+    "status.duplicate": ("内容重复（已记录来源）", "duplicate content (source recorded)"),
+    "status.already": ("此前已入库", "already ingested"),
+    "status.skipped": ("跳过", "skipped"),
+    "status.failed": ("失败", "failed"),
+    "session.completed": ("会话完成", "session completed"),
+    "session.interrupted": ("会话中断", "session interrupted"),
+    "summary.counts": (
+        "共 {files} 个文件：入库 {committed}，重复 {duplicate}，此前已入库 {already}，"
+        "跳过 {skipped}，失败 {failed}；写入 {bytes}",
+        "{files} files: {committed} committed, {duplicate} duplicate, {already} already "
+        "ingested, {skipped} skipped, {failed} failed; {bytes} stored",
+    ),
+    "summary.checkpoint": ("签名检查点：树大小 {size}，根 {root}", "Signed checkpoint: tree size {size}, root {root}"),
+    "summary.safe": ("所有文件已核验入库，可以拔出记录仪。", "Every file is verified and committed: safe to unplug."),
+    "summary.unsafe": (
+        "有文件未入库（见上表），请勿清除记录仪中的数据。",
+        "Some files were not committed (see above): do not wipe the camera.",
+    ),
+    # check
+    "check.ok": ("检查通过：{what}", "Check passed: {what}"),
+    "check.failed": ("检查发现 {count} 个问题", "Check found {count} problem(s)"),
+    "check.proves": (
+        "账本 {events} 条事件哈希链完整、Merkle 根与签名检查点一致；存储 {objects} 个文件齐全{data}；"
+        "目录与账本一致",
+        "ledger chain of {events} events intact, Merkle root matches the signed checkpoint; "
+        "{objects} stored files present{data}; catalog matches the ledger",
+    ),
+    "check.data": ("且内容哈希全部正确", " and every file re-hashed correctly"),
+    "check.nodata": ("（未重新计算内容哈希，用 --verify-data）", " (contents not re-hashed; use --verify-data)"),
+    # init
+    "init.done": (
+        "已初始化站点 {station}：{data_dir}\n验证公钥：{vkey}",
+        "Initialised station {station} in {data_dir}\nVerifier key: {vkey}",
+    ),
+    "rebuild.done": ("目录已从账本重建：{clips} 个片段，{sources} 个来源", "Catalog rebuilt from the ledger: {clips} clips, {sources} sources"),
+    "export.done": ("导出包已写入 {out}：{events} 条事件，{proofs} 个证明，{files} 个文件", "Bundle written to {out}: {events} events, {proofs} proofs, {files} files"),
+    "checkpoint.done": ("检查点已签发：树大小 {size}，根 {root}", "Checkpoint issued: tree size {size}, root {root}"),
+    "recover.none": ("账本完整，无需恢复。", "The ledger is intact; nothing to recover."),
+    "recover.done": (
+        "已恢复：保留 {kept} 条完整事件，残缺字节已移至 {quarantine}",
+        "Recovered: kept {kept} complete events, moved the broken bytes to {quarantine}",
+    ),
+    "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
+    "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
+    "no.clips": ("没有片段。", "No clips."),
+}
+
+
+def detect_lang(option: str | None, environ: dict[str, str] | None = None) -> Lang:
+    env = os.environ if environ is None else environ
+    if option in ("zh", "en"):
+        return option  # type: ignore[return-value]
+    lang = env.get("LANG", "") or env.get("LC_ALL", "")
+    return "en" if lang.lower().startswith("en") else "zh"
+
+
+def t(key: str, lang: Lang, **values: object) -> str:
+    zh, en = MESSAGES[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

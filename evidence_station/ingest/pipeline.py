@@ -1,0 +1,106 @@
+"""Run the stages for one docking session (a camera's folder or mount).
+
+The session is bracketed by ``session.start`` and ``session.end`` ledger events and
+followed by a signed checkpoint, so the receipt an officer takes away can be checked
+later against the ledger. A file that fails is listed with its reason and the batch
+goes on; the camera disappearing or the store failing stops the session, which is then
+recorded as interrupted with what was committed. The next docking resumes: files
+already in the ledger for this device are recognised and not copied again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hashing.ledger import Draft
+from evidence_station.errors import EvidenceStationError
+from evidence_station.ingest import stages
+from evidence_station.ingest.model import Outcome, Reporter, SessionResult, SilentReporter
+from evidence_station.station import Station
+
+
+def new_session_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def ingest_source(
+    station: Station,
+    source: Path,
+    *,
+    device_id: str | None = None,
+    officer_id: str | None = None,
+    actor: str,
+    reporter: Reporter | None = None,
+) -> SessionResult:
+    reporter = reporter or SilentReporter()
+    config = station.config
+    source = source.resolve()
+    listing = stages.scan(source, config.ingest)
+    plan = stages.plan(
+        listing, station.catalog, device_id=device_id, officer_id=officer_id,
+        config=config.ingest, zone=config.station.timezone, source_label=source.name,
+    )
+    session_id = new_session_id()
+    result = SessionResult(session_id, str(source), plan.device_id, plan.officer_id,
+                           skipped=list(plan.skipped))
+    station.record(Draft("session.start", actor, {
+        "session_id": session_id, "device_id": plan.device_id, "officer_id": plan.officer_id,
+        "source": str(source), "files_planned": len(plan.to_copy),
+        "bytes_planned": plan.bytes_to_copy, "files_already": len(plan.already),
+    }))
+    reporter.planned(plan)
+    for item in plan.already:
+        outcome = Outcome(item, "already")
+        result.outcomes.append(outcome)
+        reporter.file_finished(outcome)
+    reserve = config.ingest.reserve_mib * 1024 * 1024
+    for item in plan.to_copy:
+        reporter.file_started(item)
+        try:
+            staged = stages.copy_hash(station.store, source, item, reserve=reserve,
+                                      progress=reporter.advanced)
+            try:
+                flags = [*item.flags, *stages.media_flags(staged, item)]
+            except OSError:
+                station.store.discard(staged)
+                raise
+            stored = stages.verify(station.store, staged)
+            event = stages.commit(station, session_id=session_id, plan=plan, item=item,
+                                  stored=stored, flags=flags, actor=actor)
+        except stages.FileFailed as failure:
+            outcome = Outcome(item, "failed", problem=stages.Problem(
+                item.display, item.path_b64, failure.reason, failure.detail))
+        except stages.SourceGoneError as gone:
+            result.state, result.reason = "interrupted", str(gone)
+            outcome = Outcome(item, "failed", problem=stages.Problem(
+                item.display, item.path_b64, "source_gone", str(gone)))
+        except EvidenceStationError as err:  # store full, store I/O, integrity alarm
+            result.state, result.reason, result.error = "interrupted", err.render("en"), err
+            outcome = Outcome(item, "failed", problem=stages.Problem(
+                item.display, item.path_b64, "store", err.render("en")))
+        else:
+            fields = event.fields
+            outcome = Outcome(item, "duplicate" if fields["duplicate"] else "committed",
+                              clip_id=str(fields["clip_id"]), sha256=str(fields["sha256"]),
+                              ledger_seq=event.seq, flags=tuple(flags))
+        result.outcomes.append(outcome)
+        reporter.file_finished(outcome)
+        if result.state == "interrupted":
+            break
+    _finish(station, result, actor)
+    return result
+
+
+def _finish(station: Station, result: SessionResult, actor: str) -> None:
+    problems = [p.as_dict() for p in result.skipped]
+    problems += [o.problem.as_dict() for o in result.outcomes if o.problem is not None]
+    station.record(Draft("session.end", actor, {
+        "session_id": result.session_id, "state": result.state, "reason": result.reason,
+        "counts": result.counts(), "problems": problems,
+    }))
+    checkpoint, note = station.issue_checkpoint()
+    result.checkpoint_size = checkpoint.size
+    result.checkpoint_root = checkpoint.root.hex()
+    result.checkpoint_note = note

@@ -1,0 +1,207 @@
+"""One station's data directory: store, catalog, ledger, keys, checkpoints.
+
+``init`` creates it; :meth:`Station.open` hands out the parts. Opening for writing
+takes the ledger's writer lock, removes leftover temp copies, brings the catalog up to
+the ledger, and closes any docking session a crash left open with an explicit
+``session.end`` event, so what happened is in the ledger rather than guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
+from hashing.durable import write_file_durably
+from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
+from hashing.note import Signer, Verifier
+from evidence_station.catalog import Catalog
+from evidence_station.config import Config
+from evidence_station.errors import (
+    AlreadyInitialisedError,
+    LedgerProblem,
+    NotInitialisedError,
+)
+from evidence_station.store import Store
+
+STATION_FILE = "station.json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def station_file(self) -> Path:
+        return self.root / STATION_FILE
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / "ledger"
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def signer_key(self) -> Path:
+        return self.root / "keys" / "station.key"
+
+    @property
+    def verifier_key(self) -> Path:
+        return self.root / "keys" / "station.vkey"
+
+
+def origin_for(station: str) -> str:
+    return f"evidence-station/{station}"
+
+
+def init_station(data_dir: Path, station: str, actor: str) -> Verifier:
+    """Create the data directory, empty ledger, catalog and Ed25519 key (0600)."""
+    layout = Layout(data_dir)
+    if layout.station_file.exists():
+        existing = json.loads(layout.station_file.read_text())
+        raise AlreadyInitialisedError(data_dir=data_dir, station=existing.get("station"))
+    if not _NAME.match(station):
+        raise LedgerProblem(
+            detail=f"station name {station!r}: use letters, digits, '.', '_' or '-' (≤ 64)"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "keys").mkdir(mode=0o700, exist_ok=True)
+    signer = Signer.generate(origin_for(station))
+    write_file_durably(layout.signer_key, (signer.encode() + "\n").encode(), mode=0o600)
+    write_file_durably(layout.verifier_key, (signer.verifier.encode() + "\n").encode())
+    Store.create(layout.store)
+    Ledger.create(layout.ledger)
+    with Ledger.open(layout.ledger, station=station, writable=True) as ledger:
+        ledger.append(Draft("station.init", actor, {
+                                                    "verifier_key": signer.verifier.encode()}))
+        catalog = Catalog(layout.catalog)
+        catalog.catch_up(ledger)
+        catalog.close()
+        _issue_checkpoint(ledger, signer, CheckpointStore(layout.ledger))
+    write_file_durably(
+        layout.station_file,
+        json.dumps({"station": station, "origin": origin_for(station)}).encode(),
+    )
+    return signer.verifier
+
+
+def _issue_checkpoint(ledger: Ledger, signer: Signer, checkpoints: CheckpointStore) -> tuple[Checkpoint, str]:
+    checkpoint = Checkpoint(signer.name, ledger.size, ledger.root())
+    note = sign_checkpoint(checkpoint, signer)
+    previous = checkpoints.latest_note()
+    proof = None
+    if previous is not None:
+        old = open_checkpoint(previous, signer.verifier)
+        if old.size <= ledger.size:
+            proof = ledger.consistency_proof(old.size)
+    checkpoints.publish(note, checkpoint, signer.verifier, proof)
+    return checkpoint, note
+
+
+class Station:
+    def __init__(self, layout: Layout, config: Config, name: str, ledger: Ledger,
+                 catalog: Catalog, store: Store) -> None:
+        self.layout = layout
+        self.config = config
+        self.name = name
+        self.ledger = ledger
+        self.catalog = catalog
+        self.store = store
+        self.checkpoints = CheckpointStore(layout.ledger)
+        self.notices: list[str] = []
+
+    @classmethod
+    def open(cls, data_dir: Path, config: Config, *, writable: bool = False,
+             recover: bool = False) -> Station:
+        layout = Layout(data_dir)
+        if not layout.station_file.exists():
+            raise NotInitialisedError(data_dir=data_dir)
+        name = json.loads(layout.station_file.read_text())["station"]
+        try:
+            ledger = Ledger.open(layout.ledger, station=name, writable=writable, recover=recover)
+        except TornTailError as err:
+            raise LedgerProblem(detail=str(err)) from err
+        except LedgerError as err:
+            raise LedgerProblem(detail=str(err)) from err
+        catalog = Catalog(layout.catalog)
+        station = cls(layout, config, name, ledger, catalog, Store(layout.store))
+        if writable:
+            station._recover_after_crash()
+        return station
+
+    def _recover_after_crash(self) -> None:
+        removed = self.store.remove_leftover_temps()
+        if removed:
+            self.notices.append(f"removed {removed} unfinished temp copies from an interrupted run")
+        self.catalog.catch_up(self.ledger)
+        for session in self.catalog.running_sessions():
+            self.record(Draft(
+                "session.end", "system",
+                {"session_id": session["session_id"], "state": "interrupted",
+                 "reason": "station stopped during the session (crash or power loss)",
+                 "counts": self._session_counts(session["session_id"]), "problems": []},
+            ))
+            self.notices.append(f"session {session['session_id']} was left open; marked interrupted")
+
+    def _session_counts(self, session_id: str) -> dict[str, int]:
+        rows = list(self.catalog.db.query(
+            "select count(*) n, sum(case when duplicate then 0 else 1 end) c, "
+            "sum(duplicate) d, sum(case when duplicate then 0 else size end) b "
+            "from sources where session_id = ?", [session_id]))
+        row = rows[0]
+        return {"committed": row["c"] or 0, "duplicate": row["d"] or 0, "bytes": row["b"] or 0}
+
+    # -- writing -------------------------------------------------------------------------
+    def record(self, draft: Draft) -> Event:
+        """Append one durable ledger event and project it into the catalog."""
+        event = self.ledger.append(draft)
+        self.catalog.apply_events([event])
+        return event
+
+    @property
+    def signer(self) -> Signer:
+        return Signer.parse(self.layout.signer_key.read_text())
+
+    @property
+    def verifier(self) -> Verifier:
+        return Verifier.parse(self.layout.verifier_key.read_text())
+
+    def issue_checkpoint(self) -> tuple[Checkpoint, str]:
+        return _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+
+    def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
+        note = self.checkpoints.latest_note()
+        if note is None:
+            return None
+        return open_checkpoint(note, self.verifier), note
+
+    def close(self) -> None:
+        self.catalog.close()
+        self.ledger.close()
+
+    def __enter__(self) -> Station:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def default_actor() -> str:
+    """The OS user, so every event names someone even without ``--actor``."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, ImportError):
+        return os.environ.get("USER", "unknown")
