@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from sqlite_utils.db import Table
 
 from hashing.ledger import Event, Ledger
 
@@ -37,18 +38,23 @@ class Catalog:
     def close(self) -> None:
         self.db.close()
 
+    def _table(self, name: str) -> Table:
+        table = self.db.table(name)
+        assert isinstance(table, Table)
+        return table
+
     def _ensure_schema(self) -> None:
         db = self.db
         if "meta" not in db.table_names():
-            db["meta"].create({"key": str, "value": str}, pk="key")
+            self._table("meta").create({"key": str, "value": str}, pk="key")
         if "devices" not in db.table_names():
-            db["devices"].create(
+            self._table("devices").create(
                 {"device_id": str, "officer_id": str, "first_seen": str, "last_seen": str,
                  "sessions": int},
                 pk="device_id",
             )
         if "sessions" not in db.table_names():
-            db["sessions"].create(
+            self._table("sessions").create(
                 {"session_id": str, "device_id": str, "officer_id": str, "source": str,
                  "started_at": str, "ended_at": str, "state": str, "reason": str,
                  "files_seen": int, "files_committed": int, "files_duplicate": int,
@@ -57,25 +63,25 @@ class Catalog:
                 pk="session_id",
             )
         if "clips" not in db.table_names():
-            db["clips"].create(
+            self._table("clips").create(
                 {"clip_id": str, "sha256": str, "size": int, "first_seq": int,
                  "ingested_at": str, "recorded_at": str, "device_id": str, "officer_id": str,
                  "source_path": str, "flags": str},
                 pk="clip_id",
             )
-            db["clips"].create_index(["sha256"], unique=True)
-            db["clips"].create_index(["recorded_at"])
+            self._table("clips").create_index(["sha256"], unique=True)
+            self._table("clips").create_index(["recorded_at"])
         if "sources" not in db.table_names():
-            db["sources"].create(
+            self._table("sources").create(
                 {"seq": int, "clip_id": str, "sha256": str, "session_id": str,
                  "device_id": str, "officer_id": str, "source_path": str,
                  "source_path_b64": str, "size": int, "file_mtime": str, "mtime_ns": int,
                  "recorded_at": str, "ingested_at": str, "duplicate": int, "flags": str},
                 pk="seq",
             )
-            db["sources"].create_index(["clip_id"])
-            db["sources"].create_index(["device_id", "source_path_b64", "size", "mtime_ns"])
-        db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            self._table("sources").create_index(["clip_id"])
+            self._table("sources").create_index(["device_id", "source_path_b64", "size", "mtime_ns"])
+        self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
     @property
@@ -98,16 +104,16 @@ class Catalog:
                 last = event.seq
                 count += 1
             if last is not None:
-                self.db["meta"].upsert({"key": "applied_seq", "value": str(last)}, pk="key")
+                self._table("meta").upsert({"key": "applied_seq", "value": str(last)}, pk="key")
         return count
 
     def _apply(self, event: Event) -> None:
         fields = event.fields
         kind = event.type
         if kind == "station.init":
-            self.db["meta"].upsert({"key": "station", "value": str(fields["station"])}, pk="key")
+            self._table("meta").upsert({"key": "station", "value": str(fields["station"])}, pk="key")
         elif kind == "session.start":
-            self.db["sessions"].insert(
+            self._table("sessions").insert(
                 {"session_id": fields["session_id"], "device_id": fields["device_id"],
                  "officer_id": fields.get("officer_id"), "source": fields["source"],
                  "started_at": fields["time"], "state": "running", "start_seq": event.seq},
@@ -118,7 +124,7 @@ class Catalog:
             self._apply_ingest(event.seq, fields)
         elif kind == "session.end":
             counts = fields.get("counts", {})
-            self.db["sessions"].update(
+            self._table("sessions").update(
                 fields["session_id"],
                 {"ended_at": fields["time"], "state": fields["state"],
                  "reason": fields.get("reason"), "end_seq": event.seq,
@@ -129,7 +135,7 @@ class Catalog:
             )
 
     def _touch_device(self, device_id: str, officer_id: str | None, time: str, sessions: int) -> None:
-        table = self.db["devices"]
+        table = self._table("devices")
         existing = list(self.db.query("select * from devices where device_id = ?", [device_id]))
         if existing:
             row = existing[0]
@@ -151,9 +157,9 @@ class Catalog:
             "recorded_at": fields.get("recorded_at"), "ingested_at": fields["time"],
             "duplicate": int(bool(fields.get("duplicate"))), "flags": flags,
         }
-        self.db["sources"].insert(row, pk="seq", replace=True)
+        self._table("sources").insert(row, pk="seq", replace=True)
         if not list(self.db.query("select 1 from clips where clip_id = ?", [fields["clip_id"]])):
-            self.db["clips"].insert(
+            self._table("clips").insert(
                 {"clip_id": fields["clip_id"], "sha256": fields["sha256"], "size": fields["size"],
                  "first_seq": seq, "ingested_at": fields["time"],
                  "recorded_at": fields.get("recorded_at"), "device_id": fields["device_id"],

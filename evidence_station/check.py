@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evidence_station.catalog import Catalog
+from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
 from hashing.stream import hash_file_from_disk
 from hashing.verify import scan_events
-from evidence_station.catalog import Catalog
-from evidence_station.station import Station
 
 
 @dataclass

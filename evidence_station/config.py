@@ -93,7 +93,7 @@ def _error_location(error: Any) -> str:
 def load_config(path: Path | None) -> Config:
     """Load ``path`` (or the embedded defaults when ``None``)."""
     if path is None:
-        return Config()
+        return Config.model_validate({})
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:

@@ -8,9 +8,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from hashing.ledger import Draft
 from evidence_station.errors import ClipNotFoundError, EvidenceStationError
 from evidence_station.station import Station
+from hashing.ledger import Draft
 
 
 class ExportTargetError(EvidenceStationError):
@@ -32,10 +32,10 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: st
     if out.exists() and any(out.iterdir()):
         raise ExportTargetError(out=out)
     clips = []
-    for clip in clip_ids:
-        matches = station.catalog.find_clip(clip)
+    for wanted in clip_ids:
+        matches = station.catalog.find_clip(wanted)
         if len(matches) != 1:
-            raise ClipNotFoundError(clip=clip)
+            raise ClipNotFoundError(clip=wanted)
         clips.append(matches[0])
     # The export itself is a change worth recording (invariant 3); then sign it all.
     station.record(Draft("ledger.export", actor, {

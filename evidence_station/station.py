@@ -15,10 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
-from hashing.durable import write_file_durably
-from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
-from hashing.note import Signer, Verifier
 from evidence_station.catalog import Catalog
 from evidence_station.config import Config
 from evidence_station.errors import (
@@ -27,6 +23,10 @@ from evidence_station.errors import (
     NotInitialisedError,
 )
 from evidence_station.store import Store
+from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
+from hashing.durable import write_file_durably
+from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
+from hashing.note import Signer, Verifier
 
 STATION_FILE = "station.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

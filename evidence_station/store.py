@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_station.errors import IntegrityAlarm, StoreFullError, StoreIOError
+from evidence_station.i18n import human_bytes
 from hashing.durable import fsync_directory
 from hashing.stream import (
     DestinationWriteError,
@@ -26,8 +28,6 @@ from hashing.stream import (
     copy_and_hash,
     hash_file_from_disk,
 )
-from evidence_station.errors import IntegrityAlarm, StoreFullError, StoreIOError
-from evidence_station.i18n import human_bytes
 
 READ_ONLY = 0o444
 

@@ -28,9 +28,10 @@ import base64
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from hashing.canonical import canonical_json
 from hashing.checkpoint import Checkpoint, CheckpointError, open_checkpoint
@@ -132,7 +133,7 @@ class EventScan:
 
 
 def scan_events(
-    handle: BinaryIO, *, capture: set[int] | frozenset[int] = frozenset(),
+    handle: Iterable[bytes], *, capture: set[int] | frozenset[int] = frozenset(),
     root_at: set[int] | frozenset[int] = frozenset(),
 ) -> EventScan:
     """Check chain, seq and canonical form of every event; compute the Merkle root.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_events_are_canonical_and_chained(tmp_path: Path) -> None:
     assert "张三".encode() in body[0]  # ensure_ascii=False
     assert body[0] == json.dumps(first, sort_keys=True, separators=(",", ":"),
                                  ensure_ascii=False).encode()
-    for previous, current in zip(body, body[1:], strict=False):
+    for previous, current in itertools.pairwise(body):
         assert json.loads(current)["prev"] == hashlib.sha256(previous).hexdigest()
     with Ledger.open(directory, station="st1") as ledger:
         assert ledger.size == 5

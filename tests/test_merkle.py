@@ -73,7 +73,7 @@ def _tree(tmp_path: Path, leaves: list[bytes]) -> TreeStore:
 
 
 def test_known_roots(tmp_path: Path) -> None:
-    assert EMPTY_ROOT == ROOTS[0]
+    assert ROOTS[0] == EMPTY_ROOT
     tree = TreeStore(tmp_path / "tree")
     for size in range(len(LEAVES) + 1):
         assert ref.mth(LEAVES[:size]) == ROOTS[size]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from evidence_station import daemon
@@ -44,11 +46,9 @@ def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
             reporter.progress.start()
             return reporter
 
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             daemon.run(station, actor=actor, once=once, reporter_factory=reporter_factory,
                        on_result=on_result)
-        except KeyboardInterrupt:
-            pass
 
 
 def register(group: click.Group) -> None:

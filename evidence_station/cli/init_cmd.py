@@ -9,7 +9,7 @@ from evidence_station.station import default_actor, init_station
 
 
 @click.command("init")
-@click.option("--station", required=True, help="Station name (letters, digits, . _ -), e.g. wuhan-dxh-01. 站点名称。")
+@click.option("--station", required=True, help="Station name (letters, digits, . _ -). 站点名称。")
 @click.option("--actor", default=None, help="Who initialises the station (default: OS user).")
 @click.pass_obj
 def init_command(app: AppContext, station: str, actor: str | None) -> None:

@@ -18,7 +18,7 @@ def ledger_group() -> None:
 
 @ledger_group.command("export")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="New bundle folder.")
-@click.option("--clip", "clips", multiple=True, help="Include this clip's file and inclusion proof (repeatable).")
+@click.option("--clip", "clips", multiple=True, help="Add this clip's file and proof (repeatable).")
 @click.option("--actor", default=None, help="Who exports (default: OS user).")
 @click.pass_obj
 def export_command(app: AppContext, out: Path, clips: tuple[str, ...], actor: str | None) -> None:

@@ -14,11 +14,11 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hashing.ledger import Draft
 from evidence_station.errors import EvidenceStationError
 from evidence_station.ingest import stages
-from evidence_station.ingest.model import Outcome, Reporter, SessionResult, SilentReporter
+from evidence_station.ingest.model import Outcome, Problem, Reporter, SessionResult, SilentReporter
 from evidence_station.station import Station
+from hashing.ledger import Draft
 
 
 def new_session_id() -> str:
@@ -70,15 +70,15 @@ def ingest_source(
             event = stages.commit(station, session_id=session_id, plan=plan, item=item,
                                   stored=stored, flags=flags, actor=actor)
         except stages.FileFailed as failure:
-            outcome = Outcome(item, "failed", problem=stages.Problem(
+            outcome = Outcome(item, "failed", problem=Problem(
                 item.display, item.path_b64, failure.reason, failure.detail))
         except stages.SourceGoneError as gone:
             result.state, result.reason = "interrupted", str(gone)
-            outcome = Outcome(item, "failed", problem=stages.Problem(
+            outcome = Outcome(item, "failed", problem=Problem(
                 item.display, item.path_b64, "source_gone", str(gone)))
         except EvidenceStationError as err:  # store full, store I/O, integrity alarm
             result.state, result.reason, result.error = "interrupted", err.render("en"), err
-            outcome = Outcome(item, "failed", problem=stages.Problem(
+            outcome = Outcome(item, "failed", problem=Problem(
                 item.display, item.path_b64, "store", err.render("en")))
         else:
             fields = event.fields

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from docks.listing import Listing, display_path, list_camera, open_camera_file
 from docks.naming import parse_name
-from hashing.ledger import Draft, Event
-from hashing.stream import Progress, SourceReadError
 from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
 from evidence_station.ingest.container import check_container
@@ -24,6 +22,8 @@ from evidence_station.ingest.flags import Flag, name_flags, size_flags, time_fla
 from evidence_station.ingest.model import Plan, PlannedFile, Problem
 from evidence_station.station import Station
 from evidence_station.store import Staged, Store, Stored
+from hashing.ledger import Draft, Event
+from hashing.stream import Progress, SourceReadError
 
 # errno values meaning "the camera is gone" (unplugged, FUSE helper died, card pulled),
 # as opposed to one bad file on a present camera.
