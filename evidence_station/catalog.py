@@ -80,7 +80,7 @@ class Catalog:
                 pk="seq",
             )
             self._table("sources").create_index(["clip_id"])
-            self._table("sources").create_index(["device_id", "source_path_b64", "size", "mtime_ns"])
+            self._table("sources").create_index(["device_id", "source_path_b64", "size"])
         self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
@@ -169,13 +169,19 @@ class Catalog:
             )
 
     # -- queries --------------------------------------------------------------------------
-    def already_ingested(self, device_id: str, source_path_b64: str, size: int, mtime_ns: int) -> bool:
+    def already_ingested(self, device_id: str, source_path_b64: str, size: int,
+                         mtime_ns: int) -> bool:
+        """Was this camera file committed before (a resumed or repeated docking)?
+
+        Same device, same exact path bytes, same size, and a modification time within
+        2 s: FAT keeps 2-second times and different drivers round them differently.
+        """
         rows = self.db.query(
-            "select 1 from sources where device_id = ? and source_path_b64 = ? and size = ? "
-            "and mtime_ns = ? limit 1",
-            [device_id, source_path_b64, size, mtime_ns],
+            "select mtime_ns from sources where device_id = ? and source_path_b64 = ? "
+            "and size = ?",
+            [device_id, source_path_b64, size],
         )
-        return any(True for _ in rows)
+        return any(abs((row["mtime_ns"] or 0) - mtime_ns) <= 2_000_000_000 for row in rows)
 
     def clips(self, *, device_id: str | None = None, session_id: str | None = None,
               flagged: bool = False, limit: int | None = None) -> list[dict[str, Any]]:

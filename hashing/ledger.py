@@ -364,7 +364,9 @@ class Ledger:
                 prev=prev,
             )
             body = canonical_json(value)
-            events.append(Event(value["seq"], body, value))
+            # Fields as a reader of the ledger will see them (lists not tuples, sorted keys),
+            # so a projection made now equals one rebuilt from the file later.
+            events.append(Event(value["seq"], body, json.loads(body)))
             lines.append(body + b"\n")
             leaves.append(leaf_hash(body))
             offsets += _OFFSET.pack(position)

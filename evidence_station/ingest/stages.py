@@ -8,6 +8,7 @@ re-read from disk and matched, and the ledger event is durable.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import os
 from datetime import UTC, datetime
@@ -123,9 +124,15 @@ def copy_hash(
                 f"{os.strerror(err.errno or 0)}. The file stays on the camera; the card may be "
                 "damaged — copy it with a card reader or send the camera for data recovery, "
                 "and register the loss in writing (R3)") from err
-        size_now = os.fstat(fd).st_size
+        try:
+            size_now = os.fstat(fd).st_size
+        except OSError as err:
+            store.discard(staged)
+            raise SourceGoneError(f"camera disappeared after reading {item.display}: "
+                                  f"{os.strerror(err.errno or 0)}") from err
     finally:
-        os.close(fd)
+        with contextlib.suppress(OSError):  # closing on a vanished FUSE mount: ENOTCONN
+            os.close(fd)
     if staged.digest.size != item.file.size or size_now != item.file.size:
         store.discard(staged)
         raise FileFailed("changed", f"the file changed size while being copied (listed "
