@@ -119,7 +119,7 @@ def _fuse_available() -> str | None:
         return "fusermount not installed (Debian package fuse)"
     try:
         import fuse  # noqa: F401
-    except (ImportError, OSError, EnvironmentError) as err:
+    except (ImportError, OSError) as err:
         return f"fusepy/libfuse2 unavailable: {err}"
     return None
 

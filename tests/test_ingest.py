@@ -13,8 +13,8 @@ import pytest
 
 from evidence_station.check import check_station
 from evidence_station.errors import StoreFullError
-from evidence_station.ingest.pipeline import ingest_source
 from evidence_station.ingest.model import SessionResult, SilentReporter
+from evidence_station.ingest.pipeline import ingest_source
 from evidence_station.station import Station
 from tests.conftest import tree_snapshot
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from evidence_station.cli.context import AppContext
 from evidence_station.config import load_config, resolve_data_dir
@@ -64,10 +65,10 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="evidence-station", standalone_mode=False)
+        returned = cli.main(args=argv, prog_name="evidence-station", standalone_mode=False)
     except EvidenceStationError as err:
         lang = detect_lang(_lang_from_argv(argv if argv is not None else sys.argv[1:]))
-        Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {err.render(lang)}",
+        Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(err.render(lang))}",
                                    highlight=False)
         return err.exit_code
     except click.exceptions.Exit as exit_:
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except click.exceptions.Abort:
         return EXIT_USAGE
-    return 0
+    # Without standalone mode click hands back ctx.exit(code) as the return value.
+    return returned if isinstance(returned, int) else 0
 
 
 def _lang_from_argv(argv: list[str]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from evidence_station.check import check_station, rebuild_catalog
@@ -40,7 +41,7 @@ def check_command(app: AppContext, verify_data: bool, as_json: bool) -> None:
                          for f in report.findings]}, ensure_ascii=False, indent=1))
     else:
         for note in report.notes:
-            app.console.print(f"[dim]· {note}[/dim]", highlight=False)
+            app.console.print(f"[dim]· {escape(note)}[/dim]", highlight=False)
         if report.ok:
             what = app.t("check.proves", events=report.events, objects=report.objects,
                          data=app.t("check.data" if verify_data else "check.nodata"))
@@ -50,7 +51,7 @@ def check_command(app: AppContext, verify_data: bool, as_json: bool) -> None:
             app.console.print(f"[bold red]✘ {app.t('check.failed', count=len(report.findings))}"
                               "[/bold red]")
             for finding in report.findings:
-                app.console.print(f"  {finding}", highlight=False)
+                app.console.print(f"  {escape(str(finding))}", highlight=False)
     if not report.ok:
         raise click.exceptions.Exit(EXIT_FINDING)
 
@@ -66,7 +67,7 @@ def rebuild_command(app: AppContext) -> None:
     """Throw the catalog away and rebuild it from the ledger. 由账本重建目录库。"""
     with app.open_station(writable=True) as station:
         counts = rebuild_catalog(station)
-    app.console.print(app.t("rebuild.done", clips=counts["clips"], sources=counts["sources"]))
+    app.say(app.t("rebuild.done", clips=counts["clips"], sources=counts["sources"]))
 
 
 def register(group: click.Group) -> None:

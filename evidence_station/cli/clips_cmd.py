@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from evidence_station.cli.context import AppContext
@@ -29,7 +30,7 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
-        app.console.print(app.t("no.clips"))
+        app.say(app.t("no.clips"))
         return
     table = Table()
     for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
@@ -38,7 +39,7 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     for row in rows:
         table.add_row(row["id"], human_bytes(row["size"]), row["device_id"],
                       row["officer_id"] or "", _short_time(row["recorded_at"]),
-                      _short_time(row["ingested_at"]), row["source_path"].rsplit("/", 1)[-1],
+                      _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
                       ", ".join(flag["kind"] for flag in row["flags"]))
     app.console.print(table)
 
@@ -81,11 +82,11 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     table.add_column(overflow="fold")
     for key in ("id", "sha256", "size", "device_id", "officer_id", "recorded_at", "ingested_at",
                 "ledger_seq", "store_path"):
-        table.add_row(key, str(row[key]))
+        table.add_row(key, escape(str(row[key])))
     for flag in row["flags"]:
-        table.add_row("flag", f"{flag['kind']}: {flag['detail']} {flag.get('article', '')}")
+        table.add_row("flag", escape(f"{flag['kind']}: {flag['detail']} {flag.get('article', '')}"))
     for source in row["sources"]:
-        table.add_row("source", f"{source['source_path']} (seq {source['seq']}, session "
+        table.add_row("source", f"{escape(source['source_path'])} (seq {source['seq']}, session "
                       f"{source['session_id']}{', duplicate' if source['duplicate'] else ''})")
     app.console.print(table)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from evidence_station.config import Config
 from evidence_station.i18n import Lang, t
@@ -23,8 +24,12 @@ class AppContext:
     def t(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)
 
+    def say(self, text: str) -> None:
+        """Print a message unwrapped: keys, hashes and paths must stay copyable."""
+        self.console.print(text, soft_wrap=True, highlight=False)
+
     def open_station(self, *, writable: bool = False, recover: bool = False) -> Station:
         station = Station.open(self.data_dir, self.config, writable=writable, recover=recover)
         for notice in station.notices:
-            self.err_console.print(f"[yellow]{notice}[/yellow]")
+            self.err_console.print(f"[yellow]{escape(notice)}[/yellow]")
         return station

@@ -34,9 +34,9 @@ def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
     with station:
         inboxes = station.config.daemon.inbox_dirs
         if inboxes:
-            app.console.print(app.t("daemon.watching", dirs=", ".join(map(str, inboxes))))
+            app.say(app.t("daemon.watching", dirs=", ".join(map(str, inboxes))))
         else:
-            app.console.print(app.t("daemon.demo", path=station.layout.root / "demo-camera"))
+            app.say(app.t("daemon.demo", path=station.layout.root / "demo-camera"))
 
         def on_result(camera: daemon.DockedCamera, result: SessionResult) -> None:
             print_summary(app.console, result, app.lang)

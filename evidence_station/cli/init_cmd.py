@@ -18,8 +18,8 @@ def init_command(app: AppContext, station: str, actor: str | None) -> None:
     初始化数据目录、目录库、空账本和站点签名密钥。
     """
     verifier = init_station(app.data_dir, station, actor or default_actor())
-    app.console.print(app.t("init.done", station=station, data_dir=app.data_dir,
-                            vkey=verifier.encode()), highlight=False)
+    app.say(app.t("init.done", station=station, data_dir=app.data_dir,
+                            vkey=verifier.encode()))
 
 
 def register(group: click.Group) -> None:

@@ -25,8 +25,8 @@ def export_command(app: AppContext, out: Path, clips: tuple[str, ...], actor: st
     """Write an export bundle for `evidence-station-verify`. 导出审计包。"""
     with app.open_station(writable=True) as station:
         result = export_bundle(station, out, list(clips), actor=actor or default_actor())
-    app.console.print(app.t("export.done", out=result.out, events=result.events,
-                            proofs=result.proofs, files=result.files), highlight=False)
+    app.say(app.t("export.done", out=result.out, events=result.events,
+                            proofs=result.proofs, files=result.files))
 
 
 @ledger_group.command("checkpoint")
@@ -35,7 +35,7 @@ def checkpoint_command(app: AppContext) -> None:
     """Issue a signed checkpoint of the current ledger and print it. 签发检查点。"""
     with app.open_station(writable=True) as station:
         checkpoint, note = station.issue_checkpoint()
-    app.console.print(app.t("checkpoint.done", size=checkpoint.size, root=checkpoint.root.hex()))
+    app.say(app.t("checkpoint.done", size=checkpoint.size, root=checkpoint.root.hex()))
     click.echo(note, nl=False)
 
 
@@ -48,10 +48,10 @@ def recover_command(app: AppContext) -> None:
     with app.open_station(writable=True, recover=True) as station:
         last = station.ledger.event(station.ledger.size - 1)
     if last.type == "ledger.recovered":
-        app.console.print(app.t("recover.done", kept=last.fields["complete_events_kept"],
+        app.say(app.t("recover.done", kept=last.fields["complete_events_kept"],
                                 quarantine=last.fields["quarantine_file"]))
     else:
-        app.console.print(app.t("recover.none"))
+        app.say(app.t("recover.none"))
 
 
 def register(group: click.Group) -> None:

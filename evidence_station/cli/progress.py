@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -44,7 +45,7 @@ class RichReporter:
         if self.current is not None:
             self.progress.remove_task(self.current)
         name = item.display if len(item.display) <= 40 else "…" + item.display[-39:]
-        self.current = self.progress.add_task(name, total=item.file.size or 1)
+        self.current = self.progress.add_task(escape(name), total=item.file.size or 1)
 
     def advanced(self, count: int) -> None:
         if self.current is not None:
@@ -71,15 +72,15 @@ def summary_table(result: SessionResult, lang: Lang) -> Table:
         status = t(f"status.{outcome.status}", lang)
         detail = ""
         if outcome.problem is not None:
-            detail = f": {outcome.problem.detail}"
+            detail = f": {escape(outcome.problem.detail)}"
         elif outcome.flags:
             detail = " ⚑ " + ", ".join(flag.kind for flag in outcome.flags)
         style = STATUS_STYLE.get(outcome.status, "")
-        table.add_row(outcome.item.display, human_bytes(outcome.item.file.size),
+        table.add_row(escape(outcome.item.display), human_bytes(outcome.item.file.size),
                       (outcome.sha256 or "")[:16], f"[{style}]{status}[/{style}]{detail}")
     for problem in result.skipped:
-        table.add_row(problem.path, "", "", f"[yellow]{t('status.skipped', lang)}[/yellow]: "
-                      f"{problem.detail}")
+        table.add_row(escape(problem.path), "", "", f"[yellow]{t('status.skipped', lang)}[/yellow]"
+                      f": {escape(problem.detail)}")
     return table
 
 
@@ -89,12 +90,12 @@ def print_summary(console: Console, result: SessionResult, lang: Lang) -> None:
     console.print(t("summary.counts", lang, files=counts["seen"], committed=counts["committed"],
                     duplicate=counts["duplicate"], already=counts["already"],
                     skipped=counts["skipped"], failed=counts["failed"],
-                    bytes=human_bytes(counts["bytes"])), highlight=False)
+                    bytes=human_bytes(counts["bytes"])), highlight=False, soft_wrap=True)
     if result.reason:
-        console.print(f"[red]{t('session.interrupted', lang)}: {result.reason}[/red]",
+        console.print(f"[red]{t('session.interrupted', lang)}: {escape(result.reason)}[/red]",
                       highlight=False)
     console.print(t("summary.checkpoint", lang, size=result.checkpoint_size,
-                    root=result.checkpoint_root), highlight=False)
+                    root=result.checkpoint_root), highlight=False, soft_wrap=True)
     if result.safe_to_unplug:
         console.print(f"[bold green]✔ {t('summary.safe', lang)}[/bold green]")
     else:
