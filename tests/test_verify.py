@@ -116,7 +116,7 @@ def _resign(bundle: Path, checkpoint: Checkpoint, signer: Signer) -> None:
 
 def test_checkpoint_with_changed_size_or_root(bundle: Path) -> None:
     note = (bundle / "checkpoint").read_text()
-    origin, size, root = note.split("\n")[:3]
+    _origin, size, root = note.split("\n")[:3]
     (bundle / "checkpoint").write_text(note.replace(f"\n{size}\n", f"\n{int(size) - 1}\n", 1))
     assert first_failure(bundle).startswith("checkpoint:")
     changed_root = root[:5] + ("A" if root[5] != "A" else "B") + root[6:]
