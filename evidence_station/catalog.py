@@ -128,7 +128,7 @@ class Catalog:
                 fields["session_id"],
                 {"ended_at": fields["time"], "state": fields["state"],
                  "reason": fields.get("reason"), "end_seq": event.seq,
-                 "problems": json.dumps(fields.get("problems", []), ensure_ascii=False),
+                 "problems": json.dumps(fields.get("problems", []), ensure_ascii=False, sort_keys=True),
                  **{f"files_{key}": counts.get(key, 0)
                     for key in ("seen", "committed", "duplicate", "already", "skipped", "failed")},
                  "bytes_committed": counts.get("bytes", 0)},
@@ -147,7 +147,7 @@ class Catalog:
                           "last_seen": time, "sessions": sessions})
 
     def _apply_ingest(self, seq: int, fields: Mapping[str, Any]) -> None:
-        flags = json.dumps(fields.get("flags", []), ensure_ascii=False)
+        flags = json.dumps(fields.get("flags", []), ensure_ascii=False, sort_keys=True)
         row = {
             "seq": seq, "clip_id": fields["clip_id"], "sha256": fields["sha256"],
             "session_id": fields.get("session_id"), "device_id": fields["device_id"],

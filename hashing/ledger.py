@@ -72,7 +72,7 @@ class TornTailError(LedgerError):
 
 def utc_now() -> str:
     """RFC 3339 UTC with microseconds, e.g. ``2026-11-23T18:17:49.123456Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -350,6 +350,7 @@ class Ledger:
         offsets = bytearray()
         prev = self._last_hash
         position = self._end_offset
+        now = utc_now()  # one commit, one time: the batch becomes durable together
         for offset_in_batch, draft in enumerate(drafts):
             clash = RESERVED_FIELDS.intersection(draft.fields)
             if clash:
@@ -357,16 +358,14 @@ class Ledger:
             value: dict[str, Any] = dict(draft.fields)
             value.update(
                 seq=self._size + offset_in_batch,
-                time=draft.time or utc_now(),
+                time=draft.time or now,
                 station=self.station,
                 type=draft.type,
                 actor=draft.actor,
                 prev=prev,
             )
             body = canonical_json(value)
-            # Fields as a reader of the ledger will see them (lists not tuples, sorted keys),
-            # so a projection made now equals one rebuilt from the file later.
-            events.append(Event(value["seq"], body, json.loads(body)))
+            events.append(Event(value["seq"], body, value))
             lines.append(body + b"\n")
             leaves.append(leaf_hash(body))
             offsets += _OFFSET.pack(position)
