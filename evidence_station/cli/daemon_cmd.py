@@ -6,7 +6,6 @@ import contextlib
 
 import click
 
-from evidence_station import daemon
 from evidence_station.cli.context import AppContext
 from evidence_station.cli.progress import RichReporter, print_summary
 from evidence_station.errors import NotInitialisedError
@@ -25,6 +24,8 @@ def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
     With nothing configured, docks a generated demo camera so the whole flow is
     visible. 监视接入口并自动入库；未配置时使用演示记录仪。
     """
+    from evidence_station import daemon  # imports PyAV for the demo camera: only here
+
     actor = default_actor()
     try:
         station = app.open_station(writable=True)
@@ -38,10 +39,10 @@ def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
         else:
             app.say(app.t("daemon.demo", path=station.layout.root / "demo-camera"))
 
-        def on_result(camera: daemon.DockedCamera, result: SessionResult) -> None:
+        def on_result(camera: object, result: SessionResult) -> None:
             print_summary(app.console, result, app.lang)
 
-        def reporter_factory(camera: daemon.DockedCamera) -> RichReporter:
+        def reporter_factory(camera: object) -> RichReporter:
             reporter = RichReporter(app.console, app.lang)
             reporter.progress.start()
             return reporter
