@@ -20,7 +20,7 @@ from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
 from evidence_station.ingest.container import check_container
 from evidence_station.ingest.flags import Flag, name_flags, size_flags, time_flags
-from evidence_station.ingest.model import Plan, PlannedFile, Problem
+from evidence_station.ingest.model import Plan, PlannedFile, Problem, path_encoding
 from evidence_station.station import Station
 from evidence_station.store import Staged, Store, Stored
 from hashing.ledger import Draft, Event
@@ -86,7 +86,7 @@ def plan(
                         earliest_year=config.earliest_plausible_year,
                         future_tolerance_s=config.future_tolerance_s),
         ]
-        encoding = PlannedFile(camera_file, None, ()).encoding
+        encoding = path_encoding(camera_file.rel_path)
         item = PlannedFile(camera_file, info.recorded_at, (*name_flags(encoding), *flags))
         if catalog.already_ingested(result.device_id, item.path_b64, camera_file.size,
                                     camera_file.mtime_ns):
