@@ -9,7 +9,7 @@ disagree with it. ``catalog rebuild`` throws the file away and replays everythin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -239,9 +239,6 @@ class Catalog:
         return [dict(row) for row in
                 self.db.query("select * from sessions where state = 'running' order by start_seq")]
 
-    def all_sources(self) -> Iterator[dict[str, Any]]:
-        for row in self.db.query("select * from sources order by seq"):
-            yield dict(row)
 
     def counts(self) -> dict[str, int]:
         return {name: self.db[name].count for name in ("clips", "sources", "sessions", "devices")}

@@ -12,7 +12,6 @@ import contextlib
 import errno
 import os
 import secrets
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +173,3 @@ class Store:
                     continue
                 yield from sorted(second.iterdir())
 
-    def disk_usage(self) -> tuple[int, int]:
-        usage = shutil.disk_usage(self.root)
-        return usage.used, usage.total

@@ -143,11 +143,3 @@ def hash_file_from_disk(path: str | os.PathLike[str], *, progress: Progress | No
     finally:
         os.close(fd)
 
-
-def hash_file(path: str | os.PathLike[str]) -> Digest:
-    """Hash ``path`` through the page cache (for files we did not just write)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return hash_fd(fd)
-    finally:
-        os.close(fd)
