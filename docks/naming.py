@@ -1,9 +1,9 @@
-"""Read what a camera's file name says: start time, device id, officer id.
+"""Read what a camera's file name says: start time, device id, officer id, sequence.
 
 Body-worn cameras name recordings after their clock, e.g. ``20261123_143000.MP4`` or
-``<产品序号>_<警号>_20261123143000_0001.MP4``. The patterns here are the generic ones;
-vendor profiles (``docks/profiles/*.toml``) add their own. The result is what the *name*
-claims — the camera clock — which analysis later compares with the station clock.
+``<产品序号>_<警号>_20261123143000_0001.MP4``. :func:`parse_name` is the generic reading
+used when no vendor profile (``docks/profiles/*.toml``) fits. The result is what the
+*name* claims — the camera clock — which analysis later compares with the station clock.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class NameInfo:
     recorded_at: datetime | None = None
     device_id: str | None = None
     officer_id: str | None = None
+    seq: int | None = None  # the camera's running file number, where its naming has one
 
 
 def parse_name(name: bytes, zone: str) -> NameInfo:

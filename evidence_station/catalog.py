@@ -9,6 +9,7 @@ disagree with it. ``catalog rebuild`` throws the file away and replays everythin
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,14 @@ from hashing.ledger import Event, Ledger
 SCHEMA_VERSION = 1
 
 
+# R16: the device register — who a camera belongs to, and what the station saw of it.
+DEVICE_REGISTER_COLUMNS: dict[str, type] = {
+    "registered": int, "registered_at": str, "registered_by": str, "note": str,
+    "last_port": str, "last_docked": str, "profile": str, "label": str, "usb_serial": str,
+    "storage_total": int, "storage_free": int,
+}
+
+
 def clip_id_for(sha256: str) -> str:
     """A clip is one distinct content; its id is the first 16 hex digits of its hash."""
     return sha256[:16]
@@ -29,7 +38,8 @@ def clip_id_for(sha256: str) -> str:
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = sqlite_utils.Database(path)
+        # The daemon's dock threads share one connection, always under Station.lock.
+        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
@@ -53,6 +63,10 @@ class Catalog:
                  "sessions": int},
                 pk="device_id",
             )
+        devices = self._table("devices")
+        for column, kind in DEVICE_REGISTER_COLUMNS.items():  # added with the device register
+            if column not in devices.columns_dict:
+                devices.add_column(column, kind)
         if "sessions" not in db.table_names():
             self._table("sessions").create(
                 {"session_id": str, "device_id": str, "officer_id": str, "source": str,
@@ -122,6 +136,20 @@ class Catalog:
             self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 1)
         elif kind == "ingest":
             self._apply_ingest(event.seq, fields)
+        elif kind == "device.register":
+            self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 0)
+            self._table("devices").update(fields["device_id"], {
+                "registered": 1, "registered_at": fields["time"], "registered_by": fields["actor"],
+                "officer_id": fields.get("officer_id"), "note": fields.get("note")})
+        elif kind == "dock" and fields.get("device_id"):
+            self._touch_device(fields["device_id"], None, fields["time"], 0)
+            storage = fields.get("storage") or {}
+            usb = fields.get("usb") or {}
+            self._table("devices").update(fields["device_id"], {
+                "last_port": fields.get("port"), "last_docked": fields["time"],
+                "profile": fields.get("profile"), "label": (fields.get("filesystem") or {}).get("label"),
+                "usb_serial": usb.get("serial"), "storage_total": storage.get("total"),
+                "storage_free": storage.get("free")})
         elif kind == "session.end":
             counts = fields.get("counts", {})
             self._table("sessions").update(
@@ -239,6 +267,18 @@ class Catalog:
         return [dict(row) for row in
                 self.db.query("select * from sessions where state = 'running' order by start_seq")]
 
+
+    def devices(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from devices order by device_id"))
+
+    def registered_device(self, keys: Iterable[str]) -> dict[str, Any] | None:
+        """The register entry for the first of ``keys`` that is registered, if any."""
+        for key in keys:
+            rows = list(self.db.query(
+                "select * from devices where device_id = ? and registered = 1", [key]))
+            if rows:
+                return rows[0]
+        return None
 
     def counts(self) -> dict[str, int]:
         return {name: self.db[name].count for name in ("clips", "sources", "sessions", "devices")}

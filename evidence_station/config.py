@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -71,7 +71,22 @@ class DaemonConfig(Strict):
         description="With no camera plugged in and no inbox configured, dock a generated demo camera.",
     )
     poll_seconds: float = Field(2.0, gt=0, le=3600, title="轮询间隔 Poll interval (s)",
-                                description="How often inbox folders are looked at.")
+                                description="How often docks waiting for acceptance are looked at again.")
+    settle_seconds: float = Field(
+        2.0, ge=0, le=600, title="静置时间 Settle time (s)",
+        description="An inbox folder is docked once nothing in it changed for this long.")
+    usb: bool = Field(True, title="USB 接入 USB docks",
+                      description="Watch block devices (USB cameras, card readers, loop images).")
+    uevent_source: Literal["auto", "udev", "kernel"] = Field(
+        "auto", title="设备事件来源 Uevent source",
+        description="udev when udevd runs (richer events), kernel uevents otherwise.")
+    max_parallel_copies: int = Field(
+        2, ge=1, le=24, title="同时复制数 Parallel copies",
+        description="How many docks copy at once; the others wait in state 'detected'.")
+    profile_dirs: list[Path] = Field(
+        default_factory=list, title="厂商配置目录 Vendor profile folders",
+        description="Extra folders of vendor profiles (*.toml); a profile with the same name "
+        "replaces the shipped one.")
 
 
 class Config(Strict):

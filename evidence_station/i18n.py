@@ -70,6 +70,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "已恢复：保留 {kept} 条完整事件，残缺字节已移至 {quarantine}",
         "Recovered: kept {kept} complete events, moved the broken bytes to {quarantine}",
     ),
+    # docks and the daemon
+    "state.detected": ("已检测到", "detected"),
+    "state.mounting": ("挂载中（只读）", "mounting (read-only)"),
+    "state.copying": ("复制中", "copying"),
+    "state.verifying": ("校验中", "verifying"),
+    "state.committed": ("已入库", "committed"),
+    "state.safe_to_unplug": ("可以拔出", "safe to unplug"),
+    "state.waiting": ("等待登记", "waiting for acceptance"),
+    "state.error": ("错误", "error"),
+    "dock.title": ("接入口状态", "Docks"),
+    "dock.port": ("接口", "Port"),
+    "dock.files": ("文件", "Files"),
+    "dock.bytes": ("数据量", "Bytes"),
+    "dock.speed": ("速度", "Speed"),
+    "dock.state": ("状态", "State"),
+    "dock.none": ("暂无记录仪接入", "No camera docked"),
+    "dock.unknown_storage": (
+        "未识别的USB存储（不匹配任何厂商配置，也未登记），未入库。如确为执法记录仪，请书记员或管理员登记："
+        "evidence-station device register {device_id} --officer-id 警号",
+        "USB storage that matches no vendor profile and no registered device was not ingested. If it "
+        "is a camera, a clerk or admin accepts it with: evidence-station device register {device_id} "
+        "--officer-id ID"),
+    "dock.unplugged": ("记录仪在复制过程中被拔出；已入库的文件已记录，重新接入即可继续",
+                       "camera unplugged during the copy; committed files are recorded, dock it again to resume"),
+    "dock.stopping": ("工作站正在停止；重新启动后接入即可继续", "station stopping; dock again after restart to resume"),
+    "dock.receipt": ("交接回执：{path}", "Docking receipt: {path}"),
+    "receipt.title": ("执法记录仪数据交接回执", "Body-worn camera docking receipt"),
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,8 @@ class Station:
         self.store = store
         self.checkpoints = CheckpointStore(layout.ledger)
         self.notices: list[str] = []
+        # Dock threads share the ledger writer and the catalog connection.
+        self.lock = threading.RLock()
 
     @classmethod
     def open(cls, data_dir: Path, config: Config, *, writable: bool = False,
@@ -165,9 +168,10 @@ class Station:
     # -- writing -------------------------------------------------------------------------
     def record(self, draft: Draft) -> Event:
         """Append one durable ledger event and project it into the catalog."""
-        event = self.ledger.append(draft)
-        self.catalog.apply_events([event])
-        return event
+        with self.lock:
+            event = self.ledger.append(draft)
+            self.catalog.apply_events([event])
+            return event
 
     @property
     def signer(self) -> Signer:
@@ -178,7 +182,8 @@ class Station:
         return Verifier.parse(self.layout.verifier_key.read_text())
 
     def issue_checkpoint(self) -> tuple[Checkpoint, str]:
-        return _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+        with self.lock:
+            return _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         note = self.checkpoints.latest_note()

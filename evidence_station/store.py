@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ class Store:
         self.root = root
         self.objects = root / "objects"
         self.tmp = root / "tmp"
+        self._publish_lock = threading.Lock()
 
     @classmethod
     def create(cls, root: Path) -> Store:
@@ -143,6 +145,11 @@ class Store:
                 "untouched. Check the store disk before ingesting again."
             )
         target = self.path_for(digest.sha256)
+        with self._publish_lock:  # two docks may bring the same content at once
+            return self._publish(staged, target)
+
+    def _publish(self, staged: Staged, target: Path) -> Stored:
+        digest = staged.digest
         if target.exists():
             existing = hash_file_from_disk(target)
             self.discard(staged)
@@ -156,7 +163,7 @@ class Store:
         os.chmod(staged.temp_path, READ_ONLY)
         for directory in (target.parent.parent, target.parent):
             if not directory.exists():
-                directory.mkdir()
+                directory.mkdir(exist_ok=True)
                 fsync_directory(directory.parent)
         os.rename(staged.temp_path, target)
         fsync_directory(target.parent)

@@ -1,56 +1,164 @@
-"""``daemon``."""
+"""``daemon``, ``devices``, ``device register``, ``receipt``."""
 
 from __future__ import annotations
 
-import contextlib
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
 
 import click
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
 
 from evidence_station.cli.context import AppContext
-from evidence_station.cli.progress import RichReporter, print_summary
 from evidence_station.errors import NotInitialisedError
-from evidence_station.ingest.model import SessionResult
 from evidence_station.station import default_actor, init_station
+from hashing.ledger import Draft
+
+log = logging.getLogger("evidence_station.daemon")
 
 
 @click.command("daemon")
-@click.option("--once", is_flag=True, help="Dock what is there now, then exit.")
+@click.option("--once", is_flag=True,
+              help="Dock what is there now (devices, inbox folders, demo), wait until done, exit.")
 @click.option("--station", "station_name", default="station-01",
               help="Station name used if the data dir is not initialised yet.")
+@click.option("--actor", default=None, help="Who runs the station (default: the OS user).")
 @click.pass_obj
-def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
-    """Watch docks and inbox folders and ingest every camera that appears.
+def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | None) -> None:
+    """Watch USB docks and inbox folders; ingest every camera; show per-port status.
 
-    With nothing configured, docks a generated demo camera so the whole flow is
-    visible. 监视接入口并自动入库；未配置时使用演示记录仪。
+    States per dock: detected → mounting → copying ⇄ verifying → committed → safe to
+    unplug, or error with the reason; unknown USB storage waits for `device register`.
+    The status is also written to DATA_DIR/run/status.json for the web UI, and every
+    docking session leaves a receipt in DATA_DIR/receipts/. With no camera and no inbox
+    configured, a generated demo camera is docked.
+
+    监视 USB 接入口与收件目录，自动入库并显示各接口状态；每次接入生成交接回执。
     """
-    from evidence_station import daemon  # imports PyAV for the demo camera: only here
+    from evidence_station.docking.daemon import Daemon
+    from evidence_station.docking.receipt import Receipt, render_text
+    from evidence_station.logs import setup_logging
 
-    actor = default_actor()
+    journald = setup_logging()
+    actor = actor or default_actor()
     try:
         station = app.open_station(writable=True)
     except NotInitialisedError:
         init_station(app.data_dir, station_name, actor)
         station = app.open_station(writable=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    interactive = app.console.is_terminal and not journald
+
+    def on_receipt(receipt: Receipt, path: Path) -> None:
+        if interactive:
+            app.console.print(escape(render_text(receipt, app.lang)), highlight=False, soft_wrap=True)
+        app.say(app.t("dock.receipt", path=path))
+
     with station:
-        inboxes = station.config.daemon.inbox_dirs
-        if inboxes:
-            app.say(app.t("daemon.watching", dirs=", ".join(map(str, inboxes))))
-        else:
+        daemon = Daemon(station, actor=actor, lang=app.lang, on_receipt=on_receipt)
+        daemon.board.on_change(lambda s: log.info("%s: %s%s", s.port, s.state,
+                                                  f" ({s.reason})" if s.reason else ""))
+        if not station.config.daemon.inbox_dirs and station.config.daemon.demo_camera:
             app.say(app.t("daemon.demo", path=station.layout.root / "demo-camera"))
+        daemon.start(watch=not once)
+        live = Live(daemon.board.table(app.lang), console=app.console, refresh_per_second=4,
+                    transient=False) if interactive else None
+        try:
+            if live is not None:
+                live.start()
+            while not stop.is_set():
+                if once and not daemon.busy():
+                    break
+                daemon.tick()
+                if live is not None:
+                    live.update(daemon.board.table(app.lang))
+                stop.wait(min(0.25, station.config.daemon.poll_seconds))
+        finally:
+            daemon.stop()
+            if live is not None:
+                live.update(daemon.board.table(app.lang))
+                live.stop()
+        if not interactive:
+            app.console.print(daemon.board.table(app.lang))
 
-        def on_result(camera: object, result: SessionResult) -> None:
-            print_summary(app.console, result, app.lang)
 
-        def reporter_factory(camera: object) -> RichReporter:
-            reporter = RichReporter(app.console, app.lang)
-            reporter.progress.start()
-            return reporter
+@click.command("devices")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_obj
+def devices_command(app: AppContext, as_json: bool) -> None:
+    """The device register (R16): every camera seen or registered, its officer, the port
+    and storage seen at its last docking.  设备登记表：记录仪、绑定警号、最近接入与存储情况。"""
+    with app.open_station() as station:
+        station.catalog.catch_up(station.ledger)
+        rows = station.catalog.devices()
+    if as_json:
+        app.console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=app.t("col.device"))
+    for column in ("device_id", "officer_id", "registered", "last_docked", "last_port",
+                   "storage_free", "storage_total", "sessions"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(escape(str(row.get(c) if row.get(c) is not None else "")) for c in (
+            "device_id", "officer_id", "registered", "last_docked", "last_port",
+            "storage_free", "storage_total", "sessions")))
+    app.console.print(table)
 
-        with contextlib.suppress(KeyboardInterrupt):
-            daemon.run(station, actor=actor, once=once, reporter_factory=reporter_factory,
-                       on_result=on_result)
+
+@click.group("device")
+def device_group() -> None:
+    """Register cameras and bind them to officers (R16).  记录仪登记。"""
+
+
+@device_group.command("register")
+@click.argument("device_id")
+@click.option("--officer-id", required=True, help="警号/执法证号 the camera is issued to.")
+@click.option("--note", default=None, help="Free text, e.g. the asset tag.")
+@click.option("--actor", default=None, help="Who registers (default: the OS user).")
+@click.pass_obj
+def device_register(app: AppContext, device_id: str, officer_id: str, note: str | None,
+                    actor: str | None) -> None:
+    """Register DEVICE_ID (产品序号, or `usb:SERIAL` / `vol:UUID` as the daemon shows for
+    unknown storage) to an officer. Storage waiting for acceptance is then ingested."""
+    with app.open_station(writable=True) as station:
+        event = station.record(Draft("device.register", actor or default_actor(), {
+            "device_id": device_id, "officer_id": officer_id, "note": note}))
+    app.say(f"device.register #{event.seq}: {device_id} → {officer_id}")
+
+
+@click.command("receipt")
+@click.argument("session_id")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also copy the printable HTML page here.")
+@click.pass_obj
+def receipt_command(app: AppContext, session_id: str, html_out: Path | None) -> None:
+    """Print the docking receipt of SESSION_ID (files, hashes, what was not taken, the
+    signed checkpoint).  打印交接回执。"""
+    from evidence_station.docking.receipt import load_receipt, render_html, render_text
+
+    directory = app.data_dir / "receipts"
+    try:
+        receipt = load_receipt(directory, session_id)
+    except FileNotFoundError as err:
+        raise click.UsageError(f"no receipt for session {session_id!r} in {directory}") from err
+    app.say(escape(render_text(receipt, app.lang)))
+    if html_out is not None:
+        html_out.write_text(render_html(receipt, app.lang), encoding="utf-8")
 
 
 def register(group: click.Group) -> None:
     group.add_command(daemon_command)
+    group.add_command(devices_command)
+    group.add_command(device_group)
+    group.add_command(receipt_command)

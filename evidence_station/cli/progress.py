@@ -53,6 +53,10 @@ class RichReporter:
         if self.total is not None:
             self.progress.advance(self.total, count)
 
+    def verifying(self, item: PlannedFile) -> None:
+        if self.current is not None:
+            self.progress.update(self.current, description=escape(t("state.verifying", self.lang)))
+
     def file_finished(self, outcome: Outcome) -> None:
         if self.current is not None:
             self.progress.remove_task(self.current)

@@ -30,6 +30,7 @@ class PlannedFile:
     recorded_at: datetime | None
     flags: tuple[Flag, ...]
     already_ingested: bool = False
+    file_seq: int | None = None  # the camera's running number from the name, if it has one
 
     @property
     def display(self) -> str:
@@ -134,6 +135,8 @@ class Reporter(Protocol):
 
     def advanced(self, count: int) -> None: ...
 
+    def verifying(self, item: PlannedFile) -> None: ...
+
     def file_finished(self, outcome: Outcome) -> None: ...
 
 
@@ -145,6 +148,9 @@ class SilentReporter:
         pass
 
     def advanced(self, count: int) -> None:
+        pass
+
+    def verifying(self, item: PlannedFile) -> None:
         pass
 
     def file_finished(self, outcome: Outcome) -> None:

@@ -10,10 +10,15 @@ already in the ledger for this device are recognised and not copied again.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from docks.listing import Listing
+from docks.profiles import Profile
 from evidence_station.errors import EvidenceStationError
 from evidence_station.ingest import stages
 from evidence_station.ingest.model import Outcome, Problem, Reporter, SessionResult, SilentReporter
@@ -25,6 +30,14 @@ def new_session_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+def with_file_times(listing: Listing, file_times: Mapping[bytes, int]) -> Listing:
+    """Replace the mtimes a mount helper reported with ones read from the volume itself
+    (keys: lower-cased relative paths), where it has them."""
+    files = [dataclasses.replace(item, mtime_ns=file_times.get(item.rel_path.lower(), item.mtime_ns))
+             for item in listing.files]
+    return Listing(files, listing.skipped)
+
+
 def ingest_source(
     station: Station,
     source: Path,
@@ -33,15 +46,26 @@ def ingest_source(
     officer_id: str | None = None,
     actor: str,
     reporter: Reporter | None = None,
+    profile: Profile | None = None,
+    dock: Mapping[str, Any] | None = None,
+    file_times: Mapping[bytes, int] | None = None,
+    cancel: Callable[[], str | None] = lambda: None,
 ) -> SessionResult:
+    """Ingest everything on one camera. ``dock`` (port, USB ids, storage seen, …) goes into
+    the ``session.start`` event; ``cancel`` returns a reason to stop before the next file
+    (the station is shutting down, the camera was pulled)."""
     reporter = reporter or SilentReporter()
     config = station.config
     source = source.resolve()
-    listing = stages.scan(source, config.ingest)
-    plan = stages.plan(
-        listing, station.catalog, device_id=device_id, officer_id=officer_id,
-        config=config.ingest, zone=config.station.timezone, source_label=source.name,
-    )
+    listing = stages.scan(source, config.ingest, profile)
+    if file_times is not None:
+        listing = with_file_times(listing, file_times)
+    with station.lock:
+        plan = stages.plan(
+            listing, station.catalog, device_id=device_id, officer_id=officer_id,
+            config=config.ingest, zone=config.station.timezone, source_label=source.name,
+            profile=profile,
+        )
     session_id = new_session_id()
     result = SessionResult(session_id, str(source), plan.device_id, plan.officer_id,
                            skipped=list(plan.skipped))
@@ -49,6 +73,7 @@ def ingest_source(
         "session_id": session_id, "device_id": plan.device_id, "officer_id": plan.officer_id,
         "source": str(source), "files_planned": len(plan.to_copy),
         "bytes_planned": plan.bytes_to_copy, "files_already": len(plan.already),
+        "profile": profile.name if profile else None, "dock": dict(dock or {}),
     }))
     reporter.planned(plan)
     for item in plan.already:
@@ -57,6 +82,10 @@ def ingest_source(
         reporter.file_finished(outcome)
     reserve = config.ingest.reserve_mib * 1024 * 1024
     for item in plan.to_copy:
+        stop_reason = cancel()
+        if stop_reason:
+            result.state, result.reason = "interrupted", stop_reason
+            break
         reporter.file_started(item)
         try:
             staged = stages.copy_hash(station.store, source, item, reserve=reserve,
@@ -66,6 +95,7 @@ def ingest_source(
             except OSError:
                 station.store.discard(staged)
                 raise
+            reporter.verifying(item)
             stored = stages.verify(station.store, staged)
             event = stages.commit(station, session_id=session_id, plan=plan, item=item,
                                   stored=stored, flags=flags, actor=actor)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import errno
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from docks.listing import Listing, display_path, list_camera, open_camera_file
-from docks.naming import parse_name
+from docks.naming import NameInfo, parse_name
+from docks.profiles import Profile
 from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
 from evidence_station.ingest.container import check_container
@@ -45,8 +47,19 @@ class FileFailed(Exception):
         self.detail = detail
 
 
-def scan(source: Path, config: IngestConfig) -> Listing:
-    return list_camera(source, config.recording_extensions)
+def scan(source: Path, config: IngestConfig, profile: Profile | None = None) -> Listing:
+    """List the camera. A profile adds its recording extensions to the configured ones;
+    it never removes any (a recording skipped by mistake would be evidence left behind)."""
+    extensions = [*config.recording_extensions, *(profile.extensions if profile else ())]
+    return list_camera(source, sorted(set(extensions)))
+
+
+def read_name(rel_path: bytes, profile: Profile | None, zone: str) -> NameInfo:
+    """What a recording's path says, by the profile, else by the generic reading."""
+    info = profile.parse(rel_path, zone) if profile else NameInfo()
+    if info == NameInfo():
+        info = parse_name(rel_path.rsplit(b"/", 1)[-1], zone)
+    return info
 
 
 def _skip_reason_text(reason: str, detail: str) -> str:
@@ -63,10 +76,11 @@ def _skip_reason_text(reason: str, detail: str) -> str:
 def plan(
     listing: Listing, catalog: Catalog, *, device_id: str | None, officer_id: str | None,
     config: IngestConfig, zone: str, source_label: str, now: datetime | None = None,
+    profile: Profile | None = None,
 ) -> Plan:
     """Decide per file: copy, already ingested (resume), or skipped with a reason."""
     now = now or datetime.now(UTC)
-    infos = [parse_name(item.name, zone) for item in listing.files]
+    infos = [read_name(item.rel_path, profile, zone) for item in listing.files]
     device = device_id or next((i.device_id for i in infos if i.device_id), None)
     officer = officer_id or next((i.officer_id for i in infos if i.officer_id), None)
     result = Plan(device_id=device or f"folder:{source_label}", officer_id=officer)
@@ -87,10 +101,11 @@ def plan(
                         future_tolerance_s=config.future_tolerance_s),
         ]
         encoding = path_encoding(camera_file.rel_path)
-        item = PlannedFile(camera_file, info.recorded_at, (*name_flags(encoding), *flags))
+        item = PlannedFile(camera_file, info.recorded_at, (*name_flags(encoding), *flags),
+                           file_seq=info.seq)
         if catalog.already_ingested(result.device_id, item.path_b64, camera_file.size,
                                     camera_file.mtime_ns):
-            result.already.append(PlannedFile(camera_file, info.recorded_at, item.flags, True))
+            result.already.append(dataclasses.replace(item, already_ingested=True))
         else:
             result.to_copy.append(item)
     return result
@@ -152,10 +167,17 @@ def media_flags(staged: Staged, item: PlannedFile) -> list[Flag]:
 def commit(station: Station, *, session_id: str, plan: Plan, item: PlannedFile, stored: Stored,
            flags: list[Flag], actor: str) -> Event:
     """The point where a file counts as ingested: one durable ledger event."""
-    # A store object without a catalog clip is one an interrupted run stored but never
-    # committed: adopting it now is a first ingest, not a duplicate.
-    duplicate = station.catalog.has_clip(clip_id_for(stored.digest.sha256))
-    fields = {
+    with station.lock:  # another dock may commit the same content at the same moment
+        # A store object without a catalog clip is one an interrupted run stored but never
+        # committed: adopting it now is a first ingest, not a duplicate.
+        duplicate = station.catalog.has_clip(clip_id_for(stored.digest.sha256))
+        return station.record(Draft("ingest", actor, _ingest_fields(
+            session_id, plan, item, stored, flags, duplicate)))
+
+
+def _ingest_fields(session_id: str, plan: Plan, item: PlannedFile, stored: Stored,
+                   flags: list[Flag], duplicate: bool) -> dict[str, object]:
+    return {
         "session_id": session_id,
         "clip_id": clip_id_for(stored.digest.sha256),
         "sha256": stored.digest.sha256,
@@ -168,7 +190,7 @@ def commit(station: Station, *, session_id: str, plan: Plan, item: PlannedFile, 
         "mtime_ns": item.file.mtime_ns,
         "file_mtime": datetime.fromtimestamp(item.file.mtime_ns / 1e9, UTC).isoformat(),
         "recorded_at": item.recorded_at.isoformat() if item.recorded_at else None,
+        "file_seq": item.file_seq,
         "duplicate": duplicate,
         "flags": [flag.as_dict() for flag in flags],
     }
-    return station.record(Draft("ingest", actor, fields))

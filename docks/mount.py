@@ -1,0 +1,115 @@
+"""Mount a camera read-only into a private directory, and take it away again.
+
+Always ``ro,nosuid,nodev,noexec``. The kernel's own driver is used when it has one;
+otherwise the FUSE helper (``fusefat``, ``mount.exfat-fuse``), as on this project's
+build machines. A filesystem we cannot read is reported, never guessed at. When a
+camera is pulled mid-copy the FUSE connection is aborted so that reads fail at once
+(ENOTCONN) instead of hanging, and the session is recorded as interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from docks.blockdev import BlockDevice
+
+OPTIONS = "ro,nosuid,nodev,noexec"
+KERNEL_TYPES = {"vfat": "vfat", "exfat": "exfat"}
+FUSE_HELPERS = {"vfat": ["fusefat", "-o", OPTIONS], "exfat": ["mount.exfat-fuse", "-o", OPTIONS]}
+SUPPORTED = set(KERNEL_TYPES)
+
+
+class MountError(Exception):
+    """The camera could not be mounted; the message says why and what to do."""
+
+
+def kernel_filesystems(path: Path = Path("/proc/filesystems")) -> set[str]:
+    return {line.split()[-1] for line in path.read_text().splitlines() if line.strip()}
+
+
+def mount_command(fs_type: str | None, devnode: Path, target: Path,
+                  kernel: set[str]) -> list[str]:
+    """Pure: the command that mounts ``devnode`` read-only at ``target``."""
+    if fs_type not in SUPPORTED:
+        raise MountError(
+            f"{devnode}: filesystem {fs_type or 'unknown'!r} is not one a camera uses "
+            f"(supported: {', '.join(sorted(SUPPORTED))}); nothing was read. If this is a "
+            "camera, copy its files with a card reader and dock the folder instead.")
+    assert fs_type is not None
+    if KERNEL_TYPES[fs_type] in kernel:
+        return ["mount", "-t", KERNEL_TYPES[fs_type], "-o", OPTIONS, "--", str(devnode), str(target)]
+    return [*FUSE_HELPERS[fs_type], str(devnode), str(target)]
+
+
+def _mounted_at(target: Path) -> str | None:
+    """The filesystem type mounted exactly at ``target``, from /proc/self/mountinfo."""
+    wanted = str(target)
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4].replace("\\040", " ") == wanted:
+            return fields[fields.index("-") + 1]
+    return None
+
+
+@dataclass
+class Mount:
+    device: BlockDevice
+    target: Path
+    fuse: bool
+
+    def connection(self) -> Path | None:
+        """The FUSE control file for this mount (``/sys/fs/fuse/connections/N``)."""
+        if not self.fuse:
+            return None
+        try:
+            number = os.minor(os.stat(self.target).st_dev)
+        except OSError:
+            return None
+        path = Path("/sys/fs/fuse/connections") / str(number)
+        return path if path.exists() else None
+
+    def abort(self) -> None:
+        """The camera was pulled: make every read fail now rather than hang."""
+        connection = self.connection()
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                (connection / "abort").write_text("1")
+
+    def unmount(self) -> None:
+        if _mounted_at(self.target) is None:
+            return
+        command = ["fusermount", "-u", "-z", str(self.target)] if self.fuse else \
+            ["umount", "-l", str(self.target)]
+        subprocess.run(command, capture_output=True, check=False, timeout=60)
+        with contextlib.suppress(OSError):
+            self.target.rmdir()
+
+
+def mount_readonly(device: BlockDevice, target: Path, *, zone: str,
+                   timeout: float = 20.0) -> Mount:
+    """Mount ``device`` at ``target`` (created 0700) and wait until it is there."""
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if _mounted_at(target) is not None:
+        Mount(device, target, fuse=True).unmount()
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = mount_command(device.filesystem.type, device.devnode, target, kernel_filesystems())
+    # FAT and exFAT hold local wall-clock times: the helper reads them in the camera's zone.
+    env = {**os.environ, "TZ": zone}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
+                            check=False)
+    if result.returncode != 0:
+        raise MountError(f"{device.devnode}: mounting read-only failed "
+                         f"({' '.join(command[:1])} exit {result.returncode}: "
+                         f"{result.stderr.strip()[:300]}); the camera was not read")
+    deadline = time.monotonic() + timeout
+    while (kind := _mounted_at(target)) is None:
+        if time.monotonic() > deadline:
+            raise MountError(f"{device.devnode}: the mount helper returned but nothing is "
+                             f"mounted at {target}")
+        time.sleep(0.05)
+    return Mount(device, target, fuse=kind.startswith("fuse"))

@@ -1,0 +1,166 @@
+"""The docking daemon: watchers in, one worker thread per dock out.
+
+Block devices come from pyudev (:class:`docks.detect.BlockWatcher`), camera folders from
+inbox folders (:class:`docks.detect.InboxWatcher`), and with nothing configured a
+generated demo camera is docked so a newcomer sees the whole flow. Each dock runs in its
+own thread; ``daemon.max_parallel_copies`` of them copy at once. A camera pulled mid-copy
+has its FUSE connection aborted, its session ends as interrupted, and the next docking
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from docks.blockdev import BlockDevice
+from docks.detect import BlockWatcher, InboxWatcher
+from docks.profiles import PROFILE_DIR, load_profiles
+from evidence_station.docking.receipt import Receipt
+from evidence_station.docking.status import StatusBoard
+from evidence_station.docking.worker import DockContext, DockJob, run_dock
+from evidence_station.i18n import Lang
+from evidence_station.station import Station
+
+log = logging.getLogger(__name__)
+
+
+def folder_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of every entry: a folder is docked again only if it changed."""
+    entries = []
+    for item in sorted(path.rglob("*")):
+        try:
+            info = item.lstat()
+        except OSError:
+            continue
+        entries.append((str(item.relative_to(path)), info.st_size, info.st_mtime_ns))
+    return tuple(entries)
+
+
+class Daemon:
+    def __init__(self, station: Station, *, actor: str, lang: Lang,
+                 on_receipt: Callable[[Receipt, Path], None] = lambda r, p: None) -> None:
+        config = station.config.daemon
+        self.station = station
+        run_dir = station.layout.root / "run"
+        run_dir.mkdir(mode=0o700, exist_ok=True)
+        self.board = StatusBoard(run_dir / "status.json", station.name)
+        self.ctx = DockContext(
+            station=station, board=self.board,
+            profiles=load_profiles([PROFILE_DIR, *config.profile_dirs]), actor=actor, lang=lang,
+            slots=threading.BoundedSemaphore(config.max_parallel_copies),
+            stopping=threading.Event(), mounts_dir=run_dir / "mounts", on_receipt=on_receipt)
+        self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
+        self._jobs: dict[str, tuple[DockJob, threading.Thread]] = {}
+        self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
+        self._lock = threading.Lock()
+        self.block_watcher: BlockWatcher | None = None
+        self.inbox_watcher: InboxWatcher | None = None
+
+    # -- events -------------------------------------------------------------------------
+    def _start_job(self, job: DockJob) -> None:
+        with self._lock:
+            previous = self._jobs.get(job.port)
+            if previous is not None and previous[1].is_alive():
+                return  # already docking this port
+            thread = threading.Thread(target=run_dock, args=(job, self.ctx),
+                                      name=f"dock-{job.port}", daemon=True)
+            self._jobs[job.port] = (job, thread)
+        thread.start()
+
+    def on_present(self, device: BlockDevice) -> None:
+        log.info("block device %s appeared (%s, label %r)", device.devnode,
+                 device.filesystem.type, device.filesystem.label)
+        self._start_job(DockJob(device.port, "usb" if device.usb else "block", device.devnode,
+                                device))
+
+    def on_absent(self, sys_name: str) -> None:
+        with self._lock:
+            found = [(job, thread) for job, thread in self._jobs.values()
+                     if job.device is not None and job.device.sys_name == sys_name]
+        for job, thread in found:
+            log.info("%s unplugged", job.port)
+            job.unplugged.set()
+            if thread.is_alive() and job.mount is not None:
+                job.mount.abort()  # reads fail now (ENOTCONN) instead of hanging
+            status = self.board.get(job.port)
+            if not thread.is_alive() and status is not None and status.state == "safe_to_unplug":
+                self.board.remove(job.port)  # the officer took the camera: clear the row
+            else:
+                self.board.update(job.port, present=False)
+
+    def on_folder(self, path: Path) -> None:
+        signature = folder_signature(path)
+        with self._lock:
+            if self._signatures.get(path) == signature:
+                return
+            self._signatures[path] = signature
+        self._start_job(DockJob(f"inbox:{path.name}", "folder", path))
+
+    def _retry_waiting(self) -> None:
+        """Storage waiting for acceptance is looked at again once someone registered it."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job, thread in jobs:
+            status = self.board.get(job.port)
+            if (status is not None and status.state == "waiting" and not thread.is_alive()
+                    and not job.unplugged.is_set()):
+                keys = [key for key in (status.device_id,) if key]
+                with self.station.lock:
+                    registered = self.station.catalog.registered_device(keys)
+                if registered:
+                    self._start_job(DockJob(job.port, job.kind, job.source, job.device))
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, *, watch: bool = True) -> None:
+        """Dock what is there now; with ``watch``, keep listening for more."""
+        config = self.station.config.daemon
+        if config.usb:
+            self.block_watcher = BlockWatcher(self.on_present, self.on_absent,
+                                              source=config.uevent_source,
+                                              own_mounts=self.ctx.mounts_dir)
+            self.block_watcher.start(monitor=watch)
+        if config.inbox_dirs:
+            if watch:
+                self.inbox_watcher = InboxWatcher(list(config.inbox_dirs), self.on_folder,
+                                                  settle_seconds=config.settle_seconds)
+                self.inbox_watcher.start()
+            else:
+                for inbox in config.inbox_dirs:
+                    for child in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+                        if child.is_dir() and not child.is_symlink():
+                            self.on_folder(child)
+        elif config.demo_camera and not self._jobs:
+            from evidence_station.demo import make_demo_camera  # PyAV: only when needed
+
+            demo = make_demo_camera(self.station.layout.root / "demo-camera",
+                                    zone=self.station.config.station.timezone)
+            self._start_job(DockJob("demo", "demo", demo))
+
+    def busy(self) -> bool:
+        with self._lock:
+            return any(thread.is_alive() for _, thread in self._jobs.values())
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.busy():
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def tick(self) -> None:
+        """Periodic work between events (called by the CLI loop)."""
+        self._retry_waiting()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop taking new docks; running sessions end after their current file."""
+        self.ctx.stopping.set()
+        if self.block_watcher is not None:
+            self.block_watcher.stop()
+        if self.inbox_watcher is not None:
+            self.inbox_watcher.stop()
+        self.wait_idle(timeout)

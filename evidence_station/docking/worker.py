@@ -1,0 +1,211 @@
+"""One docking, from "detected" to "safe to unplug" (or an error with its reason).
+
+detected → mounting (read-only, block devices only) → identify (vendor profile, device
+register) → copying ⇄ verifying per file → committed → unmount → safe to unplug. The
+ingest pipeline does the copying; this module only decides whether and under which ids,
+records the docking in the ledger (R16), keeps the status table current and writes the
+officer's receipt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docks.blockdev import BlockDevice
+from docks.fat import FatError, fat_file_times
+from docks.listing import list_camera
+from docks.mount import Mount, MountError, mount_readonly
+from docks.profiles import Match, Profile, Seen, choose_profile
+from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
+from evidence_station.docking.register import decide, identity_keys
+from evidence_station.docking.status import DockStatus, StatusBoard
+from evidence_station.i18n import Lang, t
+from evidence_station.ingest.model import Outcome, Plan, PlannedFile, SessionResult
+from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.ingest.stages import read_name
+from evidence_station.station import Station
+from hashing.ledger import Draft
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DockJob:
+    port: str
+    kind: str  # usb | block | folder | demo
+    source: Path  # device node or folder
+    device: BlockDevice | None = None
+    unplugged: threading.Event = field(default_factory=threading.Event)
+    mount: Mount | None = None
+
+
+@dataclass
+class DockContext:
+    station: Station
+    board: StatusBoard
+    profiles: list[Profile]
+    actor: str
+    lang: Lang
+    slots: threading.BoundedSemaphore  # R: a bounded number of docks copy at once
+    stopping: threading.Event
+    mounts_dir: Path
+    on_receipt: Callable[[Receipt, Path], None] = lambda receipt, path: None
+
+
+class BoardReporter:
+    """Feeds pipeline progress into the dock's row of the status board."""
+
+    def __init__(self, board: StatusBoard, port: str) -> None:
+        self.board = board
+        self.port = port
+        self.bytes_done = 0
+        self.files_done = 0
+
+    def planned(self, plan: Plan) -> None:
+        self.board.update(self.port, files_total=len(plan.to_copy) + len(plan.already),
+                          bytes_total=plan.bytes_to_copy, device_id=plan.device_id,
+                          officer_id=plan.officer_id)
+
+    def file_started(self, item: PlannedFile) -> None:
+        self.board.update(self.port, state="copying")
+
+    def advanced(self, count: int) -> None:
+        self.bytes_done += count
+        self.board.update(self.port, bytes_done=self.bytes_done)
+
+    def verifying(self, item: PlannedFile) -> None:
+        self.board.update(self.port, state="verifying")
+
+    def file_finished(self, outcome: Outcome) -> None:
+        self.files_done += 1
+        self.board.update(self.port, files_done=self.files_done)
+
+
+def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
+    """Dock one camera; never raises (a dock's failure is its row's ``error`` state)."""
+    device = job.device
+    ctx.board.set(DockStatus(job.port, job.kind, str(job.source),
+                             label=device.filesystem.label if device else None))
+    try:
+        with ctx.slots:
+            if ctx.stopping.is_set():
+                return None
+            if device is None:
+                return _dock_root(job, ctx, job.source)
+            ctx.board.update(job.port, state="mounting")
+            job.mount = mount_readonly(device, ctx.mounts_dir / job.port,
+                                       zone=ctx.station.config.station.timezone)
+            try:
+                result = _dock_root(job, ctx, job.mount.target)
+            finally:
+                job.mount.unmount()
+            if result is not None and result.safe_to_unplug:
+                ctx.board.update(job.port, state="safe_to_unplug")
+            return result
+    except MountError as err:
+        _record_dock(ctx, job, None, None, accepted=False, reason=str(err))
+        ctx.board.update(job.port, state="error", reason=str(err))
+    except Exception as err:  # keep the daemon alive; the row says what happened
+        log.exception("dock %s failed", job.port)
+        ctx.board.update(job.port, state="error", reason=f"{type(err).__name__}: {err}")
+    return None
+
+
+def _storage(root: Path) -> dict[str, int]:
+    stats = os.statvfs(root)
+    total = stats.f_blocks * stats.f_frsize
+    free = stats.f_bavail * stats.f_frsize
+    return {"total": total, "free": free, "used": total - free}
+
+
+def _record_dock(ctx: DockContext, job: DockJob, match: Match | None, device_id: str | None, *,
+                 accepted: bool, reason: str, storage: dict[str, int] | None = None) -> None:
+    """R16: every docking is a ledger event — which port, which device, what it held."""
+    device = job.device
+    fields: dict[str, Any] = {
+        "port": job.port, "kind": job.kind, "source": str(job.source), "device_id": device_id,
+        "profile": match.profile.name if match else None, "accepted": accepted, "reason": reason,
+        "storage": storage,
+    }
+    if device is not None:
+        fields["filesystem"] = {"type": device.filesystem.type, "label": device.filesystem.label,
+                                "uuid": device.filesystem.uuid}
+        fields["size"] = device.size
+        if device.usb is not None:
+            usb = device.usb
+            fields["usb"] = {"vendor_id": usb.vendor_id, "product_id": usb.product_id,
+                             "serial": usb.serial, "manufacturer": usb.manufacturer,
+                             "product": usb.product, "port": usb.port}
+    ctx.station.record(Draft("dock", ctx.actor, fields))
+
+
+def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | None:
+    station, board = ctx.station, ctx.board
+    zone = station.config.station.timezone
+    extensions = sorted({*station.config.ingest.recording_extensions,
+                         *(ext for profile in ctx.profiles for ext in profile.extensions)})
+    listing = list_camera(root, extensions)
+    top = tuple(sorted(os.fsdecode(name) for name in os.listdir(root)))
+    device = job.device
+    seen = Seen(top, tuple(item.rel_path for item in listing.files),
+                device.filesystem.label if device else None,
+                device.usb.usb_id if device and device.usb else None)
+    match = choose_profile(ctx.profiles, seen, zone)
+    profile = match.profile if match else None
+    infos = [read_name(item.rel_path, profile, zone) for item in listing.files]
+    named_device = next((info.device_id for info in infos if info.device_id), None)
+    named_officer = next((info.officer_id for info in infos if info.officer_id), None)
+    keys = identity_keys(device, named_device)
+    with station.lock:
+        registered = station.catalog.registered_device(keys)
+    decision = decide(keys=keys, profile_matched=match is not None, registered=registered,
+                      is_folder=device is None)
+    storage = _storage(root) if device else None
+    _record_dock(ctx, job, match, decision.device_id, accepted=decision.accepted,
+                 reason=decision.reason, storage=storage)
+    board.update(job.port, device_id=decision.device_id, profile=profile.name if profile else None,
+                 officer_id=named_officer or decision.officer_id)
+    if not decision.accepted:
+        board.update(job.port, state="waiting",
+                     reason=t("dock.unknown_storage", ctx.lang, device_id=decision.device_id or "?"))
+        return None
+    file_times = None
+    if device is not None and device.filesystem.type == "vfat":
+        try:  # FAT times straight from the volume: the FUSE helper's are a month off
+            file_times = fat_file_times(device.devnode, zone)
+        except (OSError, FatError) as err:
+            log.warning("%s: FAT times could not be read (%s); using the mount's", job.port, err)
+
+    def cancel() -> str | None:
+        if job.unplugged.is_set():
+            return t("dock.unplugged", ctx.lang)
+        if ctx.stopping.is_set():
+            return t("dock.stopping", ctx.lang)
+        return None
+
+    result = ingest_source(
+        station, root, device_id=decision.device_id,
+        officer_id=None if named_officer else decision.officer_id, actor=ctx.actor,
+        reporter=BoardReporter(board, job.port), profile=profile,
+        dock={"port": job.port, "kind": job.kind, "storage": storage}, file_times=file_times,
+        cancel=cancel)
+    if job.unplugged.is_set() and result.state == "interrupted":
+        result.reason = t("dock.unplugged", ctx.lang)
+    receipt = build_receipt(result, station=station.name, port=job.port,
+                            verifier_key=station.layout.verifier_key.read_text())
+    path = write_receipt(receipt, station.layout.root / "receipts", ctx.lang)
+    ctx.on_receipt(receipt, path)
+    if result.safe_to_unplug:
+        state, reason = ("committed" if device else "safe_to_unplug"), None
+    else:
+        failed = result.count("failed")
+        state, reason = "error", result.reason or f"{failed} file(s) failed: see the receipt"
+    board.update(job.port, state=state, reason=reason, session_id=result.session_id,
+                 receipt=str(path))
+    return result
