@@ -37,6 +37,7 @@ class Filesystem:
     label: str | None
     uuid: str | None
     partition_table: str | None  # "dos"/"gpt" on a whole disk whose partitions dock instead
+    probed_by: str = "none"  # udev (its ID_FS_* properties) | blkid (our own probe) | none
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def parse_blkid(output: str) -> Filesystem:
     values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     usage = values.get("USAGE")
     fs_type = values.get("TYPE") if usage in (None, "filesystem") else None
-    return Filesystem(fs_type, values.get("LABEL"), values.get("UUID"), values.get("PTTYPE"))
+    return Filesystem(fs_type, values.get("LABEL"), values.get("UUID"), values.get("PTTYPE"),
+                      "blkid")
 
 
 def probe_filesystem(devnode: Path) -> Filesystem:
@@ -112,7 +114,7 @@ def describe(device: Any, *, probe: bool = True) -> BlockDevice | None:
     elif "ID_FS_TYPE" in properties or "ID_PART_TABLE_TYPE" in properties:  # udevd ran blkid
         filesystem = Filesystem(properties.get("ID_FS_TYPE") or None,
                                 properties.get("ID_FS_LABEL"), properties.get("ID_FS_UUID"),
-                                properties.get("ID_PART_TABLE_TYPE"))
+                                properties.get("ID_PART_TABLE_TYPE"), "udev")
     elif probe:
         filesystem = probe_filesystem(devnode)
     else:

@@ -152,6 +152,20 @@ class FatReader:
             current = self._next_cluster(current)
         return b"".join(chunks)
 
+    def usage(self, device_size: int) -> tuple[int, int]:
+        """(total, free) bytes of the data area, counting free clusters in the FAT itself
+        (the FUSE helper reports no usage; the FSInfo hint may be stale)."""
+        geo = self.geo
+        clusters = max(0, (device_size - geo.data_offset) // geo.cluster_size)
+        if geo.bits == 12:
+            return clusters * geo.cluster_size, 0
+        width = geo.bits // 8
+        table = os.pread(self.fd, (clusters + 2) * width, geo.fat_offset)
+        values = memoryview(table).cast("I" if width == 4 else "H")[2:clusters + 2]
+        mask = 0x0FFFFFFF if width == 4 else 0xFFFF
+        free = sum(1 for value in values if not value & mask)
+        return clusters * geo.cluster_size, free * geo.cluster_size
+
     def _root(self) -> bytes:
         geo = self.geo
         if geo.bits == 32:
@@ -172,6 +186,15 @@ class FatReader:
                 elif when is not None:
                     times[rel] = when
         return times
+
+
+def fat_usage(device: Path) -> tuple[int, int]:
+    """(total, free) bytes of the FAT volume on ``device``."""
+    fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return FatReader(fd).usage(os.lseek(fd, 0, os.SEEK_END))
+    finally:
+        os.close(fd)
 
 
 def fat_file_times(device: Path, zone: str) -> dict[bytes, int]:

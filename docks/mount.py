@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -56,6 +57,44 @@ def _mounted_at(target: Path) -> str | None:
     return None
 
 
+FUSECTL = Path("/sys/fs/fuse/connections")
+
+
+def ensure_fusectl() -> bool:
+    """Mount the FUSE control filesystem if it is not (systemd does it at boot; minimal
+    machines and containers may not), so a pulled camera's connection can be aborted."""
+    if _mounted_at(FUSECTL) is not None:
+        return True
+    if not FUSECTL.is_dir() or "fusectl" not in kernel_filesystems():
+        return False
+    result = subprocess.run(["mount", "-t", "fusectl", "fusectl", str(FUSECTL)],
+                            capture_output=True, check=False, timeout=30)
+    return result.returncode == 0
+
+
+def _helper_pids(target: Path) -> list[int]:
+    """Processes whose command line names ``target``: the FUSE helper serving it."""
+    wanted = os.fsencode(target)
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                arguments = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if wanted in arguments and entry.name != str(os.getpid()):
+                pids.append(int(entry.name))
+    return pids
+
+
+def fuse_connection(mountpoint: Path) -> Path:
+    """The FUSE control directory of a mount. Its name is the kernel's dev_t of the
+    superblock (major << 20 | minor): plain minor for ``fuse``, the block device's
+    number for ``fuseblk`` (exfat-fuse)."""
+    device = os.stat(mountpoint).st_dev
+    return FUSECTL / str((os.major(device) << 20) | os.minor(device))
+
+
 @dataclass
 class Mount:
     device: BlockDevice
@@ -67,18 +106,21 @@ class Mount:
         if not self.fuse:
             return None
         try:
-            number = os.minor(os.stat(self.target).st_dev)
+            path = fuse_connection(self.target)
         except OSError:
             return None
-        path = Path("/sys/fs/fuse/connections") / str(number)
         return path if path.exists() else None
 
     def abort(self) -> None:
         """The camera was pulled: make every read fail now rather than hang."""
         connection = self.connection()
-        if connection is not None:
+        if connection is not None and (connection / "abort").exists():
             with contextlib.suppress(OSError):
                 (connection / "abort").write_text("1")
+                return
+        for pid in _helper_pids(self.target):  # no fusectl: end the helper itself
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def unmount(self) -> None:
         if _mounted_at(self.target) is None:

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from docks.blockdev import BlockDevice
 from docks.detect import BlockWatcher, InboxWatcher
+from docks.mount import ensure_fusectl
 from docks.profiles import PROFILE_DIR, load_profiles
+from evidence_station.docking.control import ControlServer
 from evidence_station.docking.receipt import Receipt
 from evidence_station.docking.status import StatusBoard
 from evidence_station.docking.worker import DockContext, DockJob, run_dock
@@ -57,6 +59,7 @@ class Daemon:
         self._jobs: dict[str, tuple[DockJob, threading.Thread]] = {}
         self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
         self._lock = threading.Lock()
+        self.control = ControlServer(station)
         self.block_watcher: BlockWatcher | None = None
         self.inbox_watcher: InboxWatcher | None = None
 
@@ -118,7 +121,11 @@ class Daemon:
     def start(self, *, watch: bool = True) -> None:
         """Dock what is there now; with ``watch``, keep listening for more."""
         config = self.station.config.daemon
+        self.control.start()
         if config.usb:
+            if not ensure_fusectl():
+                log.warning("FUSE control filesystem unavailable: a camera pulled mid-copy "
+                            "is stopped by ending its mount helper instead")
             self.block_watcher = BlockWatcher(self.on_present, self.on_absent,
                                               source=config.uevent_source,
                                               own_mounts=self.ctx.mounts_dir)
@@ -159,6 +166,7 @@ class Daemon:
     def stop(self, timeout: float = 60.0) -> None:
         """Stop taking new docks; running sessions end after their current file."""
         self.ctx.stopping.set()
+        self.control.stop()
         if self.block_watcher is not None:
             self.block_watcher.stop()
         if self.inbox_watcher is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from docks.blockdev import BlockDevice
-from docks.fat import FatError, fat_file_times
+from docks.fat import FatError, fat_file_times, fat_usage
 from docks.listing import list_camera
 from docks.mount import Mount, MountError, mount_readonly
 from docks.profiles import Match, Profile, Seen, choose_profile
@@ -117,10 +117,12 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
     return None
 
 
-def _storage(root: Path) -> dict[str, int]:
+def _storage(root: Path, device: BlockDevice) -> dict[str, int]:
+    """R16: the camera's storage as seen at this docking (a nearly full card is a risk)."""
     stats = os.statvfs(root)
-    total = stats.f_blocks * stats.f_frsize
-    free = stats.f_bavail * stats.f_frsize
+    total, free = stats.f_blocks * stats.f_frsize, stats.f_bavail * stats.f_frsize
+    if total == 0 and device.filesystem.type == "vfat":  # fusefat reports no usage
+        total, free = fat_usage(device.devnode)
     return {"total": total, "free": free, "used": total - free}
 
 
@@ -135,7 +137,8 @@ def _record_dock(ctx: DockContext, job: DockJob, match: Match | None, device_id:
     }
     if device is not None:
         fields["filesystem"] = {"type": device.filesystem.type, "label": device.filesystem.label,
-                                "uuid": device.filesystem.uuid}
+                                "uuid": device.filesystem.uuid,
+                                "probed_by": device.filesystem.probed_by}
         fields["size"] = device.size
         if device.usb is not None:
             usb = device.usb
@@ -166,7 +169,7 @@ def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | No
         registered = station.catalog.registered_device(keys)
     decision = decide(keys=keys, profile_matched=match is not None, registered=registered,
                       is_folder=device is None)
-    storage = _storage(root) if device else None
+    storage = _storage(root, device) if device else None
     _record_dock(ctx, job, match, decision.device_id, accepted=decision.accepted,
                  reason=decision.reason, storage=storage)
     board.update(job.port, device_id=decision.device_id, profile=profile.name if profile else None,
