@@ -10,6 +10,7 @@ whose size goes from 0 to the image's, a USB camera as an ``add``; both are "pre
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +26,14 @@ from docks.blockdev import BlockDevice, describe, mounted_devices
 log = logging.getLogger(__name__)
 
 
-def udevd_running() -> bool:
-    return Path("/run/udev/control").exists()
+def udevd_running(control: Path = Path("/run/udev/control")) -> bool:
+    """Whether udevd answers on its control socket (the file outlives a stopped udevd)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as probe:
+        try:
+            probe.connect(str(control))
+        except OSError:
+            return False
+    return True
 
 
 def resolve_source(source: str) -> str:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from docks.detect import udevd_running
 from docks.fat import fat_file_times
 from evidence_station.config import load_config
 from evidence_station.station import Station
@@ -284,3 +285,39 @@ def test_hostile_inbox_folder_is_ingested_safely(tmp_path: Path, media_cache: Pa
     end = ledger_events(daemon, "session.end")[0]
     reasons = {p["path"].rsplit("/", 1)[-1]: p["reason"] for p in end["problems"]}  # type: ignore[union-attr]
     assert reasons == {"escape.MP4": "symlink", "up": "symlink"}
+
+
+@pytest.fixture
+def udevd() -> Iterator[None]:
+    """udevd running (started here if the machine does not run it), so udev's richer
+    events with ID_FS_* properties reach the daemon."""
+    binary = Path("/lib/systemd/systemd-udevd")
+    started = False
+    if not udevd_running():
+        if not binary.exists():
+            pytest.skip("udev is not installed (make deps installs it)")
+        subprocess.run([str(binary), "--daemon"], check=True, capture_output=True)
+        started = True
+        deadline = time.monotonic() + 10
+        while not udevd_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    yield
+    if started:
+        subprocess.run(["udevadm", "control", "--exit"], check=False, capture_output=True)
+
+
+def test_udev_events_carry_the_filesystem(tmp_path: Path, media_cache: Path, loops: list[str],
+                                          udevd: None, daemon_factory: object) -> None:
+    source = gat947_camera(tmp_path / "src", media_cache)
+    image = build_image(tmp_path / "cam.img", "exfat", source, label="DSJ7001")
+    daemon = daemon_factory(uevent_source="udev")  # type: ignore[operator]
+    devnode = attach(image)
+    loops.append(devnode)
+    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
+                           port=port_of(devnode))
+    assert dock["state"] == "safe_to_unplug", dock
+    daemon.stop()
+    event = ledger_events(daemon, "dock")[0]
+    assert event["filesystem"] == {"type": "exfat", "label": "DSJ7001",  # type: ignore[comparison-overlap]
+                                   "uuid": event["filesystem"]["uuid"], "probed_by": "udev"}  # type: ignore[index]
+    assert len(ledger_events(daemon, "ingest")) == 3
