@@ -100,8 +100,13 @@ def usb_ancestry(device: Any) -> UsbInfo | None:
     )
 
 
-def describe(device: Any, *, probe: bool = True) -> BlockDevice | None:
-    """A pyudev block :class:`Device` as a :class:`BlockDevice`; ``None`` if ignored."""
+def describe(device: Any, *, trust_udev: bool) -> BlockDevice | None:
+    """A pyudev block :class:`Device` as a :class:`BlockDevice`; ``None`` if ignored.
+
+    ``ID_FS_*`` properties are used only when udevd is live (``trust_udev``): without it
+    pyudev still reads the udev database, which may be stale from an earlier udevd and
+    describe a medium that is no longer there. Otherwise the device itself is probed.
+    """
     if device.device_node is None or device.sys_name.startswith(IGNORED_PREFIXES):
         return None
     size_attr = device.attributes.get("size")
@@ -111,14 +116,12 @@ def describe(device: Any, *, probe: bool = True) -> BlockDevice | None:
     devnode = Path(device.device_node)
     if size == 0:
         filesystem = Filesystem(None, None, None, None)
-    elif "ID_FS_TYPE" in properties or "ID_PART_TABLE_TYPE" in properties:  # udevd ran blkid
+    elif trust_udev and ("ID_FS_TYPE" in properties or "ID_PART_TABLE_TYPE" in properties):
         filesystem = Filesystem(properties.get("ID_FS_TYPE") or None,
                                 properties.get("ID_FS_LABEL"), properties.get("ID_FS_UUID"),
                                 properties.get("ID_PART_TABLE_TYPE"), "udev")
-    elif probe:
-        filesystem = probe_filesystem(devnode)
     else:
-        filesystem = Filesystem(None, None, None, None)
+        filesystem = probe_filesystem(devnode)
     return BlockDevice(devnode, device.sys_name, device.device_type or "disk", size,
                        removable, filesystem, usb_ancestry(device))
 

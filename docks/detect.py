@@ -24,6 +24,7 @@ from watchdog.observers import Observer
 from docks.blockdev import BlockDevice, describe, mounted_devices
 
 log = logging.getLogger(__name__)
+SETTLE_SECONDS = 0.5
 
 
 def udevd_running(control: Path = Path("/run/udev/control")) -> bool:
@@ -66,7 +67,7 @@ class BlockWatcher:
         self.on_absent = on_absent
         self.source = resolve_source(source)
         self.own_mounts = own_mounts
-        self._present: dict[str, tuple[int, str | None, str | None]] = {}
+        self._present: dict[str, int] = {}  # sys_name -> size of the medium seen
         self._lock = threading.Lock()
         self._observer: Any = None
 
@@ -102,20 +103,37 @@ class BlockWatcher:
             self.on_absent(sys_name)
 
     def _evaluate(self, device: Any) -> None:
-        described = describe(device)
+        size_attr = device.attributes.get("size")
+        size = int(size_attr) * 512 if size_attr else 0
+        with self._lock:
+            if size and self._present.get(device.sys_name) == size:
+                # Same medium still there. Events while we use it (our mount helper
+                # opening and closing it) must not look like a new camera, so its
+                # filesystem is probed once, when it arrives.
+                return
+        trust_udev = self.source == "udev"
+        described = describe(device, trust_udev=trust_udev)
         if described is None:
             return
-        mounted = self._mounted_elsewhere(device)
-        if not is_dock_candidate(described, mounted):
+        if described.size and described.filesystem.type is None and self.source == "kernel":
+            # A raw kernel event can come before the medium is readable (a loop device's
+            # first change event, a card still spinning up): look once more before
+            # reporting "no filesystem". udev's events come after its own probing.
+            time.sleep(SETTLE_SECONDS)
+            described = describe(pyudev.Devices.from_sys_path(device.context, device.sys_path),
+                                 trust_udev=trust_udev)
+            if described is None:
+                return
+        if not is_dock_candidate(described, self._mounted_elsewhere(device)):
             if described.size == 0:
                 self._gone(described.sys_name)
             return
-        key = (described.size, described.filesystem.type, described.filesystem.uuid)
         with self._lock:
-            if self._present.get(described.sys_name) == key:
-                return
-            changed = described.sys_name in self._present
-            self._present[described.sys_name] = key
+            previous = self._present.get(described.sys_name)
+            if previous == described.size:
+                return  # the enumeration and an event raced over the same medium
+            changed = previous is not None
+            self._present[described.sys_name] = described.size
         if changed:
             self.on_absent(described.sys_name)  # a different medium in the same slot
         self.on_present(described)

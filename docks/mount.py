@@ -122,12 +122,21 @@ class Mount:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
-    def unmount(self) -> None:
-        if _mounted_at(self.target) is None:
-            return
-        command = ["fusermount", "-u", "-z", str(self.target)] if self.fuse else \
-            ["umount", "-l", str(self.target)]
-        subprocess.run(command, capture_output=True, check=False, timeout=60)
+    def unmount(self, timeout: float = 10.0) -> None:
+        """Unmount and wait until the helper has let go of the device, so "safe to
+        unplug" is true when it is shown; a busy mount is detached lazily at the end."""
+        helpers = _helper_pids(self.target) if self.fuse else []
+        deadline = time.monotonic() + timeout
+        while _mounted_at(self.target) is not None:
+            lazy = time.monotonic() > deadline
+            command = ["fusermount", "-u", *(["-z"] if lazy else []), str(self.target)] \
+                if self.fuse else ["umount", *(["-l"] if lazy else []), str(self.target)]
+            subprocess.run(command, capture_output=True, check=False, timeout=60)
+            if lazy:
+                break
+            time.sleep(0.1)
+        while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.05)
         with contextlib.suppress(OSError):
             self.target.rmdir()
 
@@ -142,8 +151,16 @@ def mount_readonly(device: BlockDevice, target: Path, *, zone: str,
     command = mount_command(device.filesystem.type, device.devnode, target, kernel_filesystems())
     # FAT and exFAT hold local wall-clock times: the helper reads them in the camera's zone.
     env = {**os.environ, "TZ": zone}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout,
-                            check=False)
+    # A device that just appeared may still be settling (or its buffer cache may hold a
+    # previous medium's blocks): flush, then retry a few times before calling it unreadable.
+    for attempt in range(3):
+        subprocess.run(["blockdev", "--flushbufs", str(device.devnode)], capture_output=True,
+                       check=False, timeout=30)
+        result = subprocess.run(command, capture_output=True, text=True, env=env,
+                                timeout=timeout, check=False)
+        if result.returncode == 0:
+            break
+        time.sleep(0.5 * (attempt + 1))
     if result.returncode != 0:
         raise MountError(f"{device.devnode}: mounting read-only failed "
                          f"({' '.join(command[:1])} exit {result.returncode}: "

@@ -10,6 +10,7 @@ what the station saw, so it is tested on name lists without any hardware.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -18,7 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from docks.naming import NameInfo
+from docks.listing import Listing, list_camera
+from docks.naming import NameInfo, parse_name
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 _TIME_GROUPS = ("year", "month", "day", "hour", "minute", "second")
@@ -189,3 +191,41 @@ def choose_profile(profiles: Sequence[Profile], seen: Seen, zone: str = "UTC") -
     if not matches:
         return None
     return max(matches, key=lambda m: (m.score, m.profile.name))
+
+
+def read_name(rel_path: bytes, profile: Profile | None, zone: str) -> NameInfo:
+    """What a recording's path says, by the profile, else by the generic reading."""
+    info = profile.parse(rel_path, zone) if profile else NameInfo()
+    if info == NameInfo():
+        info = parse_name(rel_path.rsplit(b"/", 1)[-1], zone)
+    return info
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A camera root after looking at it: its files, the profile that fits, and the ids
+    its file names state (the camera's own word for 产品序号 and 警号)."""
+
+    listing: Listing
+    match: Match | None
+    device_id: str | None
+    officer_id: str | None
+
+    @property
+    def profile(self) -> Profile | None:
+        return self.match.profile if self.match else None
+
+
+def identify(root: Path, profiles: Sequence[Profile], extensions: Iterable[str], zone: str, *,
+             label: str | None = None, usb_id: str | None = None) -> Identified:
+    """List ``root`` (never following links) and choose the profile that fits it."""
+    all_extensions = sorted({*extensions, *(ext for p in profiles for ext in p.extensions)})
+    listing = list_camera(root, all_extensions)
+    top = tuple(sorted(os.fsdecode(name) for name in os.listdir(root)))
+    match = choose_profile(profiles, Seen(top, tuple(f.rel_path for f in listing.files),
+                                          label, usb_id), zone)
+    infos = [read_name(item.rel_path, match.profile if match else None, zone)
+             for item in listing.files]
+    return Identified(listing, match,
+                      next((info.device_id for info in infos if info.device_id), None),
+                      next((info.officer_id for info in infos if info.officer_id), None))

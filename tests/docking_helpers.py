@@ -44,7 +44,7 @@ def build_image(image: Path, fs: str, source: Path, *, size_mib: int = 64,
             finally:
                 subprocess.run(["fusermount", "-u", str(target)], check=True)
         finally:
-            detach(devnode)
+            detach(devnode, wait=True)
             target.rmdir()
     else:
         raise ValueError(fs)
@@ -56,8 +56,14 @@ def attach(image: Path) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def detach(devnode: str) -> None:
+def detach(devnode: str, *, wait: bool = False) -> None:
+    """``losetup -d``; with ``wait``, until the kernel really let go (a detach is deferred
+    while a mount helper still has the device open)."""
     subprocess.run(["losetup", "-d", devnode], check=False, capture_output=True)
+    size = Path("/sys/block") / Path(devnode).name / "size"
+    deadline = time.monotonic() + 20
+    while wait and size.read_text().strip() != "0" and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def write_config(path: Path, **daemon: Any) -> Path:
@@ -78,7 +84,7 @@ class DaemonProcess:
             [sys.executable, "-m", "evidence_station", "--data-dir", str(data_dir), "--config",
              str(config), "--lang", "en", "daemon", "--station", "test-station", "--actor", "tester"],
             stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_for(lambda status: True, timeout=30)
+        self.wait_for(lambda status: bool(status.get("ready")), timeout=30)
 
     def status(self) -> dict[str, Any] | None:
         try:

@@ -67,12 +67,22 @@ def write_wav(path: Path, seconds: float, seed: int) -> None:
         out.writeframes(rng.randbytes(int(seconds * 48000) * 4))
 
 
+def attached_loops() -> str:
+    return subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=False).stdout
+
+
 @pytest.fixture
 def loops() -> Iterator[list[str]]:
+    """Loop devices a test attaches, detached at the end; the next test starts only when
+    every detach has completed (a detach waits for the last user of the device)."""
     attached: list[str] = []
     yield attached
     for devnode in attached:
         detach(devnode)
+    deadline = time.monotonic() + 20
+    while attached_loops() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not attached_loops(), f"loop devices still attached: {attached_loops()}"
 
 
 @pytest.fixture
@@ -122,7 +132,7 @@ def test_loop_camera_docks_to_safe_to_unplug(fs: str, tmp_path: Path, media_cach
     loops.append(devnode)
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error", "waiting"),
                            port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", dock
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     assert (dock["device_id"], dock["officer_id"], dock["profile"]) == (DEVICE, OFFICER, "gat947")
     assert dock["files_done"] == dock["files_total"] == 3
     # the mount is gone, the camera image is byte-for-byte what it was (never written)
@@ -169,7 +179,7 @@ def test_two_cameras_at_once(tmp_path: Path, media_cache: Path, loops: list[str]
     for devnode in devnodes:
         dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
                                port=port_of(devnode))
-        assert dock["state"] == "safe_to_unplug", dock
+        assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     daemon.stop()
     ingests = ledger_events(daemon, "ingest")
     # Both cameras hold the same three recordings' bytes: stored once, a source for each.
@@ -207,7 +217,7 @@ def test_unplug_mid_copy_is_interrupted_then_resumed(tmp_path: Path, loops: list
     loops.append(devnode)
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error") and
                            d["session_id"] != end["session_id"], port=port_of(devnode), timeout=120)
-    assert dock["state"] == "safe_to_unplug", dock
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     daemon.stop()
     ingests = ledger_events(daemon, "ingest")
     assert len(ingests) == 8  # nothing counted twice, nothing lost
@@ -241,7 +251,7 @@ def test_unknown_usb_storage_waits_until_registered(tmp_path: Path, loops: list[
                     "010203", "--actor", "clerk-li"], check=True, capture_output=True)
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
                            port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", dock
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     daemon.stop()
     ingests = ledger_events(daemon, "ingest")
     assert len(ingests) == 1 and ingests[0]["officer_id"] == "010203"  # only the .jpg is a recording
@@ -276,7 +286,7 @@ def test_hostile_inbox_folder_is_ingested_safely(tmp_path: Path, media_cache: Pa
     shutil.copyfile(media_cache / "clip3.mp4", os.path.join(bytes(folder), gbk))
     os.rename(camera, inbox / "cam")  # appears at once, as a card reader copy finishing
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port="inbox:cam")
-    assert dock["state"] == "safe_to_unplug", dock
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     daemon.stop()
     ingests = ledger_events(daemon, "ingest")
     assert len(ingests) == 2
@@ -315,7 +325,7 @@ def test_udev_events_carry_the_filesystem(tmp_path: Path, media_cache: Path, loo
     loops.append(devnode)
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
                            port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", dock
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
     daemon.stop()
     event = ledger_events(daemon, "dock")[0]
     assert event["filesystem"] == {"type": "exfat", "label": "DSJ7001",  # type: ignore[comparison-overlap]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from docks.profiles import PROFILE_DIR, identify, load_profiles
 from evidence_station.cli.context import AppContext
 from evidence_station.cli.progress import RichReporter, print_summary
 from evidence_station.errors import EXIT_FINDING, SourceNotFoundError
@@ -18,9 +19,11 @@ from evidence_station.station import default_actor
 @click.option("--device-id", default=None, help="Camera product serial (产品序号); default: from file names.")
 @click.option("--officer-id", default=None, help="Officer number (警号); default: from file names.")
 @click.option("--actor", default=None, help="Who docks the camera (default: OS user).")
+@click.option("--profile", "profile_name", default=None,
+              help="Vendor profile to read file names with (default: the one that fits best).")
 @click.pass_obj
 def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_id: str | None,
-                   actor: str | None) -> None:
+                   actor: str | None, profile_name: str | None) -> None:
     """Ingest a camera's folder or mount through the same pipeline as a docked camera.
 
     复制、校验并登记记录仪文件夹中的所有录像。Exit 1 when a file could not be
@@ -28,10 +31,21 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
     """
     if not path.is_dir():
         raise SourceNotFoundError(path=path)
+    profiles = load_profiles([PROFILE_DIR, *app.config.daemon.profile_dirs])
+    if profile_name is not None:
+        profile = next((p for p in profiles if p.name == profile_name), None)
+        if profile is None:
+            raise click.BadParameter(f"no profile {profile_name!r}; known: "
+                                     f"{', '.join(sorted(p.name for p in profiles))}",
+                                     param_hint="--profile")
+    else:
+        profile = identify(path, profiles, app.config.ingest.recording_extensions,
+                           app.config.station.timezone).profile
     with app.open_station(writable=True) as station:
         with RichReporter(app.console, app.lang) as reporter:
             result = ingest_source(station, path, device_id=device_id, officer_id=officer_id,
-                                   actor=actor or default_actor(), reporter=reporter)
+                                   actor=actor or default_actor(), reporter=reporter,
+                                   profile=profile)
         print_summary(app.console, result, app.lang)
     if result.error is not None:
         raise result.error

@@ -57,6 +57,7 @@ class Daemon:
             stopping=threading.Event(), mounts_dir=run_dir / "mounts", on_receipt=on_receipt)
         self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
         self._jobs: dict[str, tuple[DockJob, threading.Thread]] = {}
+        self._next: dict[str, DockJob] = {}
         self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
         self._lock = threading.Lock()
         self.control = ControlServer(station)
@@ -68,11 +69,23 @@ class Daemon:
         with self._lock:
             previous = self._jobs.get(job.port)
             if previous is not None and previous[1].is_alive():
-                return  # already docking this port
-            thread = threading.Thread(target=run_dock, args=(job, self.ctx),
-                                      name=f"dock-{job.port}", daemon=True)
+                # A new medium in a port still finishing its last docking (a camera swapped
+                # quickly): dock it as soon as the port is free.
+                self._next[job.port] = job
+                return
+            thread = threading.Thread(target=self._run, args=(job,), name=f"dock-{job.port}",
+                                      daemon=True)
             self._jobs[job.port] = (job, thread)
         thread.start()
+
+    def _run(self, job: DockJob) -> None:
+        run_dock(job, self.ctx)
+        with self._lock:
+            following = self._next.pop(job.port, None)
+            if following is not None:
+                self._jobs.pop(job.port, None)
+        if following is not None and not self.ctx.stopping.is_set():
+            self._start_job(following)
 
     def on_present(self, device: BlockDevice) -> None:
         log.info("block device %s appeared (%s, label %r)", device.devnode,
@@ -146,6 +159,7 @@ class Daemon:
             demo = make_demo_camera(self.station.layout.root / "demo-camera",
                                     zone=self.station.config.station.timezone)
             self._start_job(DockJob("demo", "demo", demo))
+        self.board.mark_ready()
 
     def busy(self) -> bool:
         with self._lock:

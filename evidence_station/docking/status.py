@@ -62,6 +62,8 @@ class StatusBoard:
         self._lock = threading.Lock()
         self._last_write = 0.0
         self._listeners: list[Any] = []
+        self.ready = False  # set once the watchers listen: docking before that is not lost,
+        # but tests and the web UI can tell "starting" from "no camera"
         path.parent.mkdir(parents=True, exist_ok=True)
         self._write(force=True)
 
@@ -91,6 +93,10 @@ class StatusBoard:
         self._changed(status, state_changed=state_changed)
         return status
 
+    def mark_ready(self) -> None:
+        self.ready = True
+        self._write(force=True)
+
     def remove(self, port: str) -> None:
         with self._lock:
             self._docks.pop(port, None)
@@ -118,7 +124,7 @@ class StatusBoard:
         with self._lock:
             docks = [status.as_dict() for status in self._docks.values()]
             document = {"station": self.station, "updated_at": datetime.now(UTC).isoformat(),
-                        "states": list(STATES), "docks": docks}
+                        "ready": self.ready, "states": list(STATES), "docks": docks}
             # Readers see the old or the new file, never half of one. Not fsynced: the
             # status is rebuilt at every start, the ledger is what must survive.
             temp = self.path.with_name(self.path.name + ".tmp")

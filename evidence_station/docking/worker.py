@@ -19,16 +19,14 @@ from typing import Any
 
 from docks.blockdev import BlockDevice
 from docks.fat import FatError, fat_file_times, fat_usage
-from docks.listing import list_camera
 from docks.mount import Mount, MountError, mount_readonly
-from docks.profiles import Match, Profile, Seen, choose_profile
+from docks.profiles import Match, Profile, identify
 from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
 from evidence_station.docking.register import decide, identity_keys
 from evidence_station.docking.status import DockStatus, StatusBoard
 from evidence_station.i18n import Lang, t
 from evidence_station.ingest.model import Outcome, Plan, PlannedFile, SessionResult
 from evidence_station.ingest.pipeline import ingest_source
-from evidence_station.ingest.stages import read_name
 from evidence_station.station import Station
 from hashing.ledger import Draft
 
@@ -151,19 +149,12 @@ def _record_dock(ctx: DockContext, job: DockJob, match: Match | None, device_id:
 def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | None:
     station, board = ctx.station, ctx.board
     zone = station.config.station.timezone
-    extensions = sorted({*station.config.ingest.recording_extensions,
-                         *(ext for profile in ctx.profiles for ext in profile.extensions)})
-    listing = list_camera(root, extensions)
-    top = tuple(sorted(os.fsdecode(name) for name in os.listdir(root)))
     device = job.device
-    seen = Seen(top, tuple(item.rel_path for item in listing.files),
-                device.filesystem.label if device else None,
-                device.usb.usb_id if device and device.usb else None)
-    match = choose_profile(ctx.profiles, seen, zone)
-    profile = match.profile if match else None
-    infos = [read_name(item.rel_path, profile, zone) for item in listing.files]
-    named_device = next((info.device_id for info in infos if info.device_id), None)
-    named_officer = next((info.officer_id for info in infos if info.officer_id), None)
+    found = identify(root, ctx.profiles, station.config.ingest.recording_extensions, zone,
+                     label=device.filesystem.label if device else None,
+                     usb_id=device.usb.usb_id if device and device.usb else None)
+    match, profile = found.match, found.profile
+    named_device, named_officer = found.device_id, found.officer_id
     keys = identity_keys(device, named_device)
     with station.lock:
         registered = station.catalog.registered_device(keys)

@@ -16,8 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from docks.listing import Listing, display_path, list_camera, open_camera_file
-from docks.naming import NameInfo, parse_name
-from docks.profiles import Profile
+from docks.profiles import Profile, read_name
 from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
 from evidence_station.ingest.container import check_container
@@ -52,14 +51,6 @@ def scan(source: Path, config: IngestConfig, profile: Profile | None = None) -> 
     it never removes any (a recording skipped by mistake would be evidence left behind)."""
     extensions = [*config.recording_extensions, *(profile.extensions if profile else ())]
     return list_camera(source, sorted(set(extensions)))
-
-
-def read_name(rel_path: bytes, profile: Profile | None, zone: str) -> NameInfo:
-    """What a recording's path says, by the profile, else by the generic reading."""
-    info = profile.parse(rel_path, zone) if profile else NameInfo()
-    if info == NameInfo():
-        info = parse_name(rel_path.rsplit(b"/", 1)[-1], zone)
-    return info
 
 
 def _skip_reason_text(reason: str, detail: str) -> str:
