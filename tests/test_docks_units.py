@@ -164,3 +164,19 @@ def test_journald_priority_prefix() -> None:
     record = logging.LogRecord("docks", logging.WARNING, __file__, 1, "camera %s\nline two",
                                ("loop3",), None)
     assert JournalFormatter("%(name)s: %(message)s").format(record) == "<4>docks: camera loop3\n<4>line two"
+
+
+def test_systemd_unit_runs_the_daemon_hardened_but_able_to_mount() -> None:
+    import configparser
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    root = Path(__file__).resolve().parent.parent
+    unit.read(root / "systemd" / "evidence-station.service")
+    service = unit["Service"]
+    assert service["ExecStart"].split()[-3:] == ["daemon", "--actor", "station"]
+    assert service["ProtectSystem"] == "strict" and service["NoNewPrivileges"] == "yes"
+    assert "CAP_SYS_ADMIN" in service["CapabilityBoundingSet"]  # mount(2) and FUSE
+    assert "/var/lib/evidence-station" in service["ReadWritePaths"]
+    rule = (root / "systemd" / "70-evidence-station.rules").read_text()
+    assert 'ENV{UDISKS_IGNORE}="1"' in rule

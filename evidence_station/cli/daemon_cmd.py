@@ -42,9 +42,11 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
     """
     from evidence_station.docking.daemon import Daemon
     from evidence_station.docking.receipt import Receipt, render_text
-    from evidence_station.logs import setup_logging
+    from evidence_station.docking.status import DockStatus
+    from evidence_station.logs import setup_logging, under_journald
 
-    journald = setup_logging()
+    interactive = app.console.is_terminal and not under_journald()
+    setup_logging(console=app.console if interactive else None)
     actor = actor or default_actor()
     try:
         station = app.open_station(writable=True)
@@ -58,7 +60,6 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    interactive = app.console.is_terminal and not journald
 
     def on_receipt(receipt: Receipt, path: Path) -> None:
         if interactive:
@@ -67,8 +68,14 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
 
     with station:
         daemon = Daemon(station, actor=actor, lang=app.lang, on_receipt=on_receipt)
-        daemon.board.on_change(lambda s: log.info("%s: %s%s", s.port, s.state,
-                                                  f" ({s.reason})" if s.reason else ""))
+        def log_state(status: DockStatus) -> None:
+            # Per-file copying/verifying flips are for the table; the log keeps milestones.
+            level = logging.DEBUG if status.state in ("copying", "verifying") else \
+                logging.WARNING if status.state in ("error", "waiting") else logging.INFO
+            log.log(level, "%s: %s%s", status.port, status.state,
+                    f" ({status.reason})" if status.reason else "")
+
+        daemon.board.on_change(log_state)
         if not station.config.daemon.inbox_dirs and station.config.daemon.demo_camera:
             app.say(app.t("daemon.demo", path=station.layout.root / "demo-camera"))
         daemon.start(watch=not once)
