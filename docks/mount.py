@@ -47,7 +47,7 @@ def mount_command(fs_type: str | None, devnode: Path, target: Path,
     return [*FUSE_HELPERS[fs_type], str(devnode), str(target)]
 
 
-def _mounted_at(target: Path) -> str | None:
+def mounted_at(target: Path) -> str | None:
     """The filesystem type mounted exactly at ``target``, from /proc/self/mountinfo."""
     wanted = str(target)
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
@@ -63,7 +63,7 @@ FUSECTL = Path("/sys/fs/fuse/connections")
 def ensure_fusectl() -> bool:
     """Mount the FUSE control filesystem if it is not (systemd does it at boot; minimal
     machines and containers may not), so a pulled camera's connection can be aborted."""
-    if _mounted_at(FUSECTL) is not None:
+    if mounted_at(FUSECTL) is not None:
         return True
     if not FUSECTL.is_dir() or "fusectl" not in kernel_filesystems():
         return False
@@ -124,28 +124,34 @@ class Mount:
 
     def unmount(self, timeout: float = 10.0) -> None:
         """Unmount and wait until the helper has let go of the device, so "safe to
-        unplug" is true when it is shown; a busy mount is detached lazily at the end."""
-        helpers = _helper_pids(self.target) if self.fuse else []
-        deadline = time.monotonic() + timeout
-        while _mounted_at(self.target) is not None:
-            lazy = time.monotonic() > deadline
-            command = ["fusermount", "-u", *(["-z"] if lazy else []), str(self.target)] \
-                if self.fuse else ["umount", *(["-l"] if lazy else []), str(self.target)]
-            subprocess.run(command, capture_output=True, check=False, timeout=60)
-            if lazy:
-                break
-            time.sleep(0.1)
-        while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with contextlib.suppress(OSError):
-            self.target.rmdir()
+        unplug" is true when it is shown."""
+        unmount_path(self.target, fuse=self.fuse, timeout=timeout)
+
+
+def unmount_path(target: Path, *, fuse: bool, timeout: float = 10.0) -> None:
+    """Unmount ``target`` and wait for its FUSE helper to exit; a mount still busy at the
+    deadline is detached lazily. The empty mount folder is removed."""
+    helpers = _helper_pids(target) if fuse else []
+    deadline = time.monotonic() + timeout
+    while mounted_at(target) is not None:
+        lazy = time.monotonic() > deadline
+        command = ["fusermount", "-u", *(["-z"] if lazy else []), str(target)] if fuse \
+            else ["umount", *(["-l"] if lazy else []), str(target)]
+        subprocess.run(command, capture_output=True, check=False, timeout=60)
+        if lazy:
+            break
+        time.sleep(0.1)
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        target.rmdir()
 
 
 def mount_readonly(device: BlockDevice, target: Path, *, zone: str,
                    timeout: float = 20.0) -> Mount:
     """Mount ``device`` at ``target`` (created 0700) and wait until it is there."""
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if _mounted_at(target) is not None:
+    if mounted_at(target) is not None:
         Mount(device, target, fuse=True).unmount()
         target.mkdir(parents=True, exist_ok=True, mode=0o700)
     command = mount_command(device.filesystem.type, device.devnode, target, kernel_filesystems())
@@ -166,7 +172,7 @@ def mount_readonly(device: BlockDevice, target: Path, *, zone: str,
                          f"({' '.join(command[:1])} exit {result.returncode}: "
                          f"{result.stderr.strip()[:300]}); the camera was not read")
     deadline = time.monotonic() + timeout
-    while (kind := _mounted_at(target)) is None:
+    while (kind := mounted_at(target)) is None:
         if time.monotonic() > deadline:
             raise MountError(f"{device.devnode}: the mount helper returned but nothing is "
                              f"mounted at {target}")

@@ -32,6 +32,17 @@ class ProfileError(ValueError):
 
 
 @dataclass(frozen=True)
+class ClockSetting:
+    """How a recorder takes the time from the station (校时), where its vendor has a way:
+    a text file at the card's root that the recorder reads (and deletes) at its next
+    start, e.g. ``TIMESET.TXT`` holding ``2026-11-23 14:30:00``."""
+
+    file: str
+    format: str  # strftime format of the file's content, local time of the station zone
+    source: str  # where the convention is documented
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     title: str
@@ -42,6 +53,7 @@ class Profile:
     usb_ids: tuple[str, ...] = ()  # "vvvv:pppp", lower-case hex
     extensions: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
+    clock: ClockSetting | None = None
     path: Path | None = field(default=None, compare=False)
 
     def parse(self, rel_path: bytes, zone: str) -> NameInfo:
@@ -92,7 +104,7 @@ def parse_profile(text: str, path: Path) -> Profile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ProfileError(f"{path}: not valid TOML: {err}") from err
-    known = {"name", "title", "source", "priority", "match", "layout", "names"}
+    known = {"name", "title", "source", "priority", "match", "layout", "names", "clock"}
     unknown = set(raw) - known
     if unknown:
         raise ProfileError(f"{path}: unknown key(s) {sorted(unknown)}")
@@ -114,6 +126,15 @@ def parse_profile(text: str, path: Path) -> Profile:
             raise ProfileError(f"{path}: names[{index}].pattern has unknown groups {sorted(extra)}; "
                                f"allowed: {sorted(_ALLOWED_GROUPS)}")
         patterns.append(pattern)
+    clock = None
+    if "clock" in raw:
+        table = raw["clock"]
+        if not isinstance(table, dict):
+            raise ProfileError(f"{path}: `clock` must be a table")
+        clock = ClockSetting(*(str(_require(table, key, str, path))
+                               for key in ("file", "format", "source")))
+        if "/" in clock.file or clock.file in ("", ".", ".."):
+            raise ProfileError(f"{path}: clock.file must be a plain file name at the card's root")
     label = match.get("label_pattern")
     priority = raw.get("priority", 0)
     if not isinstance(priority, int):
@@ -128,6 +149,7 @@ def parse_profile(text: str, path: Path) -> Profile:
         usb_ids=tuple(item.lower() for item in _strings(match, "usb_ids", path)),
         extensions=tuple(item.lower().lstrip(".") for item in _strings(layout, "extensions", path)),
         patterns=tuple(patterns),
+        clock=clock,
         path=path,
     )
 

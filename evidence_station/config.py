@@ -83,6 +83,10 @@ class DaemonConfig(Strict):
     max_parallel_copies: int = Field(
         2, ge=1, le=24, title="同时复制数 Parallel copies",
         description="How many docks copy at once; the others wait in state 'detected'.")
+    set_camera_clock: bool = Field(
+        False, title="校时 Set camera clocks",
+        description="After every file is committed and the clock reading is ledgered, write the "
+        "time file a camera's profile declares (the only write to a camera). Off by default.")
     profile_dirs: list[Path] = Field(
         default_factory=list, title="厂商配置目录 Vendor profile folders",
         description="Extra folders of vendor profiles (*.toml); a profile with the same name "

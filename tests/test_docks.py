@@ -331,3 +331,53 @@ def test_udev_events_carry_the_filesystem(tmp_path: Path, media_cache: Path, loo
     assert event["filesystem"] == {"type": "exfat", "label": "DSJ7001",  # type: ignore[comparison-overlap]
                                    "uuid": event["filesystem"]["uuid"], "probed_by": "udev"}  # type: ignore[index]
     assert len(ledger_events(daemon, "ingest")) == 3
+
+
+@pytest.mark.parametrize("fs", ["vfat", "exfat"])
+def test_clock_is_set_only_after_commit_and_reading(fs: str, tmp_path: Path, media_cache: Path,
+                                                    loops: list[str], daemon_factory: object) -> None:
+    """A unit's own profile declares the recorder's time file (TIMESET.TXT, as documented
+    for many small recorders); with set_camera_clock on, the station writes it last."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = (Path(__file__).resolve().parent.parent / "docks" / "profiles" / "gat947.toml").read_text()
+    (profiles / "gat947.toml").write_text(
+        shipped + '\n[clock]\nfile = "TIMESET.TXT"\nformat = "%Y-%m-%d %H:%M:%S"\n'
+        'source = "rcgroups.com #11 key-chain camera notes: TIMESET.TXT, read and erased at power-on"\n')
+    source = gat947_camera(tmp_path / "src", media_cache)
+    image = build_image(tmp_path / "cam.img", fs, source)
+    daemon = daemon_factory(uevent_source="kernel", set_camera_clock=True,  # type: ignore[operator]
+                            profile_dirs=[str(profiles)])
+    devnode = attach(image)
+    loops.append(devnode)
+    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=port_of(devnode))
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    detach(devnode, wait=True)
+    daemon.stop()
+    events = [json.loads(line) for line in
+              (daemon.data_dir / "ledger" / "events.jsonl").read_bytes().splitlines()]
+    order = [e["type"] for e in events if e["type"] in ("ingest", "camera.clock", "camera.clock_set")]
+    assert order == ["ingest"] * 3 + ["camera.clock", "camera.clock_set"]
+    clock_set = next(e for e in events if e["type"] == "camera.clock_set")
+    assert clock_set["ok"] is True
+    written = datetime.strptime(clock_set["content"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(ZONE))
+    assert abs(written.timestamp() - time.time()) < 120
+    # the file is on the card, and the recordings on it are untouched
+    check = tmp_path / "check"
+    check.mkdir()
+    if fs == "vfat":
+        subprocess.run(["mcopy", "-s", "-i", str(image), "::/TIMESET.TXT", "::/DCIM", str(check)],
+                       check=True, capture_output=True)
+    else:
+        devnode = attach(image)
+        loops.append(devnode)
+        mnt = tmp_path / "mnt"
+        mnt.mkdir()
+        subprocess.run(["mount.exfat-fuse", "-o", "ro", devnode, str(mnt)], check=True, capture_output=True)
+        try:
+            shutil.copytree(mnt, check, dirs_exist_ok=True)
+        finally:
+            subprocess.run(["fusermount", "-u", str(mnt)], check=True)
+    assert (check / "TIMESET.TXT").read_bytes() == clock_set["content"].encode() + b"\r\n"
+    for original in (source / "DCIM" / "100MEDIA").iterdir():
+        assert (check / "DCIM" / "100MEDIA" / original.name).read_bytes() == original.read_bytes()

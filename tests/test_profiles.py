@@ -106,6 +106,9 @@ def test_usb_id_or_label_identifies_a_camera_by_itself(tmp_path: Path) -> None:
     ('name = "x"\ntitle = "x"\nsource = "y"\ncolour = "red"\n', "unknown key"),
     ('name = "x"\ntitle = "x"\nsource = "y"\n[layout]\nextensions = "mp4"\n', "`extensions`"),
     ("name = ", "not valid TOML"),
+    ('name = "x"\ntitle = "x"\nsource = "y"\n[clock]\nfile = "../etc/x"\nformat = "%Y"\nsource = "z"\n',
+     "plain file name"),
+    ('name = "x"\ntitle = "x"\nsource = "y"\n[clock]\nfile = "TIMESET.TXT"\n', "`format`"),
 ])
 def test_bad_profile_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"

@@ -9,24 +9,29 @@ officer's receipt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from docks.blockdev import BlockDevice
+from docks.clock import clock_file_content, write_clock_file
 from docks.fat import FatError, fat_file_times, fat_usage
+from docks.listing import display_path
 from docks.mount import Mount, MountError, mount_readonly
-from docks.profiles import Match, Profile, identify
+from docks.profiles import Identified, Match, Profile, identify
 from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
 from evidence_station.docking.register import decide, identity_keys
 from evidence_station.docking.status import DockStatus, StatusBoard
 from evidence_station.i18n import Lang, t
 from evidence_station.ingest.model import Outcome, Plan, PlannedFile, SessionResult
-from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.ingest.pipeline import ingest_source, with_file_times
 from evidence_station.station import Station
 from hashing.ledger import Draft
 
@@ -95,15 +100,17 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
             if ctx.stopping.is_set():
                 return None
             if device is None:
-                return _dock_root(job, ctx, job.source)
+                return _dock_root(job, ctx, job.source)[0]
             ctx.board.update(job.port, state="mounting")
             job.mount = mount_readonly(device, ctx.mounts_dir / job.port,
                                        zone=ctx.station.config.station.timezone)
             try:
-                result = _dock_root(job, ctx, job.mount.target)
+                result, found = _dock_root(job, ctx, job.mount.target)
             finally:
                 job.mount.unmount()
             if result is not None and result.safe_to_unplug:
+                if found is not None:
+                    _set_clock(job, ctx, device, found, result)
                 ctx.board.update(job.port, state="safe_to_unplug")
             return result
     except MountError as err:
@@ -146,7 +153,8 @@ def _record_dock(ctx: DockContext, job: DockJob, match: Match | None, device_id:
     ctx.station.record(Draft("dock", ctx.actor, fields))
 
 
-def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | None:
+def _dock_root(job: DockJob, ctx: DockContext,
+               root: Path) -> tuple[SessionResult | None, Identified | None]:
     station, board = ctx.station, ctx.board
     zone = station.config.station.timezone
     device = job.device
@@ -168,13 +176,15 @@ def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | No
     if not decision.accepted:
         board.update(job.port, state="waiting",
                      reason=t("dock.unknown_storage", ctx.lang, device_id=decision.device_id or "?"))
-        return None
+        return None, found
     file_times = None
     if device is not None and device.filesystem.type == "vfat":
         try:  # FAT times straight from the volume: the FUSE helper's are a month off
             file_times = fat_file_times(device.devnode, zone)
         except (OSError, FatError) as err:
             log.warning("%s: FAT times could not be read (%s); using the mount's", job.port, err)
+        if file_times is not None:
+            found = dataclasses.replace(found, listing=with_file_times(found.listing, file_times))
 
     def cancel() -> str | None:
         if job.unplugged.is_set():
@@ -202,4 +212,37 @@ def _dock_root(job: DockJob, ctx: DockContext, root: Path) -> SessionResult | No
         state, reason = "error", result.reason or f"{failed} file(s) failed: see the receipt"
     board.update(job.port, state=state, reason=reason, session_id=result.session_id,
                  receipt=str(path))
-    return result
+    return result, found
+
+
+def _set_clock(job: DockJob, ctx: DockContext, device: BlockDevice, found: Identified,
+               result: SessionResult) -> None:
+    """R1 校时, only when configured and declared, and only after everything is committed:
+    first the camera's clock reading goes into the ledger, then the time file is written."""
+    profile = found.profile
+    if not ctx.station.config.daemon.set_camera_clock or profile is None or profile.clock is None:
+        return
+    zone = ZoneInfo(ctx.station.config.station.timezone)
+    now = datetime.now(zone)
+    newest = max(found.listing.files, key=lambda item: item.mtime_ns, default=None)
+    newest_time = datetime.fromtimestamp(newest.mtime_ns / 1e9, zone) if newest else None
+    ctx.station.record(Draft("camera.clock", ctx.actor, {
+        "device_id": result.device_id, "session_id": result.session_id, "port": job.port,
+        "station_time": now.isoformat(),
+        "newest_file": display_path(newest.rel_path) if newest else None,
+        "newest_file_time": newest_time.isoformat() if newest_time else None,
+        # A camera clock ahead of the station shows as a newest file from the future.
+        "ahead_by_at_least_s": max(0, int((newest_time - now).total_seconds())) if newest_time else None,
+    }))
+    setting = profile.clock
+    content = clock_file_content(datetime.now(zone), setting)
+    try:
+        write_clock_file(device, setting, content, ctx.mounts_dir / f"{job.port}-clock")
+    except (MountError, OSError) as err:
+        log.warning("%s: clock not set: %s", job.port, err)
+        ctx.station.record(Draft("camera.clock_set", ctx.actor, {
+            "device_id": result.device_id, "file": setting.file, "ok": False, "error": str(err)}))
+        return
+    ctx.station.record(Draft("camera.clock_set", ctx.actor, {
+        "device_id": result.device_id, "file": setting.file, "ok": True,
+        "content": content.decode("ascii").strip(), "source": setting.source}))
