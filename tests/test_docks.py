@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -381,3 +382,37 @@ def test_clock_is_set_only_after_commit_and_reading(fs: str, tmp_path: Path, med
     assert (check / "TIMESET.TXT").read_bytes() == clock_set["content"].encode() + b"\r\n"
     for original in (source / "DCIM" / "100MEDIA").iterdir():
         assert (check / "DCIM" / "100MEDIA" / original.name).read_bytes() == original.read_bytes()
+
+
+def test_partitioned_card_docks_its_partition(tmp_path: Path, media_cache: Path, loops: list[str],
+                                              daemon_factory: object) -> None:
+    """A real card or camera is a disk with an MBR and a FAT32 partition: the partition
+    docks, the whole disk does not."""
+    source = gat947_camera(tmp_path / "src", media_cache)
+    image = tmp_path / "card.img"
+    sectors, start = 96 * 2048, 2048
+    with image.open("wb") as handle:
+        handle.truncate(sectors * 512)
+    mbr = bytearray(512)
+    mbr[446:462] = bytes([0, 0, 0, 0, 0x0C, 0, 0, 0]) + struct.pack("<II", start, sectors - start)
+    mbr[510:512] = b"\x55\xaa"
+    with image.open("r+b") as handle:
+        handle.write(mbr)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "DSJ7001", "--offset", str(start), str(image),
+                    str((sectors - start) // 2)], check=True, capture_output=True)
+    subprocess.run(["mcopy", "-s", "-m", "-i", f"{image}@@{start * 512}",
+                    str(source / "DCIM"), "::/"], check=True, capture_output=True,
+                   env={**os.environ, "TZ": ZONE})
+    daemon = daemon_factory(uevent_source="kernel")  # type: ignore[operator]
+    devnode = subprocess.run(["losetup", "-f", "--show", "-P", str(image)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    loops.append(devnode)
+    partition = f"{port_of(devnode)}p1"
+    if not (Path("/sys/block") / port_of(devnode) / partition).exists():
+        # Some kernels skip the scan on attach; partx asks for it (a USB disk gets it).
+        subprocess.run(["partx", "-a", devnode], check=True, capture_output=True)
+    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=partition)
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    assert daemon.dock(port_of(devnode)) is None  # the whole disk is not a dock
+    daemon.stop()
+    assert len(ledger_events(daemon, "ingest")) == 3
