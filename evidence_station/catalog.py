@@ -30,6 +30,19 @@ DEVICE_REGISTER_COLUMNS: dict[str, type] = {
 }
 
 
+CLIP_SELECT = (
+    "select c.*, a.duration_s, a.spoken_time, a.transcript, a.drift_s, a.seq as analysed, "
+    "(select json_group_array(json_object('kind', r.kind, 'article', r.article, 'flag_id', "
+    "r.flag_id, 'state', r.state, 'figures', json(r.figures))) from review r "
+    "where r.clip_id = c.clip_id) as review "
+    "from clips c left join analysis a on a.clip_id = c.clip_id"
+)
+
+
+def _seconds(milliseconds: int | None) -> float | None:
+    return milliseconds / 1000 if milliseconds is not None else None
+
+
 def clip_id_for(sha256: str) -> str:
     """A clip is one distinct content; its id is the first 16 hex digits of its hash."""
     return sha256[:16]
@@ -95,6 +108,22 @@ class Catalog:
             )
             self._table("sources").create_index(["clip_id"])
             self._table("sources").create_index(["device_id", "source_path_b64", "size"])
+        if "analysis" not in db.table_names():
+            self._table("analysis").create(
+                {"clip_id": str, "seq": int, "analysed_at": str, "duration_s": float,
+                 "spoken_time": str, "transcript": str, "drift_s": int, "media": str},
+                pk="clip_id")
+        if "review" not in db.table_names():
+            self._table("review").create(
+                {"flag_id": str, "clip_id": str, "kind": str, "article": str, "figures": str,
+                 "raised_seq": int, "raised_at": str, "state": str, "resolution": str,
+                 "resolved_by": str, "resolved_at": str, "resolved_seq": int},
+                pk="flag_id")
+            self._table("review").create_index(["clip_id"])
+            self._table("review").create_index(["state"])
+        sources = self._table("sources")
+        if "file_seq" not in sources.columns_dict:  # added with analysis (missing files)
+            sources.add_column("file_seq", int)
         self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
@@ -136,6 +165,24 @@ class Catalog:
             self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 1)
         elif kind == "ingest":
             self._apply_ingest(event.seq, fields)
+        elif kind == "analysis":
+            self._table("analysis").upsert(
+                {"clip_id": fields["clip_id"], "seq": event.seq, "analysed_at": fields["time"],
+                 "duration_s": _seconds((fields.get("media") or {}).get("duration_ms")),
+                 "spoken_time": fields.get("spoken_time"), "transcript": fields.get("transcript"),
+                 "drift_s": fields.get("drift_s"),
+                 "media": json.dumps(fields.get("media"), ensure_ascii=False, sort_keys=True)},
+                pk="clip_id")
+            for flag in fields.get("flags", []):
+                self._raise_flag(event, flag)
+        elif kind == "review.flag":
+            for flag in fields.get("flags", []):
+                self._raise_flag(event, flag)
+        elif kind == "review.resolve":
+            self._table("review").update(fields["flag_id"], {
+                "state": "resolved", "resolution": fields.get("resolution"),
+                "resolved_by": fields["actor"], "resolved_at": fields["time"],
+                "resolved_seq": event.seq})
         elif kind == "device.register":
             self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 0)
             self._table("devices").update(fields["device_id"], {
@@ -162,6 +209,46 @@ class Catalog:
                  "bytes_committed": counts.get("bytes", 0)},
             )
 
+    def _raise_flag(self, event: Event, flag: Mapping[str, Any]) -> None:
+        self._table("review").upsert(
+            {"flag_id": flag["flag_id"], "clip_id": flag["clip_id"], "kind": flag["kind"],
+             "article": flag.get("article"),
+             "figures": json.dumps(flag.get("figures", {}), ensure_ascii=False, sort_keys=True),
+             "raised_seq": event.seq, "raised_at": event.fields["time"], "state": "open"},
+            pk="flag_id")
+
+    def review(self, *, include_resolved: bool = False,
+               clip_id: str | None = None) -> list[dict[str, Any]]:
+        where, params = [], []
+        if not include_resolved:
+            where.append("state = 'open'")
+        if clip_id:
+            where.append("clip_id = ?")
+            params.append(clip_id)
+        sql = "select * from review" + (" where " + " and ".join(where) if where else "")
+        rows = []
+        for row in self.db.query(sql + " order by raised_seq, flag_id", params):
+            item = dict(row)
+            item["figures"] = json.loads(item["figures"] or "{}")
+            rows.append(item)
+        return rows
+
+    def has_flag(self, flag_id: str) -> bool:
+        return bool(list(self.db.query("select 1 from review where flag_id = ?", [flag_id])))
+
+    def analysis_of(self, clip_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from analysis where clip_id = ?", [clip_id]))
+        if not rows:
+            return None
+        row = dict(rows[0])
+        row["media"] = json.loads(row["media"] or "null")
+        return row
+
+    def unanalysed_clips(self) -> list[str]:
+        return [row["clip_id"] for row in self.db.query(
+            "select clip_id from clips where clip_id not in (select clip_id from analysis) "
+            "order by first_seq")]
+
     def _touch_device(self, device_id: str, officer_id: str | None, time: str, sessions: int) -> None:
         table = self._table("devices")
         existing = list(self.db.query("select * from devices where device_id = ?", [device_id]))
@@ -184,6 +271,7 @@ class Catalog:
             "file_mtime": fields.get("file_mtime"), "mtime_ns": fields.get("mtime_ns"),
             "recorded_at": fields.get("recorded_at"), "ingested_at": fields["time"],
             "duplicate": int(bool(fields.get("duplicate"))), "flags": flags,
+            "file_seq": fields.get("file_seq"),
         }
         self._table("sources").insert(row, pk="seq", replace=True)
         if not list(self.db.query("select 1 from clips where clip_id = ?", [fields["clip_id"]])):
@@ -221,8 +309,9 @@ class Catalog:
             where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
             params.append(session_id)
         if flagged:
-            where.append("c.flags != '[]'")
-        sql = "select c.* from clips c"
+            where.append("(c.flags != '[]' or exists (select 1 from review r "
+                         "where r.clip_id = c.clip_id and r.state = 'open'))")
+        sql = CLIP_SELECT
         if where:
             sql += " where " + " and ".join(where)
         sql += " order by c.first_seq"
@@ -236,7 +325,11 @@ class Catalog:
             "source_path": row["source_path"], "device_id": row["device_id"],
             "officer_id": row["officer_id"], "recorded_at": row["recorded_at"],
             "ingested_at": row["ingested_at"], "ledger_seq": row["first_seq"],
-            "flags": json.loads(row["flags"] or "[]"),
+            "duration_s": row["duration_s"], "spoken_time": row["spoken_time"],
+            "transcript": row["transcript"], "drift_s": row["drift_s"],
+            "analysed": row["analysed"] is not None,
+            # ingest flags (what the file itself showed) and review flags (analysis, R1–R4)
+            "flags": [*json.loads(row["flags"] or "[]"), *json.loads(row["review"] or "[]")],
         }
 
     def has_clip(self, clip_id: str) -> bool:
@@ -245,7 +338,7 @@ class Catalog:
     def find_clip(self, prefix: str) -> list[dict[str, Any]]:
         prefix = prefix.lower()
         rows = self.db.query(
-            "select * from clips where clip_id like ? or sha256 like ? order by first_seq limit 5",
+            CLIP_SELECT + " where c.clip_id like ? or c.sha256 like ? order by c.first_seq limit 5",
             [prefix + "%", prefix + "%"],
         )
         return [self._clip_row(row) for row in rows]

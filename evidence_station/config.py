@@ -93,12 +93,42 @@ class DaemonConfig(Strict):
         "replaces the shipped one.")
 
 
+class AnalysisConfig(Strict):
+    enabled: bool = Field(True, title="自动分析 Analyse after commit",
+                          description="The daemon analyses each committed clip in the background.")
+    speech_model_dir: Path | None = Field(
+        None, title="语音模型目录 Speech model folder",
+        description="A faster-whisper (CTranslate2) Whisper model folder for the spoken statement. "
+        "Without one, clips are queued as 'statement time needed'.")
+    speech_language: str | None = Field(
+        "zh", title="语音语言 Statement language",
+        description="Language of the statements (zh, en …); empty lets the model detect it.")
+    statement_seconds: int = Field(30, ge=5, le=300, title="语音说明时长 Statement window (s)",
+                                   description="How much of each clip's start is transcribed.")
+    drift_threshold_s: int = Field(
+        120, ge=0, le=86_400, title="时钟偏差阈值 Drift threshold (s)",
+        description="Camera time vs spoken time beyond this is flagged (R1, R13).")
+    restart_window_s: int = Field(
+        120, ge=0, le=86_400, title="中止判定 Restart window (s)",
+        description="A clip starting this soon after the previous one ended is a restart and must "
+        "state why (R3).")
+    overlap_tolerance_s: int = Field(2, ge=0, le=3600, title="重叠容差 Overlap tolerance (s)",
+                                     description="Clips overlapping more than this are flagged.")
+    storage_deadline: str = Field(
+        "2wd", pattern=r"^\s*\d+\s*(wd|h)\s*$", title="存储时限 Storage deadline",
+        description="R4: '2wd' = 2 working days (000, 001, 004), '1wd', '24h' (002).")
+    calendar_dirs: list[Path] = Field(
+        default_factory=list, title="工作日历目录 Calendar folders",
+        description="Extra working-day data files (*.toml) for years chinese-calendar lacks.")
+
+
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
                          description="Configuration format version.")
     station: StationConfig = Field(default_factory=StationConfig)  # type: ignore[arg-type]
     ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

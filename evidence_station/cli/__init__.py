@@ -48,6 +48,7 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
 
 def _register() -> None:
     from evidence_station.cli import (
+        analysis_cmd,
         check_cmd,
         clips_cmd,
         daemon_cmd,
@@ -56,7 +57,7 @@ def _register() -> None:
         ledger_cmd,
     )
 
-    for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd):
+    for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd):
         module.register(cli)
 
 

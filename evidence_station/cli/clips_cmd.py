@@ -81,10 +81,11 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key in ("id", "sha256", "size", "device_id", "officer_id", "recorded_at", "ingested_at",
-                "ledger_seq", "store_path"):
+                "duration_s", "spoken_time", "drift_s", "transcript", "ledger_seq", "store_path"):
         table.add_row(key, escape(str(row[key])))
     for flag in row["flags"]:
-        table.add_row("flag", escape(f"{flag['kind']}: {flag['detail']} {flag.get('article', '')}"))
+        detail = flag.get("detail") or ", ".join(f"{k}={v}" for k, v in flag.get("figures", {}).items())
+        table.add_row("flag", escape(f"{flag['kind']}: {detail} {flag.get('article', '')}"))
     for source in row["sources"]:
         table.add_row("source", f"{escape(source['source_path'])} (seq {source['seq']}, session "
                       f"{source['session_id']}{', duplicate' if source['duplicate'] else ''})")

@@ -20,6 +20,8 @@ from docks.blockdev import BlockDevice
 from docks.detect import BlockWatcher, InboxWatcher
 from docks.mount import ensure_fusectl
 from docks.profiles import PROFILE_DIR, load_profiles
+from evidence_station.analysis.runner import Analyser
+from evidence_station.analysis.worker import AnalysisWorker
 from evidence_station.docking.control import ControlServer
 from evidence_station.docking.receipt import Receipt
 from evidence_station.docking.status import StatusBoard
@@ -56,6 +58,11 @@ class Daemon:
             slots=threading.BoundedSemaphore(config.max_parallel_copies),
             stopping=threading.Event(), mounts_dir=run_dir / "mounts", on_receipt=on_receipt)
         self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
+        self.analysis: AnalysisWorker | None = None
+        if station.config.analysis.enabled:
+            self.analysis = AnalysisWorker(Analyser.for_station(station))
+            self.ctx.on_session = lambda result: self.analysis.submit(result.device_id) \
+                if self.analysis else None
         self._jobs: dict[str, tuple[DockJob, threading.Thread]] = {}
         self._next: dict[str, DockJob] = {}
         self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
@@ -135,6 +142,8 @@ class Daemon:
         """Dock what is there now; with ``watch``, keep listening for more."""
         config = self.station.config.daemon
         self.control.start()
+        if self.analysis is not None:
+            self.analysis.start()
         if config.usb:
             if not ensure_fusectl():
                 log.warning("FUSE control filesystem unavailable: a camera pulled mid-copy "
@@ -163,7 +172,8 @@ class Daemon:
 
     def busy(self) -> bool:
         with self._lock:
-            return any(thread.is_alive() for _, thread in self._jobs.values())
+            docking = any(thread.is_alive() for _, thread in self._jobs.values())
+        return docking or (self.analysis is not None and self.analysis.busy())
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -181,6 +191,8 @@ class Daemon:
         """Stop taking new docks; running sessions end after their current file."""
         self.ctx.stopping.set()
         self.control.stop()
+        if self.analysis is not None:
+            self.analysis.stop()
         if self.block_watcher is not None:
             self.block_watcher.stop()
         if self.inbox_watcher is not None:

@@ -59,6 +59,7 @@ class DockContext:
     stopping: threading.Event
     mounts_dir: Path
     on_receipt: Callable[[Receipt, Path], None] = lambda receipt, path: None
+    on_session: Callable[[SessionResult], None] = lambda result: None  # e.g. start analysis
 
 
 class BoardReporter:
@@ -205,6 +206,7 @@ def _dock_root(job: DockJob, ctx: DockContext,
                             verifier_key=station.layout.verifier_key.read_text())
     path = write_receipt(receipt, station.layout.root / "receipts", ctx.lang)
     ctx.on_receipt(receipt, path)
+    ctx.on_session(result)
     if result.safe_to_unplug:
         state, reason = ("committed" if device else "safe_to_unplug"), None
     else:

@@ -1,0 +1,129 @@
+"""``statement parse``, ``analyze``, ``review``, ``review resolve``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from evidence_station.cli.context import AppContext
+from evidence_station.errors import EXIT_FINDING
+from evidence_station.station import default_actor
+from hashing.ledger import Draft
+
+
+@click.group("statement")
+def statement_group() -> None:
+    """The spoken start statement (语音说明, R2)."""
+
+
+@statement_group.command("parse")
+@click.argument("text")
+@click.option("--on", "on", default=None, metavar="DATE",
+              help="The recording's date (YYYY-MM-DD) for parts the text leaves out; default today.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.pass_obj
+def statement_parse(app: AppContext, text: str, on: str | None, as_json: bool) -> None:
+    """Print the time TEXT states, as ISO 8601. Exit 1 when it states no time.
+
+    例：evidence-station statement parse "二〇二六年十一月三日下午两点三十分"
+    """
+    from evidence_station.analysis.statement import parse_statement
+
+    try:
+        day = date.fromisoformat(on) if on else date.today()
+    except ValueError as err:
+        raise click.BadParameter(f"{on!r} is not a date like 2026-11-03", param_hint="--on") from err
+    stated = parse_statement(text, day)
+    if as_json:
+        click.echo(json.dumps({"text": text, "on": day.isoformat(),
+                               "time": stated.isoformat() if stated else None,
+                               "has_date": stated.has_date if stated else None,
+                               "matched": stated.matched if stated else None}, ensure_ascii=False))
+    elif stated:
+        click.echo(stated.isoformat())
+    else:
+        app.err_console.print(app.t("statement.none"), highlight=False)
+    if stated is None:
+        raise click.exceptions.Exit(EXIT_FINDING)
+
+
+@click.command("analyze")
+@click.argument("clips", nargs=-1)
+@click.pass_obj
+def analyze_command(app: AppContext, clips: tuple[str, ...]) -> None:
+    """Analyse clips: media facts, spoken statement, drift, deadlines, interruptions.
+
+    With no CLIP, every clip not yet analysed (the daemon does this after each docking).
+    分析片段：媒体信息、语音说明、时钟偏差、存储时限、中止。"""
+    from evidence_station.analysis.runner import Analyser
+
+    with app.open_station(writable=True) as station:
+        analyser = Analyser.for_station(station, actor=default_actor())
+        if clips:
+            for clip in clips:
+                matches = station.catalog.find_clip(clip)
+                if len(matches) != 1:
+                    raise click.BadParameter(f"{clip!r} matches {len(matches)} clips", param_hint="CLIP")
+                analyser.analyse_clip(matches[0]["id"])
+                for source in station.catalog.sources_of(matches[0]["id"]):
+                    analyser.analyse_device(source["device_id"])
+            count = len(clips)
+        else:
+            count = analyser.analyse_pending()
+        open_flags = len(station.catalog.review())
+    app.say(app.t("analysis.done", count=count, flags=open_flags))
+
+
+@click.group("review", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved flags.")
+@click.pass_context
+def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> None:
+    """The review queue: drift, missing statement, interruption, missing files, late
+    storage — each with its clip, figures and the article it cites.  待复核队列。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    app: AppContext = ctx.obj
+    with app.open_station() as station:
+        rows = station.catalog.review(include_resolved=include_resolved)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        app.say(app.t("review.empty"))
+        return
+    table = Table(title=app.t("review.title"))
+    for key in ("review.flag", "col.id", "review.kind", "review.figures", "review.article",
+                "review.state"):
+        table.add_column(app.t(key), overflow="fold")
+    for row in rows:
+        figures = ", ".join(f"{k}={v}" for k, v in row["figures"].items())
+        table.add_row(row["flag_id"], row["clip_id"], app.t(f"flag.{row['kind']}"),
+                      escape(figures), row["article"] or "", row["state"])
+    app.console.print(table)
+
+
+@review_group.command("resolve")
+@click.argument("flag_id")
+@click.option("--resolution", required=True, help="What was found or done (事由/处理结果).")
+@click.option("--actor", default=None, help="Who resolves it (default: the OS user).")
+@click.pass_obj
+def review_resolve(app: AppContext, flag_id: str, resolution: str, actor: str | None) -> None:
+    """Resolve FLAG_ID with a written resolution (a ledger event with actor and time)."""
+    with app.open_station(writable=True) as station:
+        if not station.catalog.has_flag(flag_id):
+            raise click.BadParameter(f"no flag {flag_id!r}; see `evidence-station review`",
+                                     param_hint="FLAG_ID")
+        event = station.record(Draft("review.resolve", actor or default_actor(),
+                                     {"flag_id": flag_id, "resolution": resolution}))
+    app.say(f"review.resolve #{event.seq}: {flag_id}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(statement_group)
+    group.add_command(analyze_command)
+    group.add_command(review_group)

