@@ -43,6 +43,7 @@ test: lint typecheck pytest
 bench: deps
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_analysis.py
 
 clean:
 	rm -rf $(VENV) .stamp-* .pytest_cache .mypy_cache .ruff_cache

