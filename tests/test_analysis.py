@@ -186,3 +186,18 @@ def test_statement_parse_command(text: str, expected: str, capsys: pytest.Captur
     assert capsys.readouterr().out.strip() == expected
     assert main(["--lang", "en", "statement", "parse", "地点：人民路", "--on", "2026-11-03"]) == 1
     assert "states no time" in capsys.readouterr().err
+
+
+def test_camera_time_from_container_metadata_when_the_name_has_none() -> None:
+    from zoneinfo import ZoneInfo
+
+    from evidence_station.analysis.probe import MediaFacts
+    from evidence_station.analysis.runner import _container_time
+
+    zone = ZoneInfo("Asia/Shanghai")
+    assert _container_time(MediaFacts("video", creation_time="2026-11-03T06:30:00.000000Z"),
+                           zone) == datetime(2026, 11, 3, 14, 30)
+    assert _container_time(MediaFacts("video", creation_time="2026-11-03 06:30:00"),
+                           zone) == datetime(2026, 11, 3, 14, 30)
+    assert _container_time(MediaFacts("video", creation_time="1904-01-01 00:00:00"), zone) is None
+    assert _container_time(MediaFacts("video", creation_time="garbage"), zone) is None

@@ -46,6 +46,21 @@ def _local(value: str | None, zone: ZoneInfo) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(zone).replace(tzinfo=None)
 
 
+def _container_time(facts: MediaFacts, zone: ZoneInfo) -> datetime | None:
+    """MP4/MOV creation times are UTC (ISO/IEC 14496-12); a value without a zone is read so."""
+    if not facts.creation_time:
+        return None
+    try:
+        value = datetime.fromisoformat(facts.creation_time.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    if value.year < 1980:  # 1904/1970 epochs: the camera never set it
+        return None
+    return value.astimezone(zone).replace(tzinfo=None)
+
+
 @dataclass
 class Analyser:
     station: Station
@@ -71,7 +86,8 @@ class Analyser:
             session = self._docked_at(clip_id)
         path = station.store.path_for(clip["sha256"])
         facts = probe_media(path)
-        name_time = _local(clip["recorded_at"], self.zone)
+        # The camera's start time: its file name, else the container's creation time.
+        name_time = _local(clip["recorded_at"], self.zone) or _container_time(facts, self.zone)
         ingested = _local(clip["ingested_at"], self.zone)
         transcript = self._transcribe(path, facts, config.statement_seconds)
         on = (name_time or ingested or datetime.now(self.zone).replace(tzinfo=None)).date()
