@@ -124,6 +124,9 @@ class Catalog:
         sources = self._table("sources")
         if "file_seq" not in sources.columns_dict:  # added with analysis (missing files)
             sources.add_column("file_seq", int)
+        sessions = self._table("sessions")
+        if "returned_at" not in sessions.columns_dict:  # R4 remote-work variant
+            sessions.add_column("returned_at", str)
         self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
@@ -159,7 +162,8 @@ class Catalog:
             self._table("sessions").insert(
                 {"session_id": fields["session_id"], "device_id": fields["device_id"],
                  "officer_id": fields.get("officer_id"), "source": fields["source"],
-                 "started_at": fields["time"], "state": "running", "start_seq": event.seq},
+                 "started_at": fields["time"], "state": "running", "start_seq": event.seq,
+                 "returned_at": fields.get("returned_at")},
                 pk="session_id", replace=True,
             )
             self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 1)

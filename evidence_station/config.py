@@ -117,6 +117,10 @@ class AnalysisConfig(Strict):
     storage_deadline: str = Field(
         "2wd", pattern=r"^\s*\d+\s*(wd|h)\s*$", title="存储时限 Storage deadline",
         description="R4: '2wd' = 2 working days (000, 001, 004), '1wd', '24h' (002).")
+    remote_storage_deadline: str = Field(
+        "1wd", pattern=r"^\s*\d+\s*(wd|h)\s*$", title="外勤返回后存储时限 Deadline after remote work",
+        description="R4: after returning from remote or continuous work, counted from the return "
+        "('1wd' in 004, '2wd' in 001, '24h' in 002).")
     calendar_dirs: list[Path] = Field(
         default_factory=list, title="工作日历目录 Calendar folders",
         description="Extra working-day data files (*.toml) for years chinese-calendar lacks.")

@@ -69,3 +69,21 @@ def test_bad_calendar_file(tmp_path: Path, text: str, message: str) -> None:
 def test_bad_rule(text: str) -> None:
     with pytest.raises(ValueError, match="2wd"):
         DeadlineRule.parse(text)
+
+
+def test_remote_work_counts_from_the_return() -> None:
+    from evidence_station.analysis.rules import late_storage_flag
+
+    recorded = datetime(2026, 11, 2, 10, 0)  # Monday, on a week-long remote inspection
+    returned = datetime(2026, 11, 6, 18, 0)  # back on Friday evening
+    # stored Monday 11-09: late by the normal 2-working-day rule (due Wed 11-04) ...
+    normal = late_storage_flag("c", recorded_at=recorded, ingested_at=datetime(2026, 11, 9, 9),
+                               rule=TWO_WD, calendar=CALENDAR)
+    assert normal and normal[0].figures["due"] == "2026-11-04T23:59:59"
+    # ... but on time under "1 working day after returning" (due Mon 11-09, 004:25)
+    assert late_storage_flag("c", recorded_at=recorded, ingested_at=datetime(2026, 11, 9, 9),
+                             rule=TWO_WD, calendar=CALENDAR, returned_at=returned,
+                             remote_rule=ONE_WD) == []
+    late = late_storage_flag("c", recorded_at=recorded, ingested_at=datetime(2026, 11, 10, 9),
+                             rule=TWO_WD, calendar=CALENDAR, returned_at=returned, remote_rule=ONE_WD)
+    assert late[0].figures["rule"] == "1wd" and late[0].figures["returned_at"] == "2026-11-06T18:00:00"

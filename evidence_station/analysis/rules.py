@@ -122,13 +122,26 @@ def sequence_flags(clips: Sequence[TimedClip]) -> list[Flag]:
 
 
 def late_storage_flag(clip_id: str, *, recorded_at: datetime, ingested_at: datetime,
-                      rule: DeadlineRule, calendar: WorkdayCalendar) -> list[Flag]:
-    """R4: recorded-at (local, naive) vs ingested-at (same zone) under the unit's rule."""
-    deadline = storage_deadline(recorded_at, rule, calendar)
+                      rule: DeadlineRule, calendar: WorkdayCalendar,
+                      returned_at: datetime | None = None,
+                      remote_rule: DeadlineRule | None = None) -> list[Flag]:
+    """R4: recorded-at (local, naive) vs ingested-at (same zone) under the unit's rule.
+    Footage recorded during remote or continuous work counts from the officer's return
+    (``returned_at``) under ``remote_rule`` (1 working day in 004, 2 in 001, 24 h in 002)."""
+    remote = returned_at is not None and remote_rule is not None and recorded_at <= returned_at
+    if remote:
+        assert returned_at is not None and remote_rule is not None
+        deadline, applied = storage_deadline(returned_at, remote_rule, calendar), remote_rule
+    else:
+        deadline, applied = storage_deadline(recorded_at, rule, calendar), rule
     if ingested_at > deadline.due:
-        return [Flag("late_storage", clip_id, {
+        figures = {
             "recorded_at": recorded_at.isoformat(), "ingested_at": ingested_at.isoformat(),
-            "due": deadline.due.isoformat(), "rule": str(rule),
+            "due": deadline.due.isoformat(), "rule": str(applied),
             "late_by_s": int((ingested_at - deadline.due).total_seconds()),
-            "calendar_published": deadline.published_calendar})]
+            "calendar_published": deadline.published_calendar}
+        if remote:
+            assert returned_at is not None
+            figures["returned_at"] = returned_at.isoformat()
+        return [Flag("late_storage", clip_id, figures)]
     return []

@@ -83,7 +83,7 @@ class Analyser:
         station, config = self.station, self.station.config.analysis
         with station.lock:
             clip = station.catalog.find_clip(clip_id)[0]
-            session = self._docked_at(clip_id)
+            session, returned_at = self._docking(clip_id)
         path = station.store.path_for(clip["sha256"])
         facts = probe_media(path)
         # The camera's start time: its file name, else the container's creation time.
@@ -104,7 +104,8 @@ class Analyser:
         if name_time is not None and ingested is not None:
             flags += rules.late_storage_flag(clip_id, recorded_at=name_time, ingested_at=ingested,
                                              rule=DeadlineRule.parse(config.storage_deadline),
-                                             calendar=self.calendar)
+                                             calendar=self.calendar, returned_at=returned_at,
+                                             remote_rule=DeadlineRule.parse(config.remote_storage_deadline))
             if session is not None:
                 end = rules.TimedClip(clip_id, name_time, facts.duration_s, False).end
                 flags += rules.clock_ahead_flag(clip_id, end=end, docked_at=session,
@@ -119,11 +120,15 @@ class Analyser:
             "drift_s": drift, "flags": [_flag_record(flag) for flag in flags],
         }))
 
-    def _docked_at(self, clip_id: str) -> datetime | None:
+    def _docking(self, clip_id: str) -> tuple[datetime | None, datetime | None]:
+        """(docked at, returned from remote work at) of the session that first brought it."""
         rows = list(self.station.catalog.db.query(
-            "select s.started_at from sources src join sessions s on s.session_id = src.session_id "
-            "where src.clip_id = ? order by src.seq limit 1", [clip_id]))
-        return _local(rows[0]["started_at"], self.zone) if rows else None
+            "select s.started_at, s.returned_at from sources src join sessions s "
+            "on s.session_id = src.session_id where src.clip_id = ? order by src.seq limit 1",
+            [clip_id]))
+        if not rows:
+            return None, None
+        return _local(rows[0]["started_at"], self.zone), _local(rows[0]["returned_at"], self.zone)
 
     def _transcribe(self, path: Any, facts: MediaFacts, seconds: int) -> Transcript | None:
         if self.backend is None or facts.kind not in ("video", "audio") or not facts.audio_codec:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -19,11 +21,14 @@ from evidence_station.station import default_actor
 @click.option("--device-id", default=None, help="Camera product serial (产品序号); default: from file names.")
 @click.option("--officer-id", default=None, help="Officer number (警号); default: from file names.")
 @click.option("--actor", default=None, help="Who docks the camera (default: OS user).")
+@click.option("--returned-at", default=None, metavar="TIME",
+              help="When the officer returned from remote or continuous work (local time, "
+              "YYYY-MM-DDTHH:MM); R4 deadlines for earlier footage count from then.")
 @click.option("--profile", "profile_name", default=None,
               help="Vendor profile to read file names with (default: the one that fits best).")
 @click.pass_obj
 def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_id: str | None,
-                   actor: str | None, profile_name: str | None) -> None:
+                   actor: str | None, returned_at: str | None, profile_name: str | None) -> None:
     """Ingest a camera's folder or mount through the same pipeline as a docked camera.
 
     复制、校验并登记记录仪文件夹中的所有录像。Exit 1 when a file could not be
@@ -31,6 +36,15 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
     """
     if not path.is_dir():
         raise SourceNotFoundError(path=path)
+    returned = None
+    if returned_at is not None:
+        try:
+            returned = datetime.fromisoformat(returned_at)
+        except ValueError as err:
+            raise click.BadParameter(f"{returned_at!r} is not a time like 2026-11-03T18:00",
+                                     param_hint="--returned-at") from err
+        if returned.tzinfo is None:
+            returned = returned.replace(tzinfo=ZoneInfo(app.config.station.timezone))
     profiles = load_profiles([PROFILE_DIR, *app.config.daemon.profile_dirs])
     if profile_name is not None:
         profile = next((p for p in profiles if p.name == profile_name), None)
@@ -45,7 +59,7 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
         with RichReporter(app.console, app.lang) as reporter:
             result = ingest_source(station, path, device_id=device_id, officer_id=officer_id,
                                    actor=actor or default_actor(), reporter=reporter,
-                                   profile=profile)
+                                   profile=profile, returned_at=returned)
         print_summary(app.console, result, app.lang)
     if result.error is not None:
         raise result.error

@@ -50,6 +50,7 @@ def ingest_source(
     dock: Mapping[str, Any] | None = None,
     file_times: Mapping[bytes, int] | None = None,
     cancel: Callable[[], str | None] = lambda: None,
+    returned_at: datetime | None = None,
 ) -> SessionResult:
     """Ingest everything on one camera. ``dock`` (port, USB ids, storage seen, …) goes into
     the ``session.start`` event; ``cancel`` returns a reason to stop before the next file
@@ -74,6 +75,8 @@ def ingest_source(
         "source": str(source), "files_planned": len(plan.to_copy),
         "bytes_planned": plan.bytes_to_copy, "files_already": len(plan.already),
         "profile": profile.name if profile else None, "dock": dict(dock or {}),
+        # R4: the officer is back from remote or continuous work; deadlines count from here
+        "returned_at": returned_at.isoformat() if returned_at else None,
     }))
     reporter.planned(plan)
     for item in plan.already:
