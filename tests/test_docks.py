@@ -213,6 +213,8 @@ def test_unplug_mid_copy_is_interrupted_then_resumed(tmp_path: Path, loops: list
     assert 1 <= committed_first < 8
     end = ledger_events(daemon, "session.end")[0]
     assert end["state"] == "interrupted"
+    left = [p for p in end["problems"] if p["reason"] in ("not_copied", "source_gone")]  # type: ignore[union-attr,index]
+    assert len(left) == 8 - committed_first  # the receipt names every file left on the camera
 
     devnode = attach(image)  # docked again
     loops.append(devnode)

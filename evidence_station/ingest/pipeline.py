@@ -122,6 +122,13 @@ def ingest_source(
         reporter.file_finished(outcome)
         if result.state == "interrupted":
             break
+    # What an interruption left on the camera is on the receipt too, by name.
+    attempted = {id(outcome.item) for outcome in result.outcomes}
+    for item in plan.to_copy:
+        if id(item) not in attempted:
+            result.outcomes.append(Outcome(item, "failed", problem=Problem(
+                item.display, item.path_b64, "not_copied",
+                f"session interrupted before this file ({result.reason}); dock again to copy it")))
     _finish(station, result, actor)
     return result
 
