@@ -121,6 +121,7 @@ class Catalog:
                 pk="flag_id")
             self._table("review").create_index(["clip_id"])
             self._table("review").create_index(["state"])
+        self._ensure_casework_schema()
         sources = self._table("sources")
         if "file_seq" not in sources.columns_dict:  # added with analysis (missing files)
             sources.add_column("file_seq", int)
@@ -187,6 +188,8 @@ class Catalog:
                 "state": "resolved", "resolution": fields.get("resolution"),
                 "resolved_by": fields["actor"], "resolved_at": fields["time"],
                 "resolved_seq": event.seq})
+        elif self._apply_casework(event):
+            pass
         elif kind == "device.register":
             self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 0)
             self._table("devices").update(fields["device_id"], {
@@ -212,6 +215,100 @@ class Catalog:
                     for key in ("seen", "committed", "duplicate", "already", "skipped", "failed")},
                  "bytes_committed": counts.get("bytes", 0)},
             )
+
+    def _ensure_casework_schema(self) -> None:
+        tables = set(self.db.table_names())
+        if "labels" not in tables:  # R5: the current label of each clip
+            self._table("labels").create(
+                {"clip_id": str, "case_number": str, "party": str, "handler": str, "reporter": str,
+                 "complainant": str, "labelled_by": str, "labelled_at": str, "seq": int},
+                pk="clip_id")
+            self._table("labels").create_index(["case_number"])
+        if "label_history" not in tables:  # every change, for the full history
+            self._table("label_history").create(
+                {"id": str, "seq": int, "clip_id": str, "case_number": str, "party": str,
+                 "handler": str, "reporter": str, "complainant": str, "actor": str, "time": str},
+                pk="id")
+            self._table("label_history").create_index(["clip_id"])
+        if "evidence" not in tables:  # R7
+            self._table("evidence").create(
+                {"clip_id": str, "collector": str, "collected_at": str, "location": str,
+                 "fact_to_prove": str, "transcript": str, "designated_by": str,
+                 "designated_at": str, "seq": int}, pk="clip_id")
+        if "access" not in tables:  # R10
+            self._table("access").create(
+                {"seq": int, "clip_id": str, "kind": str, "person": str, "approver": str,
+                 "reason": str, "outside": int, "actor": str, "time": str, "destination": str},
+                pk="seq")
+            self._table("access").create_index(["clip_id"])
+        if "users" not in tables:
+            self._table("users").create(
+                {"username": str, "role": str, "display_name": str, "officer_id": str,
+                 "created_at": str, "updated_at": str, "updated_by": str}, pk="username")
+
+    def _apply_casework(self, event: Event) -> bool:
+        """Project label/evidence/access/user events; False when the event is not one."""
+        fields, kind = event.fields, event.type
+        if kind == "label":
+            label = {key: fields.get(key) for key in
+                     ("case_number", "party", "handler", "reporter", "complainant")}
+            for clip_id in fields["clip_ids"]:
+                self._table("labels").upsert(
+                    {"clip_id": clip_id, **label, "labelled_by": fields["actor"],
+                     "labelled_at": fields["time"], "seq": event.seq}, pk="clip_id")
+                self._table("label_history").insert(
+                    {"id": f"{event.seq}:{clip_id}", "seq": event.seq, "clip_id": clip_id, **label,
+                     "actor": fields["actor"], "time": fields["time"]}, pk="id", replace=True)
+        elif kind == "evidence.designate":
+            self._table("evidence").upsert(
+                {"clip_id": fields["clip_id"], "collector": fields["collector"],
+                 "collected_at": fields["collected_at"], "location": fields["location"],
+                 "fact_to_prove": fields["fact_to_prove"], "transcript": fields.get("transcript"),
+                 "designated_by": fields["actor"], "designated_at": fields["time"],
+                 "seq": event.seq}, pk="clip_id")
+        elif kind in ("access.view", "access.copy"):
+            self._table("access").insert(
+                {"seq": event.seq, "clip_id": fields["clip_id"], "kind": kind.split(".")[1],
+                 "person": fields.get("viewer") or fields.get("copier"),
+                 "approver": fields["approver"], "reason": fields["reason"],
+                 "outside": int(bool(fields.get("outside"))), "actor": fields["actor"],
+                 "time": fields["time"], "destination": fields.get("destination")},
+                pk="seq", replace=True)
+        elif kind == "user.add":
+            self._table("users").upsert(
+                {"username": fields["username"], "role": fields["role"],
+                 "display_name": fields.get("display_name"), "officer_id": fields.get("officer_id"),
+                 "created_at": fields["time"], "updated_at": fields["time"],
+                 "updated_by": fields["actor"]}, pk="username")
+        elif kind == "user.role":
+            self._table("users").update(fields["username"], {
+                "role": fields["role"], "updated_at": fields["time"], "updated_by": fields["actor"]})
+        else:
+            return kind == "user.password"  # recorded, nothing to project
+        return True
+
+    # -- casework queries ---------------------------------------------------------------
+    def label_of(self, clip_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from labels where clip_id = ?", [clip_id]))
+        return dict(rows[0]) if rows else None
+
+    def label_history(self, clip_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "select * from label_history where clip_id = ? order by seq", [clip_id]))
+
+    def evidence_of(self, clip_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from evidence where clip_id = ?", [clip_id]))
+        return dict(rows[0]) if rows else None
+
+    def access_of(self, clip_id: str) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from access where clip_id = ? order by seq", [clip_id]))
+
+    def user(self, username: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from users where username = ?", [username]))
+        return dict(rows[0]) if rows else None
+
+    def users(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from users order by username"))
 
     def _raise_flag(self, event: Event, flag: Mapping[str, Any]) -> None:
         self._table("review").upsert(

@@ -116,6 +116,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag.missing_files": ("文件编号缺失（可能有文件未上传）", "file numbers missing (files left behind?)"),
     "flag.late_storage": ("超过存储时限", "stored after the deadline"),
     "flag.media_damaged": ("媒体文件损坏或不完整", "media damaged or incomplete"),
+    # casework
+    "casework.labelled": ("已标注 {count} 个片段（账本 #{seq}）", "Labelled {count} clip(s) (ledger #{seq})"),
+    "casework.designated": ("已将 {clip} 指定为证据（账本 #{seq}）", "Designated {clip} as evidence (ledger #{seq})"),
+    "casework.access": ("已登记 {kind}：{clip}（账本 #{seq}）", "Registered {kind} of {clip} (ledger #{seq})"),
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),

@@ -14,8 +14,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from evidence_station.casework.rules import CaseworkError
 from evidence_station.cli.context import AppContext
 from evidence_station.config import load_config, resolve_data_dir
+from evidence_station.docking.control import ControlError
 from evidence_station.errors import EXIT_USAGE, EvidenceStationError
 from evidence_station.i18n import detect_lang
 
@@ -49,6 +51,7 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
 def _register() -> None:
     from evidence_station.cli import (
         analysis_cmd,
+        casework_cmd,
         check_cmd,
         clips_cmd,
         daemon_cmd,
@@ -57,7 +60,8 @@ def _register() -> None:
         ledger_cmd,
     )
 
-    for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd):
+    for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
+                   casework_cmd):
         module.register(cli)
 
 
@@ -67,6 +71,10 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     try:
         returned = cli.main(args=argv, prog_name="evidence-station", standalone_mode=False)
+    except (CaseworkError, ControlError) as err:  # a rule refused the request
+        Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(str(err))}",
+                                   highlight=False)
+        return EXIT_USAGE
     except EvidenceStationError as err:
         lang = detect_lang(_lang_from_argv(argv if argv is not None else sys.argv[1:]))
         Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(err.render(lang))}",

@@ -66,6 +66,10 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         row = matches[0]
         row["sources"] = station.catalog.sources_of(row["id"])
         row["store_path"] = str(station.store.path_for(row["sha256"]))
+        row["labels"] = station.catalog.label_of(row["id"])
+        row["label_history"] = station.catalog.label_history(row["id"])
+        row["designation"] = station.catalog.evidence_of(row["id"])
+        row["access"] = station.catalog.access_of(row["id"])
         latest = station.latest_checkpoint()
         if latest is not None and row["ledger_seq"] < latest[0].size:
             row["inclusion_proof"] = {
@@ -86,6 +90,17 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     for flag in row["flags"]:
         detail = flag.get("detail") or ", ".join(f"{k}={v}" for k, v in flag.get("figures", {}).items())
         table.add_row("flag", escape(f"{flag['kind']}: {detail} {flag.get('article', '')}"))
+    if row["labels"]:
+        table.add_row("label", escape(" · ".join(
+            f"{key}={row['labels'][key]}" for key in ("case_number", "party", "handler")
+            if row["labels"].get(key))))
+    if row["designation"]:
+        table.add_row("evidence", escape(f"{row['designation']['collector']} "
+                                         f"{row['designation']['collected_at']} "
+                                         f"{row['designation']['fact_to_prove']}"))
+    for access in row["access"]:
+        table.add_row("access", escape(f"{access['kind']} by {access['person']}, approved by "
+                                       f"{access['approver']}: {access['reason']} ({access['time']})"))
     for source in row["sources"]:
         table.add_row("source", f"{escape(source['source_path'])} (seq {source['seq']}, session "
                       f"{source['session_id']}{', duplicate' if source['duplicate'] else ''})")

@@ -15,9 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from evidence_station.cli.context import AppContext
-from evidence_station.errors import LedgerProblem, NotInitialisedError
+from evidence_station.errors import NotInitialisedError
 from evidence_station.station import default_actor, init_station
-from hashing.ledger import Draft, LedgerBusyError
 
 log = logging.getLogger("evidence_station.daemon")
 
@@ -139,21 +138,10 @@ def device_register(app: AppContext, device_id: str, officer_id: str, note: str 
     """Register DEVICE_ID (产品序号, or `usb:SERIAL` / `vol:UUID` as the daemon shows for
     unknown storage) to an officer. Storage waiting for acceptance is then ingested.
     While the daemon runs, the request goes through its control socket."""
-    from evidence_station.docking.control import ControlError, send_request
+    from evidence_station.casework.service import submit
 
-    actor = actor or default_actor()
-    fields = {"device_id": device_id, "officer_id": officer_id, "note": note}
-    try:
-        with app.open_station(writable=True) as station:
-            seq = station.record(Draft("device.register", actor, fields)).seq
-    except LedgerProblem as err:
-        if not isinstance(err.__cause__, LedgerBusyError):
-            raise
-        try:
-            seq = int(send_request(app.data_dir, {"type": "device.register", "actor": actor,
-                                                  **fields})["seq"])
-        except ControlError as control_err:
-            raise click.ClickException(str(control_err)) from control_err
+    seq = submit(app.data_dir, app.config, "device.register", actor or default_actor(),
+                 {"device_id": device_id, "officer_id": officer_id, "note": note})
     app.say(f"device.register #{seq}: {device_id} → {officer_id}")
 
 

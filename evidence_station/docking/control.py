@@ -5,7 +5,7 @@ writer is the daemon. ``device register`` (and later commands) open the ledger
 themselves when they can, and otherwise hand the request to the daemon over a Unix
 socket in ``run/`` (mode 0600, so only the station's own user can connect). The kernel
 tells the daemon who connected (SO_PEERCRED); that uid is recorded with the event.
-Only request types listed in ``ALLOWED`` are accepted.
+Requests are validated by ``casework.service`` exactly as in the CLI.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from hashing.ledger import Draft
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = "control.sock"
-ALLOWED = {"device.register": ("device_id", "officer_id", "note")}
 MAX_REQUEST = 64 * 1024
 
 
@@ -39,16 +38,20 @@ def socket_path(data_dir: Path) -> Path:
 
 
 def handle_request(station: Station, request: Mapping[str, Any], peer_uid: int) -> dict[str, Any]:
-    """Validate one request and record it; the reply says which event it became."""
-    kind = request.get("type")
-    if kind not in ALLOWED:
-        raise ControlError(f"request type {kind!r} is not accepted over the control socket")
-    actor = request.get("actor")
-    if not isinstance(actor, str) or not actor:
-        raise ControlError("every request names its actor")
-    fields = {key: request.get(key) for key in ALLOWED[kind]}
-    fields["via"] = {"control_socket": True, "peer_uid": peer_uid}
-    event = station.record(Draft(kind, actor, fields))
+    """Validate one request exactly as the CLI would and record it; the reply says which
+    event it became."""
+    from evidence_station.casework.rules import CaseworkError
+    from evidence_station.casework.service import build_draft
+
+    kind, actor, fields = request.get("type"), request.get("actor"), request.get("fields")
+    if not isinstance(kind, str) or not isinstance(actor, str) or not isinstance(fields, dict):
+        raise ControlError("a request is {type, actor, fields}")
+    try:
+        draft = build_draft(station, kind, actor, fields)
+    except CaseworkError as err:
+        raise ControlError(str(err)) from err
+    draft_fields = {**draft.fields, "via": {"control_socket": True, "peer_uid": peer_uid}}
+    event = station.record(Draft(draft.type, draft.actor, draft_fields))
     return {"ok": True, "seq": event.seq}
 
 

@@ -1,0 +1,164 @@
+"""Labels, evidence designation, the access register and users, through the CLI, with
+the rules that refuse (R5, R7, R8, R10, R12) and the ledger events they leave."""
+
+from __future__ import annotations
+
+import io
+import json
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evidence_station.cli import main
+from hashing.checkpoint import open_checkpoint
+from hashing.merkle import leaf_hash, verify_inclusion
+from hashing.note import Verifier
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, demo_camera: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> Run:
+    data = tmp_path / "data"
+
+    def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["--data-dir", str(data), "--lang", "en", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert run("init", "--station", "casework")[0] == 0
+    assert run("ingest", str(demo_camera))[0] == 0
+    for name, role in (("li", "clerk"), ("wang", "admin"), ("zhao", "auditor")):
+        code, _, err = run("user", "add", name, "--role", role, "--password-stdin",
+                           "--actor", "setup", stdin="correct horse battery\n")
+        assert code == 0, err
+    return run
+
+
+def clip_ids(cli: Run) -> list[str]:
+    return [clip["id"] for clip in json.loads(cli("clips", "--json")[1])]
+
+
+def events(tmp_path: Path, kind: str) -> list[dict[str, object]]:
+    lines = (tmp_path / "data" / "ledger" / "events.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["type"] == kind]
+
+
+def test_label_a_docking_session_then_relabel_one(cli: Run, tmp_path: Path) -> None:
+    session = json.loads(cli("clips", "--json")[1])[0]
+    sessions = [e["session_id"] for e in events(tmp_path, "session.start")]
+    code, out, err = cli("label", "--session", str(sessions[0]), "--case-number", "东罚决字〔2026〕12号",
+                         "--party", "张三", "--handler", "李四", "--reporter", "王五", "--actor", "li")
+    assert code == 0, err
+    ids = clip_ids(cli)
+    code, _, _ = cli("label", ids[0], "--case-number", "东罚决字〔2026〕13号", "--party", "张三",
+                     "--handler", "李四", "--actor", "li")
+    shown = json.loads(cli("show", ids[0], "--json")[1])
+    assert shown["labels"]["case_number"] == "东罚决字〔2026〕13号"
+    assert [h["case_number"] for h in shown["label_history"]] == ["东罚决字〔2026〕12号", "东罚决字〔2026〕13号"]
+    assert all(h["actor"] == "li" for h in shown["label_history"])
+    assert json.loads(cli("show", ids[1], "--json")[1])["labels"]["reporter"] == "王五"
+    label_events = events(tmp_path, "label")
+    assert len(label_events) == 2 and sorted(label_events[0]["clip_ids"]) == sorted(ids)  # type: ignore[arg-type]
+    assert session["id"] in ids
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--party", "p", "--handler", "h"), "Missing option '--case-number'"),
+    (("--case-number", " ", "--party", "p", "--handler", "h"), "`case_number` is required"),
+])
+def test_label_refusals(cli: Run, args: tuple[str, ...], message: str) -> None:
+    code, out, err = cli("label", clip_ids(cli)[0], *args)
+    assert code == 2 and message in out + err
+
+
+def test_label_needs_a_selection(cli: Run) -> None:
+    code, _, err = cli("label", "--case-number", "1", "--party", "p", "--handler", "h")
+    assert code == 2 and "--session" in err
+
+
+def test_evidence_designation_and_r8_for_audio(cli: Run, tmp_path: Path) -> None:
+    clip = clip_ids(cli)[0]
+    code, _, err = cli("evidence", clip, "--collector", "李四", "--collected-at", "2026-11-03T14:30",
+                       "--location", "人民路", "--fact-to-prove", "当事人占道经营", "--actor", "li")
+    assert code == 0, err
+    designation = json.loads(cli("show", clip, "--json")[1])["designation"]
+    assert designation["fact_to_prove"] == "当事人占道经营" and designation["designated_by"] == "li"
+    code, _, err = cli("evidence", clip, "--collector", "x", "--collected-at", "yesterday",
+                       "--location", "l", "--fact-to-prove", "f")
+    assert code == 2 and "collected_at" in err
+
+    # an audio-only recording, analysed (no speech model): R8 wants a written transcript
+    recorder = tmp_path / "recorder" / "RECORD" / "20261103"
+    recorder.mkdir(parents=True)
+    with wave.open(str(recorder / "143000_0001.WAV"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(16000))
+    assert cli("ingest", str(tmp_path / "recorder"), "--device-id", "REC01")[0] == 0
+    assert cli("analyze")[0] == 0
+    audio = next(c["id"] for c in json.loads(cli("clips", "--json")[1]) if c["device_id"] == "REC01")
+    base = ("evidence", audio, "--collector", "李四", "--collected-at", "2026-11-03T14:30",
+            "--location", "人民路", "--fact-to-prove", "谈话内容")
+    code, _, err = cli(*base)
+    assert code == 2 and "R8" in err
+    transcript = tmp_path / "transcript.txt"
+    transcript.write_text("执法人员：您好，我们是……", encoding="utf-8")
+    assert cli(*base, "--transcript-file", str(transcript))[0] == 0
+
+
+def test_access_register_and_copy_with_proof(cli: Run, tmp_path: Path) -> None:
+    clip = clip_ids(cli)[0]
+    code, _, err = cli("access", "view", clip, "--viewer", "赵六", "--approver", "wang",
+                       "--reason", "复核", "--actor", "li")
+    assert code == 0, err
+    out_dir = tmp_path / "copy"
+    code, _, err = cli("access", "copy", clip, "--copier", "li", "--approver", "wang",
+                       "--reason", "移送法院", "--out", str(out_dir), "--actor", "li")
+    assert code == 0, err
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    import hashlib
+
+    copied = (out_dir / manifest["file"]).read_bytes()
+    assert hashlib.sha256(copied).hexdigest() == manifest["sha256"]
+    # the inclusion proof ties the ingest event (which names the hash) to the signed checkpoint
+    checkpoint = open_checkpoint((out_dir / "checkpoint").read_text(),
+                                 Verifier.parse((out_dir / "station.vkey").read_text()))
+    assert json.loads(manifest["ingest_event"])["sha256"] == manifest["sha256"]
+    verify_inclusion(index=manifest["proof"]["seq"], size=checkpoint.size,
+                     leaf=leaf_hash(manifest["ingest_event"].encode()),
+                     proof=[bytes.fromhex(h) for h in manifest["proof"]["hashes"]], root=checkpoint.root)
+    access = json.loads(cli("show", clip, "--json")[1])["access"]
+    assert [(a["kind"], a["person"], a["approver"]) for a in access] == [
+        ("view", "赵六", "wang"), ("copy", "li", "wang")]
+
+
+def test_release_outside_needs_an_admin_approver(cli: Run) -> None:
+    clip = clip_ids(cli)[0]
+    code, _, err = cli("access", "view", clip, "--viewer", "律师", "--approver", "li",
+                       "--reason", "当事人申请", "--outside")
+    assert code == 2 and "R12" in err
+    assert cli("access", "view", clip, "--viewer", "律师", "--approver", "wang",
+               "--reason", "当事人申请", "--outside")[0] == 0
+
+
+def test_users_and_roles(cli: Run, tmp_path: Path) -> None:
+    users = {u["username"]: u for u in json.loads(cli("user", "list", "--json")[1])}
+    assert users["li"]["role"] == "clerk" and users["li"]["updated_by"] == "setup"
+    assert cli("user", "role", "li", "auditor", "--actor", "wang")[0] == 0
+    users = {u["username"]: u for u in json.loads(cli("user", "list", "--json")[1])}
+    assert users["li"]["role"] == "auditor" and users["li"]["updated_by"] == "wang"
+    code, _, err = cli("user", "add", "x", "--role", "clerk", "--password-stdin", stdin="short\n")
+    assert code == 2 and "at least 10" in err
+    code, _, err = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                       stdin="another long password\n")
+    assert code == 2 and "exists" in err
+    ledger = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
+    assert "argon2" not in ledger and "correct horse" not in ledger  # no hashes in the ledger
+    assert oct((tmp_path / "data" / "accounts.sqlite").stat().st_mode & 0o777) == "0o600"
