@@ -52,7 +52,7 @@ def events(tmp_path: Path, kind: str) -> list[dict[str, object]]:
 def test_label_a_docking_session_then_relabel_one(cli: Run, tmp_path: Path) -> None:
     session = json.loads(cli("clips", "--json")[1])[0]
     sessions = [e["session_id"] for e in events(tmp_path, "session.start")]
-    code, out, err = cli("label", "--session", str(sessions[0]), "--case-number", "东罚决字〔2026〕12号",
+    code, _, err = cli("label", "--session", str(sessions[0]), "--case-number", "东罚决字〔2026〕12号",
                          "--party", "张三", "--handler", "李四", "--reporter", "王五", "--actor", "li")
     assert code == 0, err
     ids = clip_ids(cli)
@@ -60,7 +60,8 @@ def test_label_a_docking_session_then_relabel_one(cli: Run, tmp_path: Path) -> N
                      "--handler", "李四", "--actor", "li")
     shown = json.loads(cli("show", ids[0], "--json")[1])
     assert shown["labels"]["case_number"] == "东罚决字〔2026〕13号"
-    assert [h["case_number"] for h in shown["label_history"]] == ["东罚决字〔2026〕12号", "东罚决字〔2026〕13号"]
+    history = [h["case_number"] for h in shown["label_history"]]
+    assert history == ["东罚决字〔2026〕12号", "东罚决字〔2026〕13号"]
     assert all(h["actor"] == "li" for h in shown["label_history"])
     assert json.loads(cli("show", ids[1], "--json")[1])["labels"]["reporter"] == "王五"
     label_events = events(tmp_path, "label")
