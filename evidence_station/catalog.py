@@ -19,7 +19,7 @@ from sqlite_utils.db import Table
 
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -68,6 +68,9 @@ class Catalog:
 
     def _ensure_schema(self) -> None:
         db = self.db
+        if "users" in db.table_names() and list(db.query(
+                "select 1 from meta where key = 'schema_version' and value = ?", [str(SCHEMA_VERSION)])):
+            return  # current: opening for reading writes nothing (web requests, readers)
         if "meta" not in db.table_names():
             self._table("meta").create({"key": str, "value": str}, pk="key")
         if "devices" not in db.table_names():

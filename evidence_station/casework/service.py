@@ -4,6 +4,7 @@ otherwise through the running daemon, which validates again before recording."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from evidence_station.config import Config
 from evidence_station.errors import LedgerProblem
 from evidence_station.station import Station
 from hashing.ledger import Draft, LedgerBusyError
+
+BUSY_WAIT_S = 10.0
 
 
 def _clip(station: Station, clip_id: str) -> dict[str, Any]:
@@ -108,14 +111,27 @@ def build_draft(station: Station, kind: str, actor: str, fields: Mapping[str, An
 def submit(data_dir: Path, config: Config, kind: str, actor: str,
            fields: Mapping[str, Any]) -> int:
     """Record one change; return its ledger seq. Uses the daemon when it holds the ledger."""
-    from evidence_station.docking.control import send_request
+    from evidence_station.docking.control import ControlError, send_request, socket_path
 
-    try:
-        station = Station.open(data_dir, config, writable=True)
-    except LedgerProblem as err:
-        if not isinstance(err.__cause__, LedgerBusyError):
-            raise
-        reply = send_request(data_dir, {"type": kind, "actor": actor, "fields": dict(fields)})
-        return int(reply["seq"])
-    with station:
-        return station.record(build_draft(station, kind, actor, fields)).seq
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while True:
+        try:
+            station = Station.open(data_dir, config, writable=True)
+        except LedgerProblem as err:
+            if not isinstance(err.__cause__, LedgerBusyError):
+                raise
+            if socket_path(data_dir).exists():
+                try:
+                    reply = send_request(data_dir, {"type": kind, "actor": actor,
+                                                    "fields": dict(fields)})
+                    return int(reply["seq"])
+                except ControlError as control_err:
+                    if "not answering" not in str(control_err):
+                        raise
+            # another short-lived writer (a CLI command, a web request): wait for it
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        with station:
+            return station.record(build_draft(station, kind, actor, fields)).seq

@@ -58,10 +58,11 @@ def _register() -> None:
         ingest_cmd,
         init_cmd,
         ledger_cmd,
+        web_cmd,
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
-                   casework_cmd):
+                   casework_cmd, web_cmd):
         module.register(cli)
 
 

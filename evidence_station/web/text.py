@@ -1,0 +1,54 @@
+"""Page text, zh-CN first with English available (one table, as ``i18n``)."""
+
+from __future__ import annotations
+
+WEB_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("执法记录仪接入工作站", "Evidence station"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "login.failed": ("用户名或密码错误", "Wrong user name or password"),
+    "nav.clips": ("片段", "Clips"),
+    "nav.review": ("待复核", "Review"),
+    "nav.ledger": ("账本", "Ledger"),
+    "nav.admin": ("管理", "Admin"),
+    "clips.unlabelled": ("未标注片段", "Unlabelled clips"),
+    "clips.all": ("全部片段", "All clips"),
+    "clips.search": ("搜索（案号、当事人、承办人、产品序号、警号）",
+                     "Search (case, party, handler, device, officer)"),
+    "clips.last_docking": ("最近一次接入", "Last docking"),
+    "clips.none": ("没有片段", "No clips"),
+    "col.id": ("编号", "ID"), "col.device": ("产品序号", "Device"), "col.officer": ("警号", "Officer"),
+    "col.recorded": ("录制时间", "Recorded"), "col.duration": ("时长", "Duration"),
+    "col.case": ("案号", "Case number"), "col.party": ("当事人", "Party"), "col.handler": ("承办人", "Handler"),
+    "col.flags": ("标记", "Flags"), "col.source": ("原路径", "Source path"),
+    "label.title": ("标注", "Label"), "label.bulk": ("标注所选片段", "Label the selected clips"),
+    "label.reporter": ("举报人", "Reporter"), "label.complainant": ("投诉人", "Complainant"),
+    "label.history": ("标注历史", "Label history"), "save": ("保存", "Save"),
+    "evidence.title": ("指定为证据", "Designate as evidence"),
+    "evidence.collector": ("取证人员", "Collector"),
+    "evidence.collected_at": ("取证时间", "Collected at"),
+    "evidence.location": ("取证地点", "Location"), "evidence.fact": ("证明对象", "Fact to prove"),
+    "evidence.transcript": ("文字记录（录音证据必填）", "Transcript (required for audio-only)"),
+    "access.title": ("调阅登记", "Register a viewing"), "access.approver": ("审批人", "Approver"),
+    "access.reason": ("事由", "Reason"), "access.outside": ("向单位外提供", "Release outside the unit"),
+    "access.log": ("调阅与复制记录", "Viewing and copying register"),
+    "access.play": ("登记后播放（只读）", "Register, then play (read-only)"),
+    "review.title": ("待复核队列", "Review queue"), "review.resolve": ("处理", "Resolve"),
+    "review.resolution": ("处理结果", "Resolution"), "review.empty": ("没有待复核事项", "Nothing to review"),
+    "ledger.title": ("账本", "Ledger"), "ledger.checkpoints": ("最新签名检查点", "Latest signed checkpoints"),
+    "ledger.verify": ("立即核验", "Verify now"), "ledger.export": ("导出审计包", "Export bundle"),
+    "ledger.ok": ("核验通过：账本、存储与目录一致", "Verified: ledger, store and catalog agree"),
+    "ledger.findings": ("核验发现问题", "Verification found problems"),
+    "admin.title": ("管理", "Admin"), "admin.users": ("用户", "Users"), "admin.add": ("添加用户", "Add user"),
+    "admin.role": ("角色", "Role"), "admin.docks": ("接入口状态", "Docks"),
+    "admin.settings": ("保存期限与时限设置", "Retention and deadline settings"),
+    "forbidden": ("无权访问", "Not allowed"),
+    "done": ("已记录（账本 #{seq}）", "Recorded (ledger #{seq})"),
+}
+
+
+def text(key: str, lang: str, **values: object) -> str:
+    zh, en = WEB_TEXT.get(key, (key, key))
+    return (en if lang == "en" else zh).format(**values)
