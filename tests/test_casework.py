@@ -64,6 +64,16 @@ def test_label_a_docking_session_then_relabel_one(cli: Run, tmp_path: Path) -> N
     assert history == ["东罚决字〔2026〕12号", "东罚决字〔2026〕13号"]
     assert all(h["actor"] == "li" for h in shown["label_history"])
     assert json.loads(cli("show", ids[1], "--json")[1])["labels"]["reporter"] == "王五"
+    # R12: the ledger (and every bundle made from it) holds only a salted commitment
+    ledger = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
+    assert "王五" not in ledger
+    from evidence_station.casework.identities import IdentityStore, commitment
+
+    recorded = events(tmp_path, "label")[0]["reporter"]
+    store = IdentityStore(tmp_path / "data" / "identities.sqlite")
+    salt = next(iter(store.db.query("select salt from identities")))["salt"]
+    assert recorded == commitment("王五", salt) and store.reveal(str(recorded)) == "王五"
+    assert oct((tmp_path / "data" / "identities.sqlite").stat().st_mode & 0o777) == "0o600"
     label_events = events(tmp_path, "label")
     assert len(label_events) == 2 and sorted(label_events[0]["clip_ids"]) == sorted(ids)  # type: ignore[arg-type]
     assert session["id"] in ids

@@ -99,6 +99,8 @@ def test_identities_are_masked_for_roles_without_identity_view(data: Path) -> No
     login(auditor, "zhao")
     page = auditor.get(f"/clips/{clip}").text
     assert "举报人乙" not in page and "***" in page
+    assert "举报人乙" not in auditor.get("/ledger").text
+    assert "举报人乙" not in (data / "ledger" / "events.jsonl").read_text()
 
 
 def test_officer_sees_only_own_clips(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

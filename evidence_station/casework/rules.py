@@ -41,18 +41,6 @@ def require(role: str | None, action: str, who: str) -> None:
         raise CaseworkError(f"{who} ({role or 'no role'}) may not {action}")
 
 
-def mask_identities(label: Mapping[str, Any] | None, role: str | None) -> dict[str, Any] | None:
-    """R12: a copy of ``label`` with reporter/complainant hidden unless the role may see them."""
-    if label is None:
-        return None
-    shown = dict(label)
-    if not can(role, "identity.view"):
-        for key in IDENTITY_FIELDS:
-            if shown.get(key):
-                shown[key] = MASK
-    return shown
-
-
 def _text(fields: Mapping[str, Any], key: str, *, required: bool, limit: int = 200) -> str | None:
     value = fields.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):

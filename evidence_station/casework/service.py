@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_station.casework import rules
+from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.config import Config
 from evidence_station.errors import LedgerProblem
 from evidence_station.station import Station
@@ -29,7 +30,12 @@ def _label(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
     valid = rules.label_fields(fields)
     for clip_id in valid["clip_ids"]:
         _clip(station, clip_id)
-    return valid
+    # R12: identities go to the protected store; the ledger gets commitments only
+    store = IdentityStore(station.layout.root / "identities.sqlite")
+    try:
+        return protect(valid, store)
+    finally:
+        store.close()
 
 
 def _evidence(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:

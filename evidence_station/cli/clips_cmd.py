@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.cli.context import AppContext
 from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
 from evidence_station.i18n import human_bytes
@@ -66,8 +67,14 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         row = matches[0]
         row["sources"] = station.catalog.sources_of(row["id"])
         row["store_path"] = str(station.store.path_for(row["sha256"]))
-        row["labels"] = station.catalog.label_of(row["id"])
-        row["label_history"] = station.catalog.label_history(row["id"])
+        # The station's own user (the CLI) may see identities (R12): reveal commitments.
+        identities = IdentityStore(station.layout.root / "identities.sqlite")
+        try:
+            row["labels"] = shown(station.catalog.label_of(row["id"]), "admin", identities)
+            row["label_history"] = [shown(entry, "admin", identities)
+                                    for entry in station.catalog.label_history(row["id"])]
+        finally:
+            identities.close()
         row["designation"] = station.catalog.evidence_of(row["id"])
         row["access"] = station.catalog.access_of(row["id"])
         latest = station.latest_checkpoint()

@@ -21,7 +21,8 @@ from slowapi.util import get_remote_address
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence_station.casework.accounts import AccountStore
-from evidence_station.casework.rules import ROLES, CaseworkError, can, mask_identities
+from evidence_station.casework.identities import IdentityStore, shown
+from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, ROLES, CaseworkError, can
 from evidence_station.casework.service import submit
 from evidence_station.check import check_station
 from evidence_station.config import Config
@@ -57,6 +58,10 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
     templates = Environment(loader=PackageLoader("evidence_station", "templates/web"),
                             autoescape=select_autoescape(["html"]))
     accounts = AccountStore(data_dir / "accounts.sqlite")
+    identities = IdentityStore(data_dir / "identities.sqlite")
+
+    def mask_identities(label: dict[str, Any] | None, role: str) -> dict[str, Any] | None:
+        return shown(label, role, identities)
 
     @contextmanager
     def station() -> Iterator[Station]:
@@ -293,6 +298,11 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
             events = [json.loads(event.data) for event in opened.ledger.events(first)][:50]
             latest = opened.latest_checkpoint()
             checkpoints = sorted((opened.layout.ledger / "checkpoints").glob("*.note"))[-5:]
+        if not can(user["role"], "identity.view"):  # R12 also in the raw ledger view
+            for event in events:
+                for key in IDENTITY_FIELDS:
+                    if event.get(key):
+                        event[key] = MASK
         notes = [path.read_text() for path in reversed(checkpoints)]
         return page(request, "ledger.html", user, events=list(reversed(events)), size=size,
                     first=first, latest=latest, notes=notes, findings=request.session.pop(
