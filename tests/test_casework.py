@@ -173,3 +173,16 @@ def test_users_and_roles(cli: Run, tmp_path: Path) -> None:
     ledger = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
     assert "argon2" not in ledger and "correct horse" not in ledger  # no hashes in the ledger
     assert oct((tmp_path / "data" / "accounts.sqlite").stat().st_mode & 0o777) == "0o600"
+
+
+def test_search_by_label_fields_and_date(cli: Run) -> None:
+    ids = clip_ids(cli)
+    assert cli("label", ids[0], "--case-number", "A-7", "--party", "张三丰", "--handler", "李四")[0] == 0
+    found = json.loads(cli("clips", "--json", "--case-number", "A-7")[1])
+    assert [c["id"] for c in found] == [ids[0]] and found[0]["label"]["party"] == "张三丰"
+    assert [c["id"] for c in json.loads(cli("clips", "--json", "--party", "三丰")[1])] == [ids[0]]
+    assert [c["id"] for c in json.loads(cli("clips", "--json", "--unlabelled")[1])] == ids[1:]
+    recorded = json.loads(cli("clips", "--json")[1])[1]["recorded_at"]
+    after = json.loads(cli("clips", "--json", "--from", recorded)[1])
+    assert ids[0] not in [c["id"] for c in after] and ids[1] in [c["id"] for c in after]
+    assert json.loads(cli("clips", "--json", "--to", "2000-01-01")[1]) == []

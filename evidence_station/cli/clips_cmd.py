@@ -20,13 +20,28 @@ from evidence_station.i18n import human_bytes
 @click.option("--session", "session_id", default=None, help="Only clips from this docking session.")
 @click.option("--flagged", is_flag=True, help="Only clips with flags.")
 @click.option("--limit", type=int, default=None, help="At most this many.")
+@click.option("--case-number", default=None, help="Only clips labelled with this case number (案号).")
+@click.option("--party", default=None, help="Only clips whose party (当事人) contains this.")
+@click.option("--handler", default=None, help="Only clips whose handler (承办人) contains this.")
+@click.option("--officer-id", default=None, help="Only clips of this officer (警号).")
+@click.option("--from", "time_from", default=None, help="Recorded at or after (ISO date or time).")
+@click.option("--to", "time_to", default=None, help="Recorded before (ISO date or time).")
+@click.option("--unlabelled", is_flag=True, help="Only clips without a label (R5 to do).")
 @click.pass_obj
 def clips_command(app: AppContext, as_json: bool, device_id: str | None, session_id: str | None,
-                  flagged: bool, limit: int | None) -> None:
-    """List clips: id, hash, size, camera, times, flags. 列出片段。"""
+                  flagged: bool, limit: int | None, case_number: str | None, party: str | None,
+                  handler: str | None, officer_id: str | None, time_from: str | None,
+                  time_to: str | None, unlabelled: bool) -> None:
+    """List clips: id, hash, size, camera, times, labels, flags; search by any field and
+    by date. 列出、检索片段。"""
     with app.open_station() as station:
-        rows = station.catalog.clips(device_id=device_id, session_id=session_id,
-                                     flagged=flagged, limit=limit)
+        rows = station.catalog.clips(device_id=device_id, session_id=session_id, flagged=flagged)
+        for row in rows:
+            label = station.catalog.label_of(row["id"])
+            row["label"] = {key: label[key] for key in ("case_number", "party", "handler")} \
+                if label else None
+    rows = [row for row in rows if _matches(row, case_number, party, handler, officer_id,
+                                            time_from, time_to, unlabelled)][:limit]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -43,6 +58,25 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
                       _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
                       ", ".join(flag["kind"] for flag in row["flags"]))
     app.console.print(table)
+
+
+def _matches(row: dict[str, object], case_number: str | None, party: str | None,
+             handler: str | None, officer_id: str | None, time_from: str | None,
+             time_to: str | None, unlabelled: bool) -> bool:
+    label = row["label"] if isinstance(row["label"], dict) else None
+    recorded = str(row["recorded_at"] or "")
+    if unlabelled and label is not None:
+        return False
+    if case_number and (label is None or label["case_number"] != case_number):
+        return False
+    for wanted, key in ((party, "party"), (handler, "handler")):
+        if wanted and (label is None or wanted not in str(label[key])):
+            return False
+    if officer_id and row["officer_id"] != officer_id:
+        return False
+    if time_from and recorded < time_from:
+        return False
+    return not (time_to and recorded >= time_to)
 
 
 def _short_time(value: str | None) -> str:
