@@ -181,6 +181,9 @@ def scan_events(
         tree.push(leaf)
         if value.get("type") == "ingest" and isinstance(value.get("sha256"), str):
             scan.ingested[value["sha256"]] = value.get("size", -1)
+        elif value.get("type") == "deletion" and isinstance(value.get("sha256"), str):
+            # an approved deletion after retention: the hash stays, the file may be gone
+            scan.ingested.pop(value["sha256"], None)
         prev = sha256(body).hexdigest()
         seq += 1
         if seq in root_at:
