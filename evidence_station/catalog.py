@@ -19,7 +19,7 @@ from sqlite_utils.db import Table
 
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -131,6 +131,27 @@ class Catalog:
         sessions = self._table("sessions")
         if "returned_at" not in sessions.columns_dict:  # R4 remote-work variant
             sessions.add_column("returned_at", str)
+        for table_name in ("labels", "label_history"):  # R9 categories (schema 3)
+            if "category" not in self._table(table_name).columns_dict:
+                self._table(table_name).add_column("category", str)
+        clips = self._table("clips")
+        if "deleted_at" not in clips.columns_dict:  # tombstones (schema 3)
+            clips.add_column("deleted_at", str)
+        tables = set(self.db.table_names())
+        if "holds" not in tables:
+            self._table("holds").create(
+                {"hold_id": str, "clip_id": str, "reason": str, "placed_by": str, "placed_at": str,
+                 "released_by": str, "released_at": str, "seq": int}, pk="hold_id")
+            self._table("holds").create_index(["clip_id"])
+        if "deletion_requests" not in tables:
+            self._table("deletion_requests").create(
+                {"clip_id": str, "requested_by": str, "requested_at": str, "reason": str, "seq": int},
+                pk="clip_id")
+        if "deletions" not in tables:
+            self._table("deletions").create(
+                {"clip_id": str, "sha256": str, "requested_by": str, "approved_by": str,
+                 "klass": str, "rule": str, "expired_on": str, "deleted_at": str, "seq": int},
+                pk="clip_id")
         self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
@@ -254,7 +275,7 @@ class Catalog:
         fields, kind = event.fields, event.type
         if kind == "label":
             label = {key: fields.get(key) for key in
-                     ("case_number", "party", "handler", "reporter", "complainant")}
+                     ("case_number", "party", "handler", "reporter", "complainant", "category")}
             for clip_id in fields["clip_ids"]:
                 self._table("labels").upsert(
                     {"clip_id": clip_id, **label, "labelled_by": fields["actor"],
@@ -277,6 +298,29 @@ class Catalog:
                  "outside": int(bool(fields.get("outside"))), "actor": fields["actor"],
                  "time": fields["time"], "destination": fields.get("destination")},
                 pk="seq", replace=True)
+        elif kind == "hold.place":
+            for clip_id in fields["clip_ids"]:
+                self._table("holds").insert(
+                    {"hold_id": f"{event.seq}:{clip_id}", "clip_id": clip_id, "reason": fields["reason"],
+                     "placed_by": fields["actor"], "placed_at": fields["time"], "seq": event.seq},
+                    pk="hold_id", replace=True)
+        elif kind == "hold.release":
+            for clip_id in fields["clip_ids"]:
+                self.db.execute("update holds set released_by = ?, released_at = ? where clip_id = ? "
+                                "and released_at is null", [fields["actor"], fields["time"], clip_id])
+        elif kind == "deletion.request":
+            for clip_id in fields["clip_ids"]:
+                self._table("deletion_requests").upsert(
+                    {"clip_id": clip_id, "requested_by": fields["actor"], "requested_at": fields["time"],
+                     "reason": fields.get("reason"), "seq": event.seq}, pk="clip_id")
+        elif kind == "deletion":  # the tombstone: the hash stays, the file is gone
+            self._table("deletions").upsert(
+                {"clip_id": fields["clip_id"], "sha256": fields["sha256"],
+                 "requested_by": fields["requested_by"], "approved_by": fields["actor"],
+                 "klass": fields["klass"], "rule": fields["rule"], "expired_on": fields["expired_on"],
+                 "deleted_at": fields["time"], "seq": event.seq}, pk="clip_id")
+            self._table("clips").update(fields["clip_id"], {"deleted_at": fields["time"]})
+            self.db.execute("delete from deletion_requests where clip_id = ?", [fields["clip_id"]])
         elif kind == "user.add":
             self._table("users").upsert(
                 {"username": fields["username"], "role": fields["role"],
@@ -305,6 +349,17 @@ class Catalog:
 
     def access_of(self, clip_id: str) -> list[dict[str, Any]]:
         return list(self.db.query("select * from access where clip_id = ? order by seq", [clip_id]))
+
+    def active_holds(self, clip_id: str) -> list[str]:
+        return [row["reason"] for row in self.db.query(
+            "select reason from holds where clip_id = ? and released_at is null", [clip_id])]
+
+    def deletion_request(self, clip_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from deletion_requests where clip_id = ?", [clip_id]))
+        return dict(rows[0]) if rows else None
+
+    def deletions(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from deletions order by seq"))
 
     def user(self, username: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from users where username = ?", [username]))

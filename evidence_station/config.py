@@ -126,6 +126,22 @@ class AnalysisConfig(Strict):
         description="Extra working-day data files (*.toml) for years chinese-calendar lacks.")
 
 
+class RetentionConfig(Strict):
+    general_months: int = Field(
+        3, ge=3, le=1200, title="一般保存期（月） General retention (months)",
+        description="R6: at least 3 months (000:27, 004:26); 6 in some units (003:14).")
+    litigation_months: int = Field(
+        6, ge=0, le=1200, title="诉讼期（月） Litigation period (months)",
+        description="R6 (003:14): penalty/coercion case footage that is not evidence is kept at "
+        "least this long after it was labelled with the case.")
+    long_term_categories: list[str] = Field(
+        default_factory=lambda: ["dispute", "complaint", "obstruction", "assault", "mass_incident",
+                                 "emergency"],
+        title="长期保存类别 Long-term categories", description="R9 (003:15): never expire here.")
+    sweep_hour: int = Field(2, ge=0, le=23, title="清理时间 Sweep hour",
+                            description="The daemon lists expired footage daily at this hour.")
+
+
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
                          description="Configuration format version.")
@@ -133,6 +149,7 @@ class Config(Strict):
     ingest: IngestConfig = Field(default_factory=IngestConfig)  # type: ignore[arg-type]
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # type: ignore[arg-type]
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

@@ -120,6 +120,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "casework.labelled": ("已标注 {count} 个片段（账本 #{seq}）", "Labelled {count} clip(s) (ledger #{seq})"),
     "casework.designated": ("已将 {clip} 指定为证据（账本 #{seq}）", "Designated {clip} as evidence (ledger #{seq})"),
     "casework.access": ("已登记 {kind}：{clip}（账本 #{seq}）", "Registered {kind} of {clip} (ledger #{seq})"),
+    "retention.expired": ("已过保存期：{count} 个片段", "Past retention: {count} clip(s)"),
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),

@@ -66,8 +66,8 @@ def detach(devnode: str, *, wait: bool = False) -> None:
         time.sleep(0.05)
 
 
-def write_config(path: Path, **daemon: Any) -> Path:
-    lines = ["[ingest]", "reserve_mib = 0", "[daemon]", "demo_camera = false",
+def write_config(path: Path, reserve_mib: int = 0, **daemon: Any) -> Path:
+    lines = ["[ingest]", f"reserve_mib = {reserve_mib}", "[daemon]", "demo_camera = false",
              "settle_seconds = 0.5", "poll_seconds = 0.5"]
     for key, value in daemon.items():
         lines.append(f"{key} = {json.dumps(value)}")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -418,3 +418,24 @@ def test_partitioned_card_docks_its_partition(tmp_path: Path, media_cache: Path,
     assert daemon.dock(port_of(devnode)) is None  # the whole disk is not a dock
     daemon.stop()
     assert len(ledger_events(daemon, "ingest")) == 3
+
+
+def test_a_full_store_refuses_new_docks_and_deletes_nothing(tmp_path: Path, media_cache: Path,
+                                                            tmpfs: Callable[[int], Path]) -> None:
+    """Disk pressure: the daemon says the store is full instead of ingesting, and never
+    makes room by deleting footage (R11)."""
+    store_disk = tmpfs(8 * 1024 * 1024)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = write_config(tmp_path / "config.toml", reserve_mib=16, usb=False,
+                          inbox_dirs=[str(inbox)])
+    daemon = DaemonProcess(store_disk / "data", config)
+    try:
+        gat947_camera(tmp_path / "staging" / "cam", media_cache)
+        os.rename(tmp_path / "staging" / "cam", inbox / "cam")
+        dock = daemon.wait_for(lambda d: d["state"] in ("error", "safe_to_unplug"), port="inbox:cam")
+        assert dock["state"] == "error" and "store full" in dock["reason"], dock
+    finally:
+        daemon.stop()
+    assert not (store_disk / "data" / "ledger" / "events.jsonl").read_text().count('"type":"ingest"')
+    assert len(list((inbox / "cam" / "DCIM" / "100MEDIA").iterdir())) == 3  # camera untouched

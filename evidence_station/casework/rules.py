@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from retention.policy import LONG_TERM_CATEGORIES
+
 ROLES = ("officer", "clerk", "auditor", "admin")
 
 # Each role sees and may do only its part.
@@ -24,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 # R12: reporters' and complainants' identities never leak to roles without identity.view.
 IDENTITY_FIELDS = ("reporter", "complainant")
+# What the footage is about; the R9 ones (LONG_TERM_CATEGORIES) are preserved long-term.
+CATEGORIES = ("penalty", "coercion", "inspection", "other", *LONG_TERM_CATEGORIES)
 MASK = "***"
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
 
@@ -62,6 +66,10 @@ def label_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         result[key] = _text(fields, key, required=True)
     for key in IDENTITY_FIELDS:
         result[key] = _text(fields, key, required=False)
+    category = _text(fields, "category", required=False)
+    if category is not None and category not in CATEGORIES:
+        raise CaseworkError(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
+    result["category"] = category
     return result
 
 

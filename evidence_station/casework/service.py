@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evidence_station.casework import rules
+from evidence_station.casework import retention, rules
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.config import Config
 from evidence_station.errors import LedgerProblem
 from evidence_station.station import Station
 from hashing.ledger import Draft, LedgerBusyError
+from retention.policy import deletion_refusal, sweep
 
 BUSY_WAIT_S = 10.0
 
@@ -92,7 +94,82 @@ def _device_register(station: Station, fields: Mapping[str, Any]) -> dict[str, A
     return {"device_id": device_id, "officer_id": officer_id, "note": fields.get("note")}
 
 
+def _clip_list(station: Station, fields: Mapping[str, Any]) -> list[str]:
+    clip_ids = fields.get("clip_ids")
+    if not isinstance(clip_ids, list) or not clip_ids:
+        raise rules.CaseworkError("choose at least one clip")
+    for clip_id in clip_ids:
+        _clip(station, str(clip_id))
+    return sorted({str(c) for c in clip_ids})
+
+
+def _reason(fields: Mapping[str, Any]) -> str:
+    reason = fields.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise rules.CaseworkError("give the reason (事由)")
+    return reason.strip()
+
+
+def _hold(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"clip_ids": _clip_list(station, fields), "reason": _reason(fields)}
+
+
+def _deletion_request(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Only expired footage may even be requested for deletion (R11); saying why if not."""
+    clip_ids = _clip_list(station, fields)
+    now = retention.today(station.config, _when(fields))
+    for clip_id in clip_ids:
+        state = retention.retention_of(station, clip_id)
+        if state is None:
+            raise rules.CaseworkError(f"{clip_id} is already deleted")
+        refusal = deletion_refusal(state, now, requested_by="request", approver="approval")
+        if refusal:
+            raise rules.CaseworkError(refusal)
+    return {"clip_ids": clip_ids, "reason": _reason(fields), "today": now.isoformat()}
+
+
+def _when(fields: Mapping[str, Any]) -> datetime | None:
+    value = fields.get("now")
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def _deletion(station: Station, fields: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    clip_id = str(fields.get("clip_id") or "")
+    clip = _clip(station, clip_id)
+    state = retention.retention_of(station, clip_id)
+    if state is None:
+        raise rules.CaseworkError(f"{clip_id} is already deleted")
+    now = retention.today(station.config, _when(fields))
+    request = station.catalog.deletion_request(clip_id)
+    refusal = deletion_refusal(state, now, requested_by=request["requested_by"] if request else None,
+                               approver=actor)
+    if refusal:
+        raise rules.CaseworkError(refusal)
+    assert request is not None and state.expires is not None
+    return {"clip_id": clip_id, "sha256": clip["sha256"], "requested_by": request["requested_by"],
+            "klass": state.klass, "rule": state.rule, "expired_on": state.expires.isoformat(),
+            "today": now.isoformat()}
+
+
+def expired_now(station: Station, now: datetime | None) -> list[dict[str, Any]]:
+    """The sweep: every clip whose retention is over (and not held), with its rule."""
+    day = retention.today(station.config, now)
+    policy = retention.policy_of(station.config)
+    return [{"id": state.clip_id, "sha256": state.sha256, "class": state.klass,
+             "rule": state.rule, "expired_on": state.expires.isoformat() if state.expires else None}
+            for state in sweep(retention.clip_facts(station), policy, day)]
+
+
+def _sweep(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"today": retention.today(station.config, _when(fields)).isoformat(),
+            "expired": expired_now(station, _when(fields))}
+
+
 BUILDERS: dict[str, Callable[[Station, Mapping[str, Any]], dict[str, Any]]] = {
+    "retention.sweep": _sweep,
+    "hold.place": _hold,
+    "hold.release": _hold,
+    "deletion.request": _deletion_request,
     "label": _label,
     "evidence.designate": _evidence,
     "access.view": _access("view"),
@@ -106,12 +183,27 @@ BUILDERS: dict[str, Callable[[Station, Mapping[str, Any]], dict[str, Any]]] = {
 
 
 def build_draft(station: Station, kind: str, actor: str, fields: Mapping[str, Any]) -> Draft:
-    if kind not in BUILDERS:
-        raise rules.CaseworkError(f"{kind!r} is not a request this station accepts")
     if not actor:
         raise rules.CaseworkError("every change names its actor")
     with station.lock:
+        if kind == "deletion":  # the approver is the actor: checked against the requester
+            return Draft(kind, actor, _deletion(station, fields, actor))
+        if kind not in BUILDERS:
+            raise rules.CaseworkError(f"{kind!r} is not a request this station accepts")
         return Draft(kind, actor, BUILDERS[kind](station, fields))
+
+
+def after_record(station: Station, draft: Draft) -> None:
+    """What happens once an event is durable: an approved deletion removes the file."""
+    if draft.type == "deletion":
+        retention.remove_stored_file(station, str(draft.fields["sha256"]))
+
+
+def record(station: Station, kind: str, actor: str, fields: Mapping[str, Any]) -> int:
+    draft = build_draft(station, kind, actor, fields)
+    seq = station.record(draft).seq
+    after_record(station, draft)
+    return seq
 
 
 def submit(data_dir: Path, config: Config, kind: str, actor: str,
@@ -140,4 +232,4 @@ def submit(data_dir: Path, config: Config, kind: str, actor: str,
             time.sleep(0.1)
             continue
         with station:
-            return station.record(build_draft(station, kind, actor, fields)).seq
+            return record(station, kind, actor, fields)

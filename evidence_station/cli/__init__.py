@@ -58,11 +58,12 @@ def _register() -> None:
         ingest_cmd,
         init_cmd,
         ledger_cmd,
+        retention_cmd,
         web_cmd,
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
-                   casework_cmd, web_cmd):
+                   casework_cmd, web_cmd, retention_cmd):
         module.register(cli)
 
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         returned = cli.main(args=argv, prog_name="evidence-station", standalone_mode=False)
     except (CaseworkError, ControlError) as err:  # a rule refused the request
         Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(str(err))}",
-                                   highlight=False)
+                                   highlight=False, soft_wrap=True)
         return EXIT_USAGE
     except EvidenceStationError as err:
         lang = detect_lang(_lang_from_argv(argv if argv is not None else sys.argv[1:]))

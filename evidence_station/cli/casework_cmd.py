@@ -13,7 +13,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from evidence_station.casework.rules import ROLES, CaseworkError
+from evidence_station.casework.rules import CATEGORIES, ROLES, CaseworkError
 from evidence_station.casework.service import submit
 from evidence_station.cli.context import AppContext
 from evidence_station.station import default_actor
@@ -58,6 +58,9 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
 @click.option("--handler", required=True, help="承办人")
 @click.option("--reporter", default=None, help="举报人 (masked for roles that may not see it, R12)")
 @click.option("--complainant", default=None, help="投诉人 (masked for roles that may not see it, R12)")
+@click.option("--category", type=click.Choice(CATEGORIES), default=None,
+              help="What it is about; dispute/complaint/obstruction/assault/mass_incident/emergency "
+              "are preserved long-term (R9).")
 @click.option("--session", default=None, help="Every clip of this docking session.")
 @click.option("--device-id", default=None, help="Every clip of this camera (with the other filters).")
 @click.option("--officer-id", default=None, help="Every clip of this officer (with the other filters).")
@@ -66,7 +69,8 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
 @ACTOR
 @click.pass_obj
 def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, party: str, handler: str,
-                  reporter: str | None, complainant: str | None, session: str | None,
+                  reporter: str | None, complainant: str | None, category: str | None,
+                  session: str | None,
                   device_id: str | None, officer_id: str | None, time_from: str | None,
                   time_to: str | None, actor: str | None) -> None:
     """Label clips with case number, party and handler (R5); one ledger event per change.
@@ -75,7 +79,7 @@ def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, par
     chosen = _select_clips(app, clips, session, device_id, officer_id, time_from, time_to)
     seq = submit(app.data_dir, app.config, "label", actor or default_actor(), {
         "clip_ids": chosen, "case_number": case_number, "party": party, "handler": handler,
-        "reporter": reporter, "complainant": complainant})
+        "reporter": reporter, "complainant": complainant, "category": category})
     app.say(app.t("casework.labelled", count=len(chosen), seq=seq))
 
 

@@ -41,7 +41,7 @@ def handle_request(station: Station, request: Mapping[str, Any], peer_uid: int) 
     """Validate one request exactly as the CLI would and record it; the reply says which
     event it became."""
     from evidence_station.casework.rules import CaseworkError
-    from evidence_station.casework.service import build_draft
+    from evidence_station.casework.service import after_record, build_draft
 
     kind, actor, fields = request.get("type"), request.get("actor"), request.get("fields")
     if not isinstance(kind, str) or not isinstance(actor, str) or not isinstance(fields, dict):
@@ -52,6 +52,7 @@ def handle_request(station: Station, request: Mapping[str, Any], peer_uid: int) 
         raise ControlError(str(err)) from err
     draft_fields = {**draft.fields, "via": {"control_socket": True, "peer_uid": peer_uid}}
     event = station.record(Draft(draft.type, draft.actor, draft_fields))
+    after_record(station, draft)
     return {"ok": True, "seq": event.seq}
 
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from docks.blockdev import BlockDevice
 from docks.detect import BlockWatcher, InboxWatcher
@@ -68,6 +69,7 @@ class Daemon:
         self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
         self._lock = threading.Lock()
         self.control = ControlServer(station)
+        self.scheduler: Any = None
         self.block_watcher: BlockWatcher | None = None
         self.inbox_watcher: InboxWatcher | None = None
 
@@ -142,6 +144,8 @@ class Daemon:
         """Dock what is there now; with ``watch``, keep listening for more."""
         config = self.station.config.daemon
         self.control.start()
+        if watch:
+            self._schedule_sweep()
         if self.analysis is not None:
             self.analysis.start()
         if config.usb:
@@ -170,6 +174,27 @@ class Daemon:
             self._start_job(DockJob("demo", "demo", demo))
         self.board.mark_ready()
 
+    def _schedule_sweep(self) -> None:
+        """R6/R11: list expired footage daily (never deletes; deletion needs approval)."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.cron import CronTrigger
+
+        self.scheduler = BackgroundScheduler(timezone=self.station.config.station.timezone)
+        self.scheduler.add_job(self.sweep, CronTrigger(hour=self.station.config.retention.sweep_hour),
+                               id="retention-sweep", coalesce=True, max_instances=1)
+        self.scheduler.start()
+
+    def sweep(self) -> int:
+        from evidence_station.casework.service import build_draft
+
+        draft = build_draft(self.station, "retention.sweep", "system", {})
+        self.station.record(draft)
+        count = len(draft.fields["expired"])
+        if count:
+            log.warning("retention sweep: %d clip(s) past retention await a deletion request "
+                        "and approval (`evidence-station retention sweep`)", count)
+        return count
+
     def busy(self) -> bool:
         with self._lock:
             docking = any(thread.is_alive() for _, thread in self._jobs.values())
@@ -191,6 +216,8 @@ class Daemon:
         """Stop taking new docks; running sessions end after their current file."""
         self.ctx.stopping.set()
         self.control.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         if self.analysis is not None:
             self.analysis.stop()
         if self.block_watcher is not None:

@@ -29,7 +29,7 @@ from docks.profiles import Identified, Match, Profile, identify
 from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
 from evidence_station.docking.register import decide, identity_keys
 from evidence_station.docking.status import DockStatus, StatusBoard
-from evidence_station.i18n import Lang, t
+from evidence_station.i18n import Lang, human_bytes, t
 from evidence_station.ingest.model import Outcome, Plan, PlannedFile, SessionResult
 from evidence_station.ingest.pipeline import ingest_source, with_file_times
 from evidence_station.station import Station
@@ -100,6 +100,11 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
         with ctx.slots:
             if ctx.stopping.is_set():
                 return None
+            refusal = _store_pressure(ctx.station)
+            if refusal:  # never delete footage to make room (R11): refuse and say so
+                log.warning("%s: %s", job.port, refusal)
+                ctx.board.update(job.port, state="error", reason=refusal)
+                return None
             if device is None:
                 return _dock_root(job, ctx, job.source)[0]
             ctx.board.update(job.port, state="mounting")
@@ -120,6 +125,17 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
     except Exception as err:  # keep the daemon alive; the row says what happened
         log.exception("dock %s failed", job.port)
         ctx.board.update(job.port, state="error", reason=f"{type(err).__name__}: {err}")
+    return None
+
+
+def _store_pressure(station: Station) -> str | None:
+    """A clear refusal when the store is (nearly) full; ``None`` when there is room."""
+    reserve = station.config.ingest.reserve_mib * 1024 * 1024
+    free = station.store.free_bytes()
+    if free <= reserve:
+        return (f"evidence store full ({human_bytes(free)} free, {human_bytes(reserve)} reserved) at "
+                f"{station.store.root}: add storage or burn and delete expired footage after "
+                "approval; nothing on the camera was touched")
     return None
 
 
