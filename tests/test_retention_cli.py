@@ -75,9 +75,9 @@ def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path) -> None:
     assert stored.exists()
     assert cli("delete", general, "--approve", "--now", "2027-06-01", "--actor", "wang")[0] == 0
     assert not stored.exists()
-    tombstone = [json.loads(line) for line in
+    tombstone = next(json.loads(line) for line in
                  (tmp_path / "data" / "ledger" / "events.jsonl").read_text().splitlines()
-                 if json.loads(line)["type"] == "deletion"][0]
+                 if json.loads(line)["type"] == "deletion")
     assert (tombstone["sha256"], tombstone["requested_by"], tombstone["actor"]) == (
         shown["sha256"], "li", "wang")
     code, _, err = cli("delete", general, "--request", "--reason", "again", "--now", "2027-06-01")
