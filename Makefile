@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 fuse exfat-fuse exfatprogs \
 	fusefat dosfstools mtools xorriso espeak-ng util-linux udev \
-	chromium fonts-noto-cjk
+	chromium fonts-noto-cjk poppler-utils
 export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 
 .PHONY: run test deps lint typecheck pytest bench clean

@@ -152,3 +152,19 @@ def fuse_mount(tmp_path: Path) -> Iterator[Callable[..., tuple[Path, subprocess.
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         process.wait()
+
+
+@pytest.fixture(scope="session")
+def cryptography_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python of a bare virtualenv holding only `cryptography` (what an auditor has)."""
+    import venv
+
+    env_dir = tmp_path_factory.mktemp("auditor") / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "cryptography"], check=True)
+    installed = subprocess.run([str(python), "-m", "pip", "list", "--format", "freeze"],
+                               capture_output=True, text=True, check=True).stdout
+    names = {line.split("==")[0].lower() for line in installed.splitlines()}
+    assert names <= {"cryptography", "cffi", "pycparser", "pip", "setuptools"}, names
+    return python

@@ -55,6 +55,7 @@ def _register() -> None:
         check_cmd,
         clips_cmd,
         daemon_cmd,
+        disc_cmd,
         ingest_cmd,
         init_cmd,
         ledger_cmd,
@@ -63,7 +64,7 @@ def _register() -> None:
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
-                   casework_cmd, web_cmd, retention_cmd):
+                   casework_cmd, web_cmd, retention_cmd, disc_cmd):
         module.register(cli)
 
 
