@@ -59,12 +59,14 @@ def _register() -> None:
         ingest_cmd,
         init_cmd,
         ledger_cmd,
+        report_cmd,
         retention_cmd,
         web_cmd,
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
-                   casework_cmd, web_cmd, retention_cmd, disc_cmd):
+                   casework_cmd, web_cmd, retention_cmd, disc_cmd,
+                   report_cmd):
         module.register(cli)
 
 

@@ -1,0 +1,45 @@
+"""``report retention``, ``report compliance``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from evidence_station.cli.context import AppContext
+from evidence_station.pdf import PdfError
+from evidence_station.station import default_actor
+from hashing.ledger import Draft
+
+
+@click.command("report")
+@click.argument("kind", type=click.Choice(["retention", "compliance"]))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write (FILE.html and FILE.pdf); default report-KIND-DATE in the "
+              "current folder.")
+@click.option("--now", "now", default=None, metavar="T", help="Judge as of this date/time.")
+@click.option("--actor", default=None, help="Who makes the report (default: the OS user).")
+@click.pass_obj
+def report_command(app: AppContext, kind: str, out: Path | None, now: str | None,
+                   actor: str | None) -> None:
+    """Admin reports with plots (R15), HTML and PDF, each with the current signed checkpoint.
+
+    retention: what expires when, holds, deletion requests, deletions and their approvers.
+    compliance: late storage, missing statements, drift, interruptions, access register.
+    报告：保存期限 / 合规。"""
+    from evidence_station.report import write_report
+
+    when = datetime.fromisoformat(now) if now else None
+    target = out or Path(f"report-{kind}-{datetime.now():%Y%m%d-%H%M%S}")
+    with app.open_station(writable=True) as station:
+        try:
+            html, pdf = write_report(station, kind, target, when)
+        except PdfError as err:
+            raise click.ClickException(str(err)) from err
+        station.record(Draft("report", actor or default_actor(), {"kind": kind, "file": str(pdf)}))
+    app.say(f"{html}\n{pdf}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report_command)

@@ -1,0 +1,90 @@
+"""Report builders (R15): numbers and plots in, a printable HTML page out.
+
+Pure apart from drawing: the caller gathers the data from the station; these functions
+only shape it. Plots are matplotlib (Agg) PNGs embedded in the page, with a CJK font so
+Chinese labels render; the same HTML is printed to PDF by the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from retention.policy import add_months
+
+plt.rcParams["font.family"] = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
+plt.rcParams["axes.unicode_minus"] = False
+_TEMPLATES = Environment(loader=PackageLoader("retention", "templates"),
+                         autoescape=select_autoescape(["html"]))
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def expiry_by_month(expiries: Sequence[date], today: date, months: int = 12) -> list[tuple[str, int]]:
+    """Pure: how many clips reach the end of retention in each of the next ``months``."""
+    buckets = [add_months(today.replace(day=1), n) for n in range(months)]
+    counts = Counter(f"{d.year}-{d.month:02d}" for d in expiries)
+    overdue = sum(1 for d in expiries if d < buckets[0])
+    rows = [("≤" + f"{buckets[0].year}-{buckets[0].month:02d}", overdue + counts.pop(
+        f"{buckets[0].year}-{buckets[0].month:02d}", 0))]
+    rows += [(f"{b.year}-{b.month:02d}", counts.get(f"{b.year}-{b.month:02d}", 0)) for b in buckets[1:]]
+    return rows
+
+
+def bar_plot(rows: Sequence[tuple[str, int]], title: str, ylabel: str) -> str:
+    figure, axes = plt.subplots(figsize=(8, 3.2))
+    axes.bar([label for label, _ in rows], [value for _, value in rows], color="#1f3b63")
+    axes.set_title(title)
+    axes.set_ylabel(ylabel)
+    axes.tick_params(axis="x", rotation=45, labelsize=8)
+    return _png(figure)
+
+
+def histogram(values: Sequence[float], title: str, xlabel: str) -> str:
+    figure, axes = plt.subplots(figsize=(8, 3.2))
+    axes.hist(list(values) or [0], bins=20, color="#8a3b12")
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    return _png(figure)
+
+
+def render(template: str, **context: Any) -> str:
+    return _TEMPLATES.get_template(template).render(**context)
+
+
+def retention_report(*, station: str, today: date, classes: Mapping[str, int],
+                     expiries: Sequence[date], expired: Sequence[Mapping[str, Any]],
+                     holds: Sequence[Mapping[str, Any]], requests: Sequence[Mapping[str, Any]],
+                     deletions: Sequence[Mapping[str, Any]], checkpoint: str) -> str:
+    plot = bar_plot(expiry_by_month(expiries, today), "每月到期片段 Clips reaching end of retention",
+                    "片段 clips")
+    return render("report_retention.html", station=station, today=today, classes=classes,
+                  plot=plot, expired=expired, holds=holds, requests=requests, deletions=deletions,
+                  checkpoint=checkpoint)
+
+
+def compliance_report(*, station: str, today: date, flags: Sequence[Mapping[str, Any]],
+                      drifts: Sequence[float], access: Sequence[Mapping[str, Any]],
+                      totals: Mapping[str, int], checkpoint: str) -> str:
+    by_kind = Counter(str(flag["kind"]) for flag in flags)
+    flag_plot = bar_plot(sorted(by_kind.items()), "待复核事项 Review flags by kind", "数量 count")
+    drift_plot = histogram([d / 60 for d in drifts], "记录仪时钟偏差 Camera clock drift",
+                           "分钟 minutes (camera − spoken)")
+    return render("report_compliance.html", station=station, today=today, flags=flags,
+                  by_kind=sorted(by_kind.items()), flag_plot=flag_plot, drift_plot=drift_plot,
+                  access=access, totals=totals, checkpoint=checkpoint)
