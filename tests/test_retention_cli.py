@@ -92,3 +92,23 @@ def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path) -> None:
     assert cli("hold", held, "--reason", "诉讼结束", "--release")[0] == 0
     code, out, _ = cli("retention", "sweep", "--now", "2027-06-01", "--dry-run", "--json")
     assert held in [e["id"] for e in json.loads(out)] and general not in [e["id"] for e in json.loads(out)]
+
+
+def test_daemon_schedules_the_daily_sweep(tmp_path: Path, cli: Run) -> None:
+    from evidence_station.config import load_config
+    from evidence_station.docking.daemon import Daemon
+    from evidence_station.station import Station
+
+    config = tmp_path / "config.toml"
+    config.write_text("[daemon]\nusb = false\ndemo_camera = false\n[retention]\nsweep_hour = 3\n")
+    with Station.open(tmp_path / "data", load_config(config), writable=True) as station:
+        daemon = Daemon(station, actor="test", lang="en")
+        daemon._schedule_sweep()
+        try:
+            job = daemon.scheduler.get_job("retention-sweep")
+            assert "hour='3'" in str(job.trigger)
+            assert daemon.sweep() == 0  # nothing has expired yet (recorded this week)
+        finally:
+            daemon.scheduler.shutdown(wait=False)
+    events = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
+    assert '"type":"retention.sweep"' in events and '"actor":"system"' in events
