@@ -47,8 +47,10 @@ def test_retention_and_compliance_reports(tmp_path: Path, capsys: pytest.Capture
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
     assert run("user", "add", "wang", "--role", "admin", "--password-stdin")[0] == 0
     assert run("hold", ids[0], "--reason", "诉讼中")[0] == 0
-    assert run("access", "view", ids[1], "--viewer", "赵六", "--approver", "wang", "--reason", "复核")[0] == 0
-    assert run("delete", ids[2], "--request", "--reason", "期满", "--now", "2027-06-01", "--actor", "li")[0] == 0
+    assert run("access", "view", ids[1], "--viewer", "赵六", "--approver", "wang",
+               "--reason", "复核")[0] == 0
+    assert run("delete", ids[2], "--request", "--reason", "期满", "--now", "2027-06-01",
+               "--actor", "li")[0] == 0
     assert run("delete", ids[2], "--approve", "--now", "2027-06-01", "--actor", "wang")[0] == 0
     shots = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
