@@ -168,3 +168,13 @@ def test_wrong_password_and_unknown_user_look_the_same(data: Path) -> None:
         page = web.get("/login").text
         pages.append(page.replace(csrf(page), ""))
     assert pages[0] == pages[1] and "Wrong user name or password" in pages[0]
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ("/clips?show=all", "/clips?show=all"), ("https://evil.example/x", "/"), ("//evil.example", "/"),
+    ("javascript:alert(1)", "/"), ("http://testserver/review", "/review"), (None, "/"),
+])
+def test_redirects_stay_on_this_site(target: str | None, expected: str) -> None:
+    from evidence_station.web.app import local_path
+
+    assert local_path(target, host="testserver") == expected

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -18,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from slowapi import Limiter
 from slowapi.errors import RateLimitExceeded
 from slowapi.util import get_remote_address
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from evidence_station.casework.accounts import AccountStore
@@ -39,6 +41,16 @@ SESSION_HOURS = 8
 
 class NotLoggedIn(Exception):
     pass
+
+
+def local_path(target: object, default: str = "/", host: str | None = None) -> str:
+    """Only redirect within this site (no open redirects through `back` or Referer)."""
+    parsed = urlsplit(str(target or ""))
+    path = parsed.path or default
+    foreign = (parsed.scheme or parsed.netloc) and parsed.netloc != host
+    if foreign or not path.startswith("/") or path.startswith("//"):
+        return default
+    return path + (f"?{parsed.query}" if parsed.query else "")
 
 
 def _secret(data_dir: Path) -> str:
@@ -112,9 +124,11 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
             error=request.session.pop("error", None), **context)
         return HTMLResponse(body)
 
-    def record(request: Request, user: dict[str, Any], kind: str, fields: dict[str, Any]) -> None:
+    async def record(request: Request, user: dict[str, Any], kind: str,
+                     fields: dict[str, Any]) -> None:
+        """Record through casework.service off the event loop (it may wait for the ledger)."""
         try:
-            seq = submit(data_dir, config, kind, user["username"], fields)
+            seq = await run_in_threadpool(submit, data_dir, config, kind, user["username"], fields)
         except (CaseworkError, ControlError, EvidenceStationError) as err:
             request.session["error"] = str(err)
             return
@@ -160,7 +174,8 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
     @app.get("/lang/{choice}")
     def switch_lang(request: Request, choice: str) -> Response:
         request.session["lang"] = "en" if choice == "en" else "zh"
-        return RedirectResponse(request.headers.get("referer") or "/", status_code=303)
+        return RedirectResponse(local_path(request.headers.get("referer"), host=request.url.netloc),
+                                status_code=303)
 
     @app.get("/")
     def home(request: Request) -> Response:
@@ -204,11 +219,11 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         user = current_user(request)
         data = await form(request)
         allow(user, "label")
-        record(request, user, "label", {
+        await record(request, user, "label", {
             "clip_ids": list(data.get("clip_ids") or []), "case_number": data.get("case_number"),
             "party": data.get("party"), "handler": data.get("handler"),
             "reporter": data.get("reporter") or None, "complainant": data.get("complainant") or None})
-        return RedirectResponse(str(data.get("back") or "/clips"), status_code=303)
+        return RedirectResponse(local_path(data.get("back"), "/clips"), status_code=303)
 
     def one_clip(opened: Station, user: dict[str, Any], clip_id: str) -> dict[str, Any]:
         matches = [row for row in visible_clips(opened, user) if row["id"] == clip_id]
@@ -238,7 +253,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
                   ("collector", "collected_at", "location", "fact_to_prove")}
         if data.get("transcript"):
             fields["transcript"] = data.get("transcript")
-        record(request, user, "evidence.designate", {"clip_id": clip_id, **fields})
+        await record(request, user, "evidence.designate", {"clip_id": clip_id, **fields})
         return RedirectResponse(f"/clips/{clip_id}", status_code=303)
 
     @app.post("/clips/{clip_id}/view")
@@ -248,7 +263,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         data = await form(request)
         allow(user, "clips.play")
         before = request.session.get("message")
-        record(request, user, "access.view", {
+        await record(request, user, "access.view", {
             "clip_id": clip_id, "viewer": user["username"], "approver": data.get("approver"),
             "reason": data.get("reason"), "outside": bool(data.get("outside"))})
         if request.session.get("message") != before and "error" not in request.session:
@@ -283,7 +298,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         user = current_user(request)
         data = await form(request)
         allow(user, "review.resolve")
-        record(request, user, "review.resolve", {"flag_id": flag_id,
+        await record(request, user, "review.resolve", {"flag_id": flag_id,
                                                  "resolution": data.get("resolution")})
         return RedirectResponse("/review", status_code=303)
 
@@ -361,7 +376,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         except ValueError as err:
             request.session["error"] = str(err)
             return RedirectResponse("/admin", status_code=303)
-        record(request, user, "user.add", {key: data.get(key) or None for key in
+        await record(request, user, "user.add", {key: data.get(key) or None for key in
                                            ("username", "role", "display_name", "officer_id")})
         return RedirectResponse("/admin", status_code=303)
 
@@ -370,7 +385,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         user = current_user(request)
         data = await form(request)
         allow(user, "users.manage")
-        record(request, user, "user.role", {"username": username, "role": data.get("role")})
+        await record(request, user, "user.role", {"username": username, "role": data.get("role")})
         return RedirectResponse("/admin", status_code=303)
 
     return app
