@@ -19,52 +19,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
-
-import av
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def statement_mp4(path: Path, wav: Path, seconds: float, seed: int) -> None:
-    """``seed`` makes each clip's picture (and so its hash) different."""
-    with av.open(str(wav)) as source:
-        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
-        speech = [out for frame in source.decode(audio=0) for out in resampler.resample(frame)]
-    with av.open(str(path), "w", format="mp4") as container:
-        video = container.add_stream("libx264", rate=10)
-        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
-        video.options = {"preset": "ultrafast"}
-        sound = container.add_stream("aac", rate=16000, layout="mono")
-        for index in range(int(seconds * 10)):
-            picture = av.VideoFrame(320, 240, "yuv420p")
-            for number, plane in enumerate(picture.planes):
-                plane.update(bytes([(index * 3 + number * 40 + seed * 17) % 256]) * plane.buffer_size)
-            picture.pts, picture.time_base = index, Fraction(1, 10)
-            for packet in video.encode(picture):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-        pts = 0
-        for frame in speech:
-            frame.pts = pts
-            pts += frame.samples
-            for packet in sound.encode(frame):
-                container.mux(packet)
-        silence_total = int(seconds * 16000) - pts
-        while silence_total > 0:
-            count = min(1024, silence_total)
-            frame = av.AudioFrame(format="fltp", layout="mono", samples=count)
-            frame.planes[0].update(bytes(frame.planes[0].buffer_size))
-            frame.sample_rate, frame.pts = 16000, pts
-            pts += count
-            silence_total -= count
-            for packet in sound.encode(frame):
-                container.mux(packet)
-        for packet in sound.encode():
-            container.mux(packet)
+from evidence_station.demo import write_statement_mp4  # noqa: E402
 
 
 def cli(data: Path, config: Path, *args: str) -> float:
@@ -98,8 +58,9 @@ def main() -> None:
     camera = work / "camera" / "DCIM" / "100MEDIA"
     camera.mkdir(parents=True)
     for number in range(args.clips):
-        statement_mp4(camera / f"DSJ7001_010203_202611031{4 + number // 6}{(number % 6) * 10:02d}00_"
-                      f"{number + 1:04d}.MP4", wav, args.seconds, number)
+        write_statement_mp4(camera / f"DSJ7001_010203_202611031{4 + number // 6}"
+                            f"{(number % 6) * 10:02d}00_{number + 1:04d}.MP4", wav,
+                            seconds=args.seconds, width=320, height=240, seed=number)
     data = work / "station"
     cli(data, config, "init", "--station", "bench")
     cli(data, config, "ingest", str(work / "camera"))

@@ -96,3 +96,46 @@ def make_demo_camera(root: Path, *, device_id: str = DEMO_DEVICE, officer_id: st
         stamp = when.timestamp()
         os.utime(path, (stamp, stamp))
     return root
+
+
+def write_statement_mp4(path: Path, wav: Path, *, seconds: float | None = None,
+                        extra_seconds: float = 1.0, width: int = 160, height: int = 120,
+                        seed: int = 0) -> None:
+    """An MP4 whose audio starts with the spoken ``wav`` (a statement made by espeak-ng in
+    tests and benchmarks) followed by silence; ``seconds`` long, or the speech plus
+    ``extra_seconds``. ``seed`` varies the picture, so clips differ in hash."""
+    rate = 16000
+    with av.open(str(wav)) as source:
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+        speech = [out for frame in source.decode(audio=0) for out in resampler.resample(frame)]
+    total = seconds if seconds is not None else sum(f.samples for f in speech) / rate + extra_seconds
+    with av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        sound = container.add_stream("aac", rate=rate, layout="mono")
+        for index in range(int(total * 10)):
+            picture = av.VideoFrame(width, height, "yuv420p")
+            for number, plane in enumerate(picture.planes):
+                plane.update(bytes([(index * 3 + number * 40 + seed * 17) % 256]) * plane.buffer_size)
+            picture.pts, picture.time_base = index, Fraction(1, 10)
+            for packet in video.encode(picture):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        pts = 0
+        for frame in speech:
+            frame.pts = pts
+            pts += frame.samples
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        while pts < int(total * rate):
+            count = min(1024, int(total * rate) - pts)
+            frame = av.AudioFrame(format="fltp", layout="mono", samples=count)
+            frame.planes[0].update(bytes(frame.planes[0].buffer_size))
+            frame.sample_rate, frame.pts = rate, pts
+            pts += count
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)

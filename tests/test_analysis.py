@@ -9,14 +9,13 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import pytest
 
 from evidence_station.analysis.rules import TimedClip, interruption_flags, sequence_flags
 from evidence_station.cli import main
+from evidence_station.demo import write_statement_mp4
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                 reason="espeak-ng not installed (make deps installs it)")
@@ -31,36 +30,6 @@ def model_dir() -> Path:
 def speak(text: str, wav: Path) -> Path:
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), text], check=True)
     return wav
-
-
-def write_statement_mp4(path: Path, wav: Path, *, extra_seconds: float = 1.0) -> None:
-    """An MP4 whose video is a plain picture and whose audio is the spoken ``wav``."""
-    with av.open(str(wav)) as source:
-        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000)
-        frames = [out for frame in source.decode(audio=0) for out in resampler.resample(frame)]
-    seconds = sum(frame.samples for frame in frames) / 16000 + extra_seconds
-    with av.open(str(path), "w", format="mp4") as container:
-        video = container.add_stream("libx264", rate=10)
-        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
-        video.options = {"preset": "ultrafast"}
-        sound = container.add_stream("aac", rate=16000, layout="mono")
-        for index in range(int(seconds * 10)):
-            picture = av.VideoFrame(160, 120, "yuv420p")
-            for plane in picture.planes:
-                plane.update(bytes([90]) * plane.buffer_size)
-            picture.pts, picture.time_base = index, Fraction(1, 10)
-            for packet in video.encode(picture):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-        pts = 0
-        for frame in frames:
-            frame.pts = pts
-            pts += frame.samples
-            for packet in sound.encode(frame):
-                container.mux(packet)
-        for packet in sound.encode():
-            container.mux(packet)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -7,15 +7,13 @@ beside it; argon2-cffi does the hashing with its recommended parameters.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlite_utils.db import Table
+
+from evidence_station.casework.private import private_table
 
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
@@ -23,14 +21,8 @@ _HASHER = PasswordHasher()
 
 class AccountStore:
     def __init__(self, path: Path) -> None:
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
-        table = self.db.table("accounts")
-        assert isinstance(table, Table)
-        self.table = table
-        if "accounts" not in self.db.table_names():
-            table.create({"username": str, "password_hash": str, "updated_at": str}, pk="username")
+        self.db, self.table = private_table(
+            path, "accounts", {"username": str, "password_hash": str, "updated_at": str}, "username")
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:

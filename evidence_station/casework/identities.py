@@ -10,16 +10,12 @@ Only roles with ``identity.view`` see it revealed.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.db import Table
-
+from evidence_station.casework.private import private_table
 from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, can
 
 PREFIX = "sha256:"
@@ -31,14 +27,8 @@ def commitment(value: str, salt: str) -> str:
 
 class IdentityStore:
     def __init__(self, path: Path) -> None:
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
-        table = self.db.table("identities")
-        assert isinstance(table, Table)
-        self.table = table
-        if "identities" not in self.db.table_names():
-            table.create({"commitment": str, "value": str, "salt": str}, pk="commitment")
+        self.db, self.table = private_table(
+            path, "identities", {"commitment": str, "value": str, "salt": str}, "commitment")
 
     def commit(self, value: str) -> str:
         """Store ``value`` and return the commitment that goes into the ledger."""
