@@ -84,7 +84,7 @@ def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, par
 
 
 @click.command("evidence")
-@click.argument("clip")
+@click.argument("clips", nargs=-1, required=True)
 @click.option("--collector", required=True, help="取证人员")
 @click.option("--collected-at", required=True, help="取证时间 (ISO time)")
 @click.option("--location", required=True, help="取证地点")
@@ -94,16 +94,20 @@ def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, par
               "unless the analysis transcribed it).")
 @ACTOR
 @click.pass_obj
-def evidence_command(app: AppContext, clip: str, collector: str, collected_at: str, location: str,
-                     fact_to_prove: str, transcript_file: Path | None, actor: str | None) -> None:
-    """Designate CLIP as evidence (R7) with its written note.  指定证据。"""
-    clip_id = _select_clips(app, (clip,), None, None, None, None, None)[0]
-    fields = {"clip_id": clip_id, "collector": collector, "collected_at": collected_at,
-              "location": location, "fact_to_prove": fact_to_prove}
-    if transcript_file is not None:
-        fields["transcript"] = transcript_file.read_text(encoding="utf-8")
-    seq = submit(app.data_dir, app.config, "evidence.designate", actor or default_actor(), fields)
-    app.say(app.t("casework.designated", clip=clip_id, seq=seq))
+def evidence_command(app: AppContext, clips: tuple[str, ...], collector: str, collected_at: str,
+                     location: str, fact_to_prove: str, transcript_file: Path | None,
+                     actor: str | None) -> None:
+    """Designate CLIPs as evidence (R7) with the written note; one ledger event each.
+
+    指定证据。"""
+    transcript = transcript_file.read_text(encoding="utf-8") if transcript_file else None
+    for clip_id in _select_clips(app, clips, None, None, None, None, None):
+        fields = {"clip_id": clip_id, "collector": collector, "collected_at": collected_at,
+                  "location": location, "fact_to_prove": fact_to_prove}
+        if transcript is not None:
+            fields["transcript"] = transcript
+        seq = submit(app.data_dir, app.config, "evidence.designate", actor or default_actor(), fields)
+        app.say(app.t("casework.designated", clip=clip_id, seq=seq))
 
 
 @click.group("access")
