@@ -1,5 +1,5 @@
-"""Analysis in the daemon: one background thread at low CPU priority, fed after each
-docking session, so copying is never slowed by it (measured in bench_analysis)."""
+"""Analysis in the daemon: one background thread at idle CPU and I/O priority, fed after
+each docking session, so copying is not slowed by it (measured in bench_analysis)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,27 @@ import contextlib
 import logging
 import os
 import queue
+import subprocess
 import threading
 
 from evidence_station.analysis.runner import Analyser
 
 log = logging.getLogger(__name__)
 NICE = 10
+
+
+def lower_priority() -> None:
+    """Make the calling thread (and the threads it starts, e.g. the speech model's) yield
+    to copying: CPU class SCHED_IDLE (runs only on otherwise idle CPU), I/O class idle,
+    and nice 10 where those are not allowed. Linux applies all three per thread."""
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, thread, NICE)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    with contextlib.suppress(OSError, FileNotFoundError):
+        subprocess.run(["ionice", "-c", "3", "-p", str(thread)], check=False,
+                       capture_output=True, timeout=10)
 
 
 class AnalysisWorker:
@@ -38,8 +53,7 @@ class AnalysisWorker:
         self._queue.put(None)
 
     def _run(self) -> None:
-        with contextlib.suppress(OSError):  # Linux: nice is per thread, inherited by helpers
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+        lower_priority()
         while True:
             device_id = self._queue.get()
             if device_id is None:  # stop(): whatever was queued before it is done
