@@ -6,8 +6,8 @@
    and then analysed (MediaInfo + FFmpeg probe, Whisper tiny.en on the first 30 s,
    statement parsing, rules, ledger events).
 2. Ingest speed with and without analysis running at the same time (the daemon runs it
-   in a background thread at idle CPU and I/O priority): a ``--ingest-mib`` camera is ingested alone, then
-   again (into a fresh station) while another process analyses the clips of step 1 at the
+   in a background thread at idle CPU and I/O priority): a ``--ingest-mib`` camera is
+   ingested alone, then again (into a fresh station) while another process analyses the clips of step 1 at the
    priorities the daemon's analysis thread uses (SCHED_IDLE, I/O class idle, nice 10).
    Prints the ratio; 1.0 means analysis does not slow copying down.
 """
