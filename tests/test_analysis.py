@@ -170,3 +170,31 @@ def test_camera_time_from_container_metadata_when_the_name_has_none() -> None:
                            zone) == datetime(2026, 11, 3, 14, 30)
     assert _container_time(MediaFacts("video", creation_time="1904-01-01 00:00:00"), zone) is None
     assert _container_time(MediaFacts("video", creation_time="garbage"), zone) is None
+
+
+def test_daemon_analysis_waits_while_a_dock_copies(tmp_path: Path, demo_camera: Path) -> None:
+    import threading
+    import time
+
+    from evidence_station.analysis.runner import Analyser
+    from evidence_station.analysis.worker import AnalysisWorker
+    from evidence_station.config import load_config
+    from evidence_station.station import Station
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "init", "--station", "s"]) == 0
+    assert main(["--data-dir", str(data), "ingest", str(demo_camera)]) == 0
+    copying = threading.Event()
+    copying.set()
+    with Station.open(data, load_config(None), writable=True) as station:
+        worker = AnalysisWorker(Analyser.for_station(station), hold_off=copying.is_set)
+        worker.start()
+        worker.submit("DEMO0001")
+        time.sleep(1.5)
+        assert station.catalog.unanalysed_clips() != []  # nothing analysed while copying
+        copying.clear()
+        deadline = time.monotonic() + 30
+        while worker.busy() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert station.catalog.unanalysed_clips() == []
+        worker.stop()

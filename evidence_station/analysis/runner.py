@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,12 +173,14 @@ class Analyser:
                     "resolution": "no longer applies after a later docking (re-analysed)"})))
         return events
 
-    def analyse_pending(self) -> int:
-        """Analyse every clip without an analysis, then the devices they came from."""
+    def analyse_pending(self, before_each: Callable[[], None] = lambda: None) -> int:
+        """Analyse every clip without an analysis, then the devices they came from.
+        ``before_each`` runs before every clip (the daemon waits there while a dock copies)."""
         with self.station.lock:
             pending = self.station.catalog.unanalysed_clips()
         devices: set[str] = set()
         for clip_id in pending:
+            before_each()
             self.analyse_clip(clip_id)
             with self.station.lock:
                 devices.update(source["device_id"] for source in self.station.catalog.sources_of(clip_id))

@@ -9,6 +9,7 @@ import os
 import queue
 import subprocess
 import threading
+from collections.abc import Callable
 
 from evidence_station.analysis.runner import Analyser
 
@@ -31,8 +32,13 @@ def lower_priority() -> None:
 
 
 class AnalysisWorker:
-    def __init__(self, analyser: Analyser) -> None:
+    """``hold_off()`` says a dock is copying: analysis waits between clips until it is done,
+    so copying has the disk and the CPU to itself."""
+
+    def __init__(self, analyser: Analyser, hold_off: Callable[[], bool] = lambda: False) -> None:
         self.analyser = analyser
+        self.hold_off = hold_off
+        self._stopping = threading.Event()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
@@ -50,7 +56,12 @@ class AnalysisWorker:
         return not self._idle.is_set()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._queue.put(None)
+
+    def _wait_for_copies(self) -> None:
+        while self.hold_off() and not self._stopping.is_set():
+            self._stopping.wait(0.5)
 
     def _run(self) -> None:
         lower_priority()
@@ -60,7 +71,7 @@ class AnalysisWorker:
                 self._idle.set()
                 return
             try:
-                self.analyser.analyse_pending()
+                self.analyser.analyse_pending(before_each=self._wait_for_copies)
                 self.analyser.analyse_device(device_id)
             except Exception:  # one bad clip must not stop the analysis of the others
                 log.exception("analysis after a session of %s failed", device_id)

@@ -61,7 +61,7 @@ class Daemon:
         self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
         self.analysis: AnalysisWorker | None = None
         if station.config.analysis.enabled:
-            self.analysis = AnalysisWorker(Analyser.for_station(station))
+            self.analysis = AnalysisWorker(Analyser.for_station(station), hold_off=self.docking)
             self.ctx.on_session = lambda result: self.analysis.submit(result.device_id) \
                 if self.analysis else None
         self._jobs: dict[str, tuple[DockJob, threading.Thread]] = {}
@@ -195,10 +195,13 @@ class Daemon:
                         "and approval (`evidence-station retention sweep`)", count)
         return count
 
-    def busy(self) -> bool:
+    def docking(self) -> bool:
+        """Some dock is working (mounting, copying, verifying)."""
         with self._lock:
-            docking = any(thread.is_alive() for _, thread in self._jobs.values())
-        return docking or (self.analysis is not None and self.analysis.busy())
+            return any(thread.is_alive() for _, thread in self._jobs.values())
+
+    def busy(self) -> bool:
+        return self.docking() or (self.analysis is not None and self.analysis.busy())
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
