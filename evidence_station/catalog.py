@@ -487,6 +487,7 @@ class Catalog:
             "duration_s": row["duration_s"], "spoken_time": row["spoken_time"],
             "transcript": row["transcript"], "drift_s": row["drift_s"],
             "analysed": row["analysed"] is not None,
+            "deleted_at": row["deleted_at"],  # after an approved deletion: the hash stays
             # ingest flags (what the file itself showed) and review flags (analysis, R1–R4)
             "flags": [*json.loads(row["flags"] or "[]"), *json.loads(row["review"] or "[]")],
         }

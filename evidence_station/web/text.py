@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evidence_station.i18n import MESSAGES
+
 WEB_TEXT: dict[str, tuple[str, str]] = {
     "title": ("执法记录仪接入工作站", "Evidence station"),
     "login": ("登录", "Log in"),
@@ -45,10 +47,17 @@ WEB_TEXT: dict[str, tuple[str, str]] = {
     "admin.role": ("角色", "Role"), "admin.docks": ("接入口状态", "Docks"),
     "admin.settings": ("保存期限与时限设置", "Retention and deadline settings"),
     "forbidden": ("无权访问", "Not allowed"),
+    "col.actor": ("操作人", "Actor"), "col.time": ("时间", "Time"), "col.kind": ("类别", "Kind"),
+    "col.person": ("调阅/复制人", "Viewer / copier"), "col.figures": ("数据", "Figures"),
+    "col.rule": ("依据", "Rule"), "col.updated": ("更新", "Updated"), "col.state": ("状态", "State"),
+    "col.files": ("文件", "Files"), "col.port": ("接口", "Port"), "col.name": ("姓名", "Name"),
+    "col.fields": ("内容", "Fields"), "col.transcript": ("语音转写", "Transcript"),
     "done": ("已记录（账本 #{seq}）", "Recorded (ledger #{seq})"),
 }
 
 
 def text(key: str, lang: str, **values: object) -> str:
-    zh, en = WEB_TEXT.get(key, (key, key))
+    """Page text; keys not here fall back to the CLI's table (flag names, states)."""
+    fallback = key.split(".", 1)[-1]  # an untranslated flag kind shows as itself
+    zh, en = WEB_TEXT.get(key) or MESSAGES.get(key) or (fallback, fallback)
     return (en if lang == "en" else zh).format(**values)
