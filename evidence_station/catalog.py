@@ -350,6 +350,13 @@ class Catalog:
     def access_of(self, clip_id: str) -> list[dict[str, Any]]:
         return list(self.db.query("select * from access where clip_id = ? order by seq", [clip_id]))
 
+    def committed_hash(self, device_id: str, source_path_b64: str) -> str | None:
+        """The SHA-256 this device's file at that path was committed with, if it was."""
+        rows = list(self.db.query(
+            "select sha256 from sources where device_id = ? and source_path_b64 = ? "
+            "order by seq desc limit 1", [device_id, source_path_b64]))
+        return str(rows[0]["sha256"]) if rows else None
+
     def active_holds(self, clip_id: str) -> list[str]:
         return [row["reason"] for row in self.db.query(
             "select reason from holds where clip_id = ? and released_at is null", [clip_id])]

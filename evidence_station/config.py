@@ -83,6 +83,10 @@ class DaemonConfig(Strict):
     max_parallel_copies: int = Field(
         2, ge=1, le=24, title="同时复制数 Parallel copies",
         description="How many docks copy at once; the others wait in state 'detected'.")
+    wipe_after_commit: bool = Field(
+        False, title="入库后清除记录仪 Wipe cameras after commit",
+        description="After a docking in which every file was verified and committed, remove those "
+        "files from the camera (each re-hashed first; changed files stay). Off by default.")
     set_camera_clock: bool = Field(
         False, title="校时 Set camera clocks",
         description="After every file is committed and the clock reading is ledgered, write the "

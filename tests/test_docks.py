@@ -439,3 +439,44 @@ def test_a_full_store_refuses_new_docks_and_deletes_nothing(tmp_path: Path, medi
         daemon.stop()
     assert not (store_disk / "data" / "ledger" / "events.jsonl").read_text().count('"type":"ingest"')
     assert len(list((inbox / "cam" / "DCIM" / "100MEDIA").iterdir())) == 3  # camera untouched
+
+
+@pytest.mark.parametrize("fs", ["vfat", "exfat"])
+def test_optional_wipe_removes_only_committed_recordings(fs: str, tmp_path: Path, media_cache: Path,
+                                                         loops: list[str], daemon_factory: object) -> None:
+    source = gat947_camera(tmp_path / "src", media_cache)
+    (source / "notes.txt").write_text("not a recording: stays")
+    image = build_image(tmp_path / "cam.img", fs, source)
+    daemon = daemon_factory(uevent_source="kernel", wipe_after_commit=True)  # type: ignore[operator]
+    devnode = attach(image)
+    loops.append(devnode)
+    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=port_of(devnode))
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    detach(devnode, wait=True)
+    daemon.stop()
+    intent = ledger_events(daemon, "camera.wipe")[0]
+    done = ledger_events(daemon, "camera.wipe.done")[0]
+    assert len(intent["files"]) == 3 and len(done["removed"]) == 3 and done["kept"] == []  # type: ignore[arg-type]
+    kinds = [e["type"] for e in map(json.loads, (daemon.data_dir / "ledger" / "events.jsonl")
+                                    .read_text().splitlines())]
+    assert kinds.index("camera.wipe") > max(i for i, k in enumerate(kinds) if k == "ingest")
+    left = tmp_path / "left"
+    if fs == "vfat":
+        listing = subprocess.run(["mdir", "-/", "-b", "-i", str(image), "::/"], capture_output=True,
+                                 text=True, check=True).stdout
+        names = [line.rsplit("/", 1)[-1].lower() for line in listing.splitlines()]
+        assert "notes.txt" in names and not any(n.endswith(".mp4") for n in names)
+    else:
+        devnode = attach(image)
+        loops.append(devnode)
+        left.mkdir()
+        subprocess.run(["mount.exfat-fuse", "-o", "ro", devnode, str(left)], check=True,
+                       capture_output=True)
+        try:
+            names = sorted(p.name for p in left.rglob("*") if p.is_file())
+        finally:
+            subprocess.run(["fusermount", "-u", str(left)], check=True)
+        assert names == ["notes.txt"]
+    with open_station(daemon) as station:
+        for clip in station.catalog.clips():
+            assert station.store.path_for(clip["sha256"]).exists()  # the footage is in the store

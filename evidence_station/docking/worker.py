@@ -26,6 +26,7 @@ from docks.fat import FatError, fat_file_times, fat_usage
 from docks.listing import display_path
 from docks.mount import Mount, MountError, mount_readonly
 from docks.profiles import Identified, Match, Profile, identify
+from docks.wipe import wipe_committed
 from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
 from evidence_station.docking.register import decide, identity_keys
 from evidence_station.docking.status import DockStatus, StatusBoard
@@ -117,6 +118,7 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
             if result is not None and result.safe_to_unplug:
                 if found is not None:
                     _set_clock(job, ctx, device, found, result)
+                _wipe(job, ctx, device, result)
                 ctx.board.update(job.port, state="safe_to_unplug")
             return result
     except MountError as err:
@@ -231,6 +233,33 @@ def _dock_root(job: DockJob, ctx: DockContext,
     board.update(job.port, state=state, reason=reason, session_id=result.session_id,
                  receipt=str(path))
     return result, found
+
+
+def _wipe(job: DockJob, ctx: DockContext, device: BlockDevice, result: SessionResult) -> None:
+    """Optional wipe (off unless configured), only after a complete verified session. The
+    intent is ledgered first, the outcome after, so the ledger says what left the card."""
+    if not ctx.station.config.daemon.wipe_after_commit or not result.safe_to_unplug:
+        return
+    committed: dict[str, str] = {}
+    with ctx.station.lock:
+        for outcome in result.outcomes:
+            sha256 = outcome.sha256 or ctx.station.catalog.committed_hash(
+                result.device_id, outcome.item.path_b64)
+            if sha256:
+                committed[outcome.item.display] = sha256
+    if not committed:
+        return
+    ctx.station.record(Draft("camera.wipe", ctx.actor, {
+        "device_id": result.device_id, "session_id": result.session_id, "port": job.port,
+        "files": [{"path": path, "sha256": sha} for path, sha in sorted(committed.items())]}))
+    try:
+        wiped = wipe_committed(device, committed, ctx.mounts_dir / f"{job.port}-wipe")
+        removed, kept = wiped.removed, wiped.kept
+    except (MountError, OSError) as err:
+        removed, kept = [], dict.fromkeys(committed, str(err))
+    ctx.station.record(Draft("camera.wipe.done", ctx.actor, {
+        "device_id": result.device_id, "session_id": result.session_id, "removed": removed,
+        "kept": [{"path": path, "reason": why} for path, why in sorted(kept.items())]}))
 
 
 def _set_clock(job: DockJob, ctx: DockContext, device: BlockDevice, found: Identified,
