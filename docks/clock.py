@@ -1,9 +1,10 @@
 """Setting a camera's clock (校时, R1) through the time file its vendor defines.
 
-This and the optional wipe (``docks.wipe``) are the only writes to a camera, each only
-when the unit turned it on (``daemon.set_camera_clock``), the camera's profile declares a time file, every file
-on the camera is committed and the camera's clock reading has been ledgered — so the
-evidence of how wrong the clock was is never lost by correcting it. Only the time file
+This and the optional wipe (``docks.wipe``) are the only writes to a camera. The clock is
+set only when the unit turned it on (``daemon.set_camera_clock``), the camera's profile
+declares a time file, every file on the camera is committed and the camera's clock
+reading has been ledgered — so the evidence of how wrong the clock was is never lost by
+correcting it. Only the time file
 is written: through mtools for FAT (no mount), through a short read-write FUSE mount
 for exFAT, fsynced before it counts.
 """
