@@ -17,6 +17,7 @@ from pathlib import Path
 
 from docks.blockdev import BlockDevice
 from docks.mount import MountError, mounted_at, unmount_path
+from hashing.stream import hash_fd
 
 _MTOOLS_ENV = {**os.environ, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MTOOLS_SKIP_CHECK": "1"}
 
@@ -48,11 +49,8 @@ def _fat_delete(device: BlockDevice, path: str) -> None:
 
 
 def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hash_fd(handle.fileno()).sha256
 
 
 def wipe_committed(device: BlockDevice, committed: Mapping[str, str], work_dir: Path) -> WipeResult:

@@ -97,6 +97,9 @@ class DaemonConfig(Strict):
         "replaces the shipped one.")
 
 
+DEADLINE_PATTERN = r"^\s*\d+\s*(wd|h)\s*$"  # what retention.workdays.DeadlineRule.parse reads
+
+
 class AnalysisConfig(Strict):
     enabled: bool = Field(True, title="自动分析 Analyse after commit",
                           description="The daemon analyses each committed clip in the background.")
@@ -119,10 +122,10 @@ class AnalysisConfig(Strict):
     overlap_tolerance_s: int = Field(2, ge=0, le=3600, title="重叠容差 Overlap tolerance (s)",
                                      description="Clips overlapping more than this are flagged.")
     storage_deadline: str = Field(
-        "2wd", pattern=r"^\s*\d+\s*(wd|h)\s*$", title="存储时限 Storage deadline",
+        "2wd", pattern=DEADLINE_PATTERN, title="存储时限 Storage deadline",
         description="R4: '2wd' = 2 working days (000, 001, 004), '1wd', '24h' (002).")
     remote_storage_deadline: str = Field(
-        "1wd", pattern=r"^\s*\d+\s*(wd|h)\s*$", title="外勤返回后存储时限 Deadline after remote work",
+        "1wd", pattern=DEADLINE_PATTERN, title="外勤返回后存储时限 Deadline after remote work",
         description="R4: after returning from remote or continuous work, counted from the return "
         "('1wd' in 004, '2wd' in 001, '24h' in 002).")
     calendar_dirs: list[Path] = Field(

@@ -25,6 +25,7 @@ from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
 from hashing.ledger import Draft
+from hashing.stream import copy_and_hash
 from retention.disc import DiscError, DiscFile, DiscPlan, burn, check_md5, extract, plan_discs, volume_id
 
 _TEMPLATES = Environment(loader=PackageLoader("evidence_station", "templates"),
@@ -80,12 +81,9 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
         clip = entry.clip
         name = f"evidence/{clip['id']}{Path(clip['source_path']).suffix.lower()}"
         source = station.store.path_for(clip["sha256"])
-        digest = hashlib.sha256()
         with source.open("rb") as reader, (staging / name).open("wb") as writer:
-            for chunk in iter(lambda: reader.read(8 << 20), b""):
-                digest.update(chunk)
-                writer.write(chunk)
-        if digest.hexdigest() != clip["sha256"]:
+            digest = copy_and_hash(reader.fileno(), writer.fileno())
+        if digest.sha256 != clip["sha256"]:
             raise DiscError(f"stored clip {clip['id']} no longer matches its hash; run "
                             "`evidence-station check --verify-data` — nothing was burned")
         proof = {"seq": clip["ledger_seq"], "tree_size": checkpoint.size,

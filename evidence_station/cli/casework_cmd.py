@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 from datetime import datetime
@@ -18,6 +19,7 @@ from evidence_station.casework.service import submit
 from evidence_station.cli.context import AppContext
 from evidence_station.station import default_actor
 from hashing.durable import write_file_durably
+from hashing.stream import hash_file_from_disk
 
 ACTOR = click.option("--actor", default=None, help="Who acts (default: the OS user); recorded in the ledger.")
 
@@ -164,7 +166,9 @@ def access_copy(app: AppContext, clip: str, copier: str, approver: str, reason: 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{row['sha256']}{Path(row['source_path']).suffix.lower()}"
     shutil.copyfile(source, target)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    with target.open("rb") as written:
+        os.fsync(written.fileno())
+    digest = hash_file_from_disk(target).sha256  # what landed on the copy's disk
     if digest != row["sha256"]:
         target.unlink()
         raise CaseworkError(f"the copy does not match the stored hash ({digest}); nothing released")
