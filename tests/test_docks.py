@@ -72,6 +72,15 @@ def attached_loops() -> str:
     return subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=False).stdout
 
 
+def dock_until_safe(daemon: DaemonProcess, image: Path, loops: list[str]) -> str:
+    """Attach ``image`` as a camera and wait until its port says safe to unplug."""
+    devnode = attach(image)
+    loops.append(devnode)
+    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=port_of(devnode))
+    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    return devnode
+
+
 @pytest.fixture
 def loops() -> Iterator[list[str]]:
     """Loop devices a test attaches, detached at the end; the next test starts only when
@@ -324,11 +333,7 @@ def test_udev_events_carry_the_filesystem(tmp_path: Path, media_cache: Path, loo
     source = gat947_camera(tmp_path / "src", media_cache)
     image = build_image(tmp_path / "cam.img", "exfat", source, label="DSJ7001")
     daemon = daemon_factory(uevent_source="udev")  # type: ignore[operator]
-    devnode = attach(image)
-    loops.append(devnode)
-    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
-                           port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    dock_until_safe(daemon, image, loops)
     daemon.stop()
     event = ledger_events(daemon, "dock")[0]
     assert event["filesystem"] == {"type": "exfat", "label": "DSJ7001",  # type: ignore[comparison-overlap]
@@ -351,10 +356,7 @@ def test_clock_is_set_only_after_commit_and_reading(fs: str, tmp_path: Path, med
     image = build_image(tmp_path / "cam.img", fs, source)
     daemon = daemon_factory(uevent_source="kernel", set_camera_clock=True,  # type: ignore[operator]
                             profile_dirs=[str(profiles)])
-    devnode = attach(image)
-    loops.append(devnode)
-    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    devnode = dock_until_safe(daemon, image, loops)
     detach(devnode, wait=True)
     daemon.stop()
     events = [json.loads(line) for line in
@@ -448,10 +450,7 @@ def test_optional_wipe_removes_only_committed_recordings(fs: str, tmp_path: Path
     (source / "notes.txt").write_text("not a recording: stays")
     image = build_image(tmp_path / "cam.img", fs, source)
     daemon = daemon_factory(uevent_source="kernel", wipe_after_commit=True)  # type: ignore[operator]
-    devnode = attach(image)
-    loops.append(devnode)
-    dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"), port=port_of(devnode))
-    assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
+    devnode = dock_until_safe(daemon, image, loops)
     detach(devnode, wait=True)
     daemon.stop()
     intent = ledger_events(daemon, "camera.wipe")[0]
