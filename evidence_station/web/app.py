@@ -26,12 +26,13 @@ from evidence_station.casework.accounts import AccountStore
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, ROLES, CaseworkError, can
 from evidence_station.casework.service import submit
+from evidence_station.catalog import Catalog
 from evidence_station.check import check_station
 from evidence_station.config import Config
 from evidence_station.docking.control import ControlError
 from evidence_station.errors import EvidenceStationError
 from evidence_station.i18n import Lang
-from evidence_station.station import Station
+from evidence_station.station import Layout, Station
 from evidence_station.web.text import text
 from hashing.durable import write_file_durably
 
@@ -91,12 +92,19 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
             request.session["csrf"] = secrets.token_urlsafe(32)
         return str(request.session["csrf"])
 
+    def lookup_user(username: str) -> dict[str, Any] | None:
+        """Who is logged in needs the catalog only, not the ledger a Station opens too."""
+        catalog = Catalog(Layout(data_dir).catalog)
+        try:
+            return catalog.user(username)
+        finally:
+            catalog.close()
+
     def current_user(request: Request) -> dict[str, Any]:
         username = request.session.get("user")
         if not username:
             raise NotLoggedIn()
-        with station() as opened:
-            user = opened.catalog.user(str(username))
+        user = lookup_user(str(username))
         if user is None:
             request.session.clear()
             raise NotLoggedIn()
@@ -154,8 +162,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
     async def login(request: Request) -> Response:
         data = await form(request)
         username, password = str(data.get("username", "")), str(data.get("password", ""))
-        with station() as opened:
-            known = opened.catalog.user(username) is not None
+        known = lookup_user(username) is not None
         if not (accounts.verify(username, password) and known):
             request.session["error"] = text("login.failed", lang(request))
             return RedirectResponse("/login", status_code=303)
