@@ -19,7 +19,7 @@ from sqlite_utils.db import Table
 
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -60,6 +60,13 @@ class Catalog:
 
     def close(self) -> None:
         self.db.close()
+
+    def reset(self) -> None:
+        """Drop every projected table and create the schema again (``catalog rebuild``)."""
+        with self.db.conn:
+            for name in self.db.table_names():
+                self.db.execute(f"drop table if exists [{name}]")
+        self._ensure_schema()
 
     def _table(self, name: str) -> Table:
         table = self.db.table(name)
@@ -152,6 +159,19 @@ class Catalog:
                 {"clip_id": str, "sha256": str, "requested_by": str, "approved_by": str,
                  "klass": str, "rule": str, "expired_on": str, "deleted_at": str, "seq": int},
                 pk="clip_id")
+        users = self._table("users")
+        for column in ("os_user", "disabled_at", "disabled_by"):  # accounts as actors (schema 4)
+            if column not in users.columns_dict:
+                users.add_column(column, str)
+        if "releases" not in tables:  # R12: release outside the unit, request + approval
+            self._table("releases").create(
+                {"request_id": int, "clip_id": str, "copier": str, "reason": str,
+                 "requested_by": str, "requested_at": str, "approved_by": str, "approved_at": str,
+                 "copy_seq": int}, pk="request_id")
+        access = self._table("access")
+        for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
+            if column not in access.columns_dict:
+                access.add_column(column, kind)
         self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
@@ -296,8 +316,22 @@ class Catalog:
                  "person": fields.get("viewer") or fields.get("copier"),
                  "approver": fields["approver"], "reason": fields["reason"],
                  "outside": int(bool(fields.get("outside"))), "actor": fields["actor"],
-                 "time": fields["time"], "destination": fields.get("destination")},
+                 "time": fields["time"], "destination": fields.get("destination"),
+                 "release_request": fields.get("release_request")},
                 pk="seq", replace=True)
+            if fields.get("release_request") is not None:
+                self._table("releases").update(fields["release_request"], {"copy_seq": event.seq})
+        elif kind == "access.copy.done":
+            self._table("access").update(fields["copy_seq"], {
+                "done_seq": event.seq, "manifest_sha256": fields["manifest_sha256"]})
+        elif kind == "access.release.request":
+            self._table("releases").insert(
+                {"request_id": event.seq, "clip_id": fields["clip_id"], "copier": fields["copier"],
+                 "reason": fields["reason"], "requested_by": fields["actor"],
+                 "requested_at": fields["time"]}, pk="request_id", replace=True)
+        elif kind == "access.release.approve":
+            self._table("releases").update(fields["request_id"], {
+                "approved_by": fields["actor"], "approved_at": fields["time"]})
         elif kind == "hold.place":
             for clip_id in fields["clip_ids"]:
                 self._table("holds").insert(
@@ -325,8 +359,15 @@ class Catalog:
             self._table("users").upsert(
                 {"username": fields["username"], "role": fields["role"],
                  "display_name": fields.get("display_name"), "officer_id": fields.get("officer_id"),
+                 "os_user": fields.get("os_user"),
                  "created_at": fields["time"], "updated_at": fields["time"],
                  "updated_by": fields["actor"]}, pk="username")
+        elif kind in ("user.disable", "user.enable"):
+            disabling = kind == "user.disable"
+            self._table("users").update(fields["username"], {
+                "disabled_at": fields["time"] if disabling else None,
+                "disabled_by": fields["actor"] if disabling else None,
+                "updated_at": fields["time"], "updated_by": fields["actor"]})
         elif kind == "user.role":
             self._table("users").update(fields["username"], {
                 "role": fields["role"], "updated_at": fields["time"], "updated_by": fields["actor"]})
@@ -370,6 +411,14 @@ class Catalog:
 
     def user(self, username: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from users where username = ?", [username]))
+        return dict(rows[0]) if rows else None
+
+    def user_for_os_login(self, login: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from users where os_user = ?", [login]))
+        return dict(rows[0]) if rows else None
+
+    def release_request(self, request_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from releases where request_id = ?", [request_id]))
         return dict(rows[0]) if rows else None
 
     def users(self) -> list[dict[str, Any]]:

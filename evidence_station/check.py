@@ -17,7 +17,6 @@ only repair, and only of the catalog.
 
 from __future__ import annotations
 
-import os
 import stat
 import tempfile
 from collections.abc import Callable
@@ -170,13 +169,10 @@ def _check_catalog(station: Station, report: CheckReport) -> None:
 
 
 def rebuild_catalog(station: Station) -> dict[str, int]:
-    """Throw the catalog away and project it again from the ledger."""
-    path = station.layout.catalog
-    station.catalog.close()
-    for suffix in ("", "-wal", "-shm"):
-        candidate = Path(str(path) + suffix)
-        if candidate.exists():
-            os.unlink(candidate)
-    station.catalog = Catalog(path)
-    station.catalog.catch_up(station.ledger)
-    return station.catalog.counts()
+    """Throw the projection away and project it again from the ledger. The file stays
+    (other connections — the daemon's, the web UI's — keep working); the tables are
+    dropped and replayed under the writer's lock, so no event lands in between."""
+    with station.lock:
+        station.catalog.reset()
+        station.catalog.catch_up(station.ledger)
+        return station.catalog.counts()

@@ -95,6 +95,15 @@ class DaemonConfig(Strict):
         default_factory=list, title="厂商配置目录 Vendor profile folders",
         description="Extra folders of vendor profiles (*.toml); a profile with the same name "
         "replaces the shipped one.")
+    runtime_dir: Path | None = Field(
+        None, title="运行目录 Runtime folder",
+        description="Where the control socket lives, outside the data dir (0700) so that other "
+        "OS users in the socket group can reach it: /run/evidence-station under systemd. "
+        "Unset: DATA_DIR/run (a checkout; only the data dir's owner and root can connect).")
+    socket_group: str | None = Field(
+        None, title="套接字用户组 Socket group",
+        description="OS group whose members may connect to the control socket (socket 0660); "
+        "each still acts only as the account its OS user is mapped to. Unset: socket 0600.")
 
 
 DEADLINE_PATTERN = r"^\s*\d+\s*(wd|h)\s*$"  # what retention.workdays.DeadlineRule.parse reads

@@ -79,3 +79,35 @@ class IntegrityAlarm(EvidenceStationError):
 class LedgerProblem(EvidenceStationError):
     zh = "账本问题：{detail}"
     en = "ledger problem: {detail}"
+
+
+class RefusedError(EvidenceStationError):
+    """A request that breaks a rule; the message says which rule and what to do.
+
+    Raised by validation before anything is recorded or written (DESIGN.md, one door)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail)
+
+    zh = "已拒绝：{detail}"
+    en = "refused: {detail}"
+
+
+class NotAuthorisedError(EvidenceStationError):
+    """Who is asking could not be mapped to an account allowed to do this."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail)
+
+    zh = "无权操作：{detail}"
+    en = "not authorised: {detail}"
+
+
+class ControlError(EvidenceStationError):
+    """The daemon could not be reached, or the control socket broke mid-request."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail=detail)
+
+    zh = "与工作站服务通信失败：{detail}"
+    en = "talking to the station service failed: {detail}"

@@ -8,9 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_station.casework.service import record_own
 from evidence_station.errors import ClipNotFoundError, EvidenceStationError
+from evidence_station.identity import Actor
 from evidence_station.station import Station
-from hashing.ledger import Draft
 
 
 class ExportTargetError(EvidenceStationError):
@@ -28,7 +29,7 @@ class ExportResult:
     root: str
 
 
-def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: str) -> ExportResult:
+def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: Actor) -> ExportResult:
     if out.exists() and any(out.iterdir()):
         raise ExportTargetError(out=out)
     clips = []
@@ -38,8 +39,7 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: st
             raise ClipNotFoundError(clip=wanted)
         clips.append(matches[0])
     # The export itself is a change worth recording (invariant 3); then sign it all.
-    station.record(Draft("ledger.export", actor, {
-        "out": str(out), "clip_ids": [c["id"] for c in clips]}))
+    record_own(station, actor, "ledger.export", {"out": str(out), "clip_ids": [c["id"] for c in clips]})
     checkpoint, note = station.issue_checkpoint()
     out.mkdir(parents=True, exist_ok=True)
     ledger = station.ledger

@@ -119,6 +119,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # casework
     "casework.labelled": ("已标注 {count} 个片段（账本 #{seq}）", "Labelled {count} clip(s) (ledger #{seq})"),
     "casework.designated": ("已将 {clip} 指定为证据（账本 #{seq}）", "Designated {clip} as evidence (ledger #{seq})"),
+    "casework.release_requested": ("已提交对外提供申请 #{request}（片段 {clip}）；须由另一名管理员执行 `access approve {request}` 审批", "Release request #{request} filed for {clip}; another admin approves it with `access approve {request}`"),
+    "writer.waiting": ("另一个命令正在写入账本，等待其完成……", "another command is writing the ledger; waiting for it to finish…"),
     "casework.access": ("已登记 {kind}：{clip}（账本 #{seq}）", "Registered {kind} of {clip} (ledger #{seq})"),
     "retention.expired": ("已过保存期：{count} 个片段", "Past retention: {count} clip(s)"),
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from evidence_station.casework.retention import clip_facts, policy_of, today
+from evidence_station.casework.retention import as_of, clip_facts, policy_of, today
 from evidence_station.casework.service import expired_now
 from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
@@ -25,7 +25,7 @@ def _checkpoint(station: Station) -> str:
 
 
 def build(station: Station, kind: str, now: datetime | None = None) -> str:
-    day = today(station.config, now)
+    day = as_of(station.config, now) if now else today(station)
     catalog = station.catalog
     if kind == "retention":
         states = [classify(facts, policy_of(station.config)) for facts in clip_facts(station)]
@@ -34,7 +34,7 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
         return reports.retention_report(
             station=station.name, today=day, classes=dict(Counter(s.klass for s in states)),
             expiries=[s.expires for s in states if s.expires and not s.held],
-            expired=expired_now(station, now), holds=holds, requests=requests,
+            expired=expired_now(station, day), holds=holds, requests=requests,
             deletions=catalog.deletions(), checkpoint=_checkpoint(station))
     if kind == "compliance":
         flags = catalog.review()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_station.catalog import Catalog
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import (
     AlreadyInitialisedError,
@@ -66,7 +67,7 @@ def origin_for(station: str) -> str:
     return f"evidence-station/{station}"
 
 
-def init_station(data_dir: Path, station: str, actor: str) -> Verifier:
+def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM_CLOCK) -> Verifier:
     """Create the data directory, empty ledger, catalog and Ed25519 key (0600)."""
     layout = Layout(data_dir)
     if layout.station_file.exists():
@@ -76,14 +77,17 @@ def init_station(data_dir: Path, station: str, actor: str) -> Verifier:
         raise LedgerProblem(
             detail=f"station name {station!r}: use letters, digits, '.', '_' or '-' (≤ 64)"
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # The daemon's user owns the data dir, and only it (and root) may enter: footage, labels,
+    # accounts and the ledger's lock are nobody else's business (DESIGN.md, one door).
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
     (data_dir / "keys").mkdir(mode=0o700, exist_ok=True)
     signer = Signer.generate(origin_for(station))
     write_file_durably(layout.signer_key, (signer.encode() + "\n").encode(), mode=0o600)
     write_file_durably(layout.verifier_key, (signer.verifier.encode() + "\n").encode())
     Store.create(layout.store)
     Ledger.create(layout.ledger)
-    with Ledger.open(layout.ledger, station=station, writable=True) as ledger:
+    with Ledger.open(layout.ledger, station=station, writable=True, now=clock.now) as ledger:
         ledger.append(Draft("station.init", actor, {
                                                     "verifier_key": signer.verifier.encode()}))
         catalog = Catalog(layout.catalog)
@@ -112,8 +116,9 @@ def _issue_checkpoint(ledger: Ledger, signer: Signer, checkpoints: CheckpointSto
 
 class Station:
     def __init__(self, layout: Layout, config: Config, name: str, ledger: Ledger,
-                 catalog: Catalog, store: Store) -> None:
+                 catalog: Catalog, store: Store, clock: Clock = SYSTEM_CLOCK) -> None:
         self.layout = layout
+        self.clock = clock  # the one "now" of this station (DESIGN.md, "Clock")
         self.config = config
         self.name = name
         self.ledger = ledger
@@ -123,22 +128,34 @@ class Station:
         self.notices: list[str] = []
         # Dock threads share the ledger writer and the catalog connection.
         self.lock = threading.RLock()
+        self._owns_ledger = True
+
+    def view(self) -> Station:
+        """The same station (ledger writer, lock, store, clock) with its own catalog
+        connection: what a request served by the daemon works on, so requests on other
+        threads never share a SQLite connection."""
+        other = Station(self.layout, self.config, self.name, self.ledger, Catalog(self.layout.catalog),
+                        self.store, self.clock)
+        other.lock = self.lock
+        other._owns_ledger = False
+        return other
 
     @classmethod
     def open(cls, data_dir: Path, config: Config, *, writable: bool = False,
-             recover: bool = False) -> Station:
+             recover: bool = False, clock: Clock = SYSTEM_CLOCK) -> Station:
         layout = Layout(data_dir)
         if not layout.station_file.exists():
             raise NotInitialisedError(data_dir=data_dir)
         name = json.loads(layout.station_file.read_text())["station"]
         try:
-            ledger = Ledger.open(layout.ledger, station=name, writable=writable, recover=recover)
+            ledger = Ledger.open(layout.ledger, station=name, writable=writable, recover=recover,
+                                 now=clock.now)
         except TornTailError as err:
             raise LedgerProblem(detail=str(err)) from err
         except LedgerError as err:
             raise LedgerProblem(detail=str(err)) from err
         catalog = Catalog(layout.catalog)
-        station = cls(layout, config, name, ledger, catalog, Store(layout.store))
+        station = cls(layout, config, name, ledger, catalog, Store(layout.store), clock)
         if writable:
             station._recover_after_crash()
         return station
@@ -150,7 +167,7 @@ class Station:
         self.catalog.catch_up(self.ledger)
         for session in self.catalog.running_sessions():
             self.record(Draft(
-                "session.end", "system",
+                "session.end", "station",
                 {"session_id": session["session_id"], "state": "interrupted",
                  "reason": "station stopped during the session (crash or power loss)",
                  "counts": self._session_counts(session["session_id"]), "problems": []},
@@ -193,7 +210,8 @@ class Station:
 
     def close(self) -> None:
         self.catalog.close()
-        self.ledger.close()
+        if self._owns_ledger:
+            self.ledger.close()
 
     def __enter__(self) -> Station:
         return self

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,9 +70,14 @@ class TornTailError(LedgerError):
         self.torn = torn
 
 
-def utc_now() -> str:
+def system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, e.g. ``2026-11-23T18:17:49.123456Z``."""
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,10 @@ def _parse_line(seq: int, line: bytes) -> dict[str, Any]:
 class Ledger:
     """One station's ledger directory. Use :meth:`open`; one writer at a time."""
 
-    def __init__(self, directory: Path, station: str, writable: bool, lock_fd: int | None) -> None:
+    def __init__(self, directory: Path, station: str, writable: bool, lock_fd: int | None,
+                 now: Callable[[], datetime] = system_now) -> None:
         self.directory = directory
+        self._now = now  # the station's clock: event times come from it, never from here
         self.station = station
         self.writable = writable
         self._lock_fd = lock_fd
@@ -137,42 +144,55 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, directory: Path, *, station: str, writable: bool = False, recover: bool = False
+        cls, directory: Path, *, station: str, writable: bool = False, recover: bool = False,
+        now: Callable[[], datetime] = system_now,
     ) -> Ledger:
         """Open the ledger. A writer holds an exclusive lock until :meth:`close`.
 
-        A reader that finds no writer running repairs stale caches itself; a reader
-        beside a running writer trusts the caches up to the last complete event.
+        Readers never touch the lock (DESIGN.md: readers never take the writer lock, so a
+        page view can never make a writer fail). A reader trusts the caches when the last
+        clean close vouches for them, and otherwise reads the prefix that the caches and
+        the events file agree on — a running writer repairs the rest.
         """
         if not (directory / EVENTS_FILE).exists():
             raise LedgerError(
                 f"no ledger at {directory}; run `evidence-station init --station NAME` first"
             )
-        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        if not writable:
+            reader = cls(directory, station, False, None, now)
+            try:
+                reader._open_as_reader()
+            except BaseException:
+                reader.tree.close()
+                raise
+            return reader
+        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            alone = True
         except BlockingIOError:
-            alone = False
-        if writable and not alone:
             os.close(lock_fd)
             raise LedgerBusyError(
                 f"{directory}: another evidence-station process is writing the ledger "
-                "(the daemon or another ingest); stop it or wait for it to finish"
-            )
-        ledger = cls(directory, station, writable, lock_fd if writable else None)
+                "(the daemon or another command)"
+            ) from None
+        ledger = cls(directory, station, writable, lock_fd, now)
         try:
-            if alone:
-                ledger._open_alone(recover=recover)
-            else:
-                ledger._open_beside_writer()
+            ledger._open_alone(recover=recover)
         except BaseException:
             ledger.tree.close()
             os.close(lock_fd)
             raise
-        if not writable:
-            os.close(lock_fd)
         return ledger
+
+    def _open_as_reader(self) -> None:
+        state = self._read_state()
+        file_size = self.path.stat().st_size
+        if state is not None and state.get("bytes") == file_size and self._caches_match(state):
+            self._size = int(state["events"])
+            self._end_offset = file_size
+            self._last_hash = str(state["last_hash"])
+        elif self._offsets_path.exists():
+            self._open_beside_writer()
 
     def _state_path(self) -> Path:
         return self.directory / "state.json"
@@ -268,7 +288,7 @@ class Ledger:
             self._quarantine_torn_tail(torn)
 
     def _quarantine_torn_tail(self, torn: bytes) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = self._now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         quarantine = self.directory / f"torn-tail-after-{self._size}-{stamp}.bin"
         write_file_durably(quarantine, torn, mode=0o444)
         fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
@@ -281,7 +301,7 @@ class Ledger:
         self.append(
             Draft(
                 type="ledger.recovered",
-                actor="system",
+                actor="station",
                 fields={
                     "torn_bytes": len(torn),
                     "torn_sha256": hashlib.sha256(torn).hexdigest(),
@@ -350,7 +370,7 @@ class Ledger:
         offsets = bytearray()
         prev = self._last_hash
         position = self._end_offset
-        now = utc_now()  # one commit, one time: the batch becomes durable together
+        now = rfc3339(self._now())  # one commit, one time: the batch becomes durable together
         for offset_in_batch, draft in enumerate(drafts):
             clash = RESERVED_FIELDS.intersection(draft.fields)
             if clash:

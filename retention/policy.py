@@ -9,6 +9,11 @@ A clip's class follows from its labels and designation, recomputed whenever they
   least the general period and at least until the litigation period after labelling ends.
 - ``general`` (R6): everything else — ``general_months`` after recording (3 in 000:27 and
   004:26, 6 in 003:14).
+Periods run from the *later* of the recorded time the camera claims and the time the
+station ingested the file: a camera whose clock is wrong (1970, 2010) can never make
+footage expire early, while a camera clock in the future only keeps it longer. A clip with
+an unresolved time flag (drift, implausible time) cannot be deleted at all until a person
+resolves the flag (R1/R13: its times are not yet trustworthy).
 A legal hold stops any expiry while it lasts. Nothing here deletes: :func:`expired` only
 says whether the retention period is over; deletion needs an approver (``evidence_station``).
 """
@@ -49,6 +54,7 @@ class ClipFacts:
     labelled_on: date | None = None
     evidence: bool = False
     holds: Sequence[str] = field(default_factory=tuple)  # reasons of active holds
+    time_flags: Sequence[str] = field(default_factory=tuple)  # unresolved clock/time review flags
 
 
 @dataclass(frozen=True)
@@ -59,32 +65,40 @@ class Retention:
     rule: str  # the rule and article that set the date
     expires: date | None  # None: never on its own
     held: bool
+    time_flags: Sequence[str] = ()
 
     def expired(self, today: date) -> bool:
         return not self.held and self.expires is not None and today >= self.expires
 
 
+def retention_start(recorded_on: date | None, ingested_on: date) -> date:
+    """The later of the camera's recorded date and the station's ingest date (R11: a wrong
+    camera clock must never shorten retention)."""
+    return max(recorded_on, ingested_on) if recorded_on else ingested_on
+
+
 def classify(facts: ClipFacts, policy: Policy) -> Retention:
-    start = facts.recorded_on or facts.ingested_on
+    start = retention_start(facts.recorded_on, facts.ingested_on)
     general = add_months(start, policy.general_months)
     held = bool(facts.holds)
+    flags = tuple(facts.time_flags)
+
+    def decided(klass: str, rule: str, expires: date | None) -> Retention:
+        return Retention(facts.clip_id, facts.sha256, klass, rule, expires, held, flags)
+
     if facts.evidence:
-        return Retention(facts.clip_id, facts.sha256, "evidence",
-                         "R7 (000:27, 004:26): kept with the case file", None, held)
+        return decided("evidence", "R7 (000:27, 004:26): kept with the case file", None)
     if facts.category in policy.long_term_categories:
-        return Retention(facts.clip_id, facts.sha256, "long_term",
-                         f"R9 (003:15): {facts.category}, preserved long-term", None, held)
+        return decided("long_term", f"R9 (003:15): {facts.category}, preserved long-term", None)
     if facts.case_number:
-        litigation = add_months(facts.labelled_on or start, policy.litigation_months)
+        litigation = add_months(max(facts.labelled_on or start, start), policy.litigation_months)
         if litigation > general:
-            return Retention(facts.clip_id, facts.sha256, "case",
-                             f"R6 (003:14): case {facts.case_number}, {policy.litigation_months} "
-                             "months of litigation period after labelling", litigation, held)
-        return Retention(facts.clip_id, facts.sha256, "case",
-                         f"R6 (000:27): {policy.general_months} months after recording", general, held)
-    return Retention(facts.clip_id, facts.sha256, "general",
-                     f"R6 (000:27, 004:26): {policy.general_months} months after recording",
-                     general, held)
+            return decided("case", f"R6 (003:14): case {facts.case_number}, {policy.litigation_months} "
+                           "months of litigation period after labelling", litigation)
+        return decided("case", f"R6 (000:27): {policy.general_months} months after recording "
+                       "(or ingest, whichever is later)", general)
+    return decided("general", f"R6 (000:27, 004:26): {policy.general_months} months after "
+                   "recording (or ingest, whichever is later)", general)
 
 
 def sweep(clips: Sequence[ClipFacts], policy: Policy, today: date) -> list[Retention]:
@@ -93,8 +107,12 @@ def sweep(clips: Sequence[ClipFacts], policy: Policy, today: date) -> list[Reten
 
 
 def deletion_refusal(retention: Retention, today: date, *, requested_by: str | None,
-                     approver: str) -> str | None:
-    """Why a deletion may not happen now (R11), or ``None`` when it may."""
+                     approver: str, approver_is_admin: bool = True) -> str | None:
+    """Why a deletion may not happen now (R11), or ``None`` when it may. ``today`` is the
+    station's date, never one a caller chose."""
+    if retention.time_flags:
+        return (f"{retention.clip_id} has unresolved time flags ({', '.join(retention.time_flags)}): "
+                "its recorded time is not trustworthy yet (R1/R13); resolve them with `review resolve`")
     if retention.held:
         return f"{retention.clip_id} is under a legal hold; release the hold first"
     if retention.expires is None:
@@ -106,4 +124,6 @@ def deletion_refusal(retention: Retention, today: date, *, requested_by: str | N
         return f"{retention.clip_id}: nobody requested its deletion; request it first"
     if requested_by == approver:
         return f"{retention.clip_id}: the approver must be someone other than the requester ({approver})"
+    if not approver_is_admin:
+        return f"{retention.clip_id}: only an admin account may approve a deletion ({approver} is not one)"
     return None

@@ -9,10 +9,12 @@ there (``check`` notes it), never a missing file nobody accounted for.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from evidence_station.clock import local_today
 from evidence_station.config import Config
 from evidence_station.station import Station
 from retention.policy import ClipFacts, Policy, Retention, classify
@@ -24,9 +26,19 @@ def policy_of(config: Config) -> Policy:
                   tuple(retention.long_term_categories))
 
 
-def today(config: Config, now: datetime | None = None) -> date:
+# R1/R13: review flags that say the clip's recorded time is not yet trustworthy.
+TIME_FLAG_KINDS = ("clock_drift", "clock_ahead", "overlap")
+
+
+def today(station: Station) -> date:
+    """The station's date: the only one retention and deletion are judged by."""
+    return local_today(station.clock, station.config.station.timezone)
+
+
+def as_of(config: Config, moment: datetime) -> date:
+    """The date a read-only listing or report is "as of" (``--now``); never used to write."""
     zone = ZoneInfo(config.station.timezone)
-    return (now.astimezone(zone) if now and now.tzinfo else now or datetime.now(zone)).date()
+    return (moment.astimezone(zone) if moment.tzinfo else moment).date()
 
 
 def _local_date(value: str | None, zone: ZoneInfo) -> date | None:
@@ -42,7 +54,10 @@ def clip_facts(station: Station, clip_id: str | None = None) -> list[ClipFacts]:
     catalog = station.catalog
     sql = ("select c.clip_id, c.sha256, c.recorded_at, c.ingested_at, l.case_number, l.category, "
            "(select min(h.time) from label_history h where h.clip_id = c.clip_id and "
-           "h.case_number = l.case_number) labelled_at, e.clip_id is not null as evidence "
+           "h.case_number = l.case_number) labelled_at, e.clip_id is not null as evidence, "
+           "(select json_group_array(r.kind) from review r where r.clip_id = c.clip_id and "
+           f"r.state = 'open' and r.kind in ({', '.join(repr(k) for k in TIME_FLAG_KINDS)})) "
+           "time_flags "
            "from clips c left join labels l on l.clip_id = c.clip_id "
            "left join evidence e on e.clip_id = c.clip_id where c.deleted_at is null")
     params: list[str] = []
@@ -56,7 +71,8 @@ def clip_facts(station: Station, clip_id: str | None = None) -> list[ClipFacts]:
         result.append(ClipFacts(
             row["clip_id"], row["sha256"], _local_date(row["recorded_at"], zone), ingested,
             row["case_number"], row["category"], _local_date(row["labelled_at"], zone),
-            bool(row["evidence"]), tuple(catalog.active_holds(row["clip_id"]))))
+            bool(row["evidence"]), tuple(catalog.active_holds(row["clip_id"])),
+            tuple(sorted(set(json.loads(row["time_flags"] or "[]"))))))
     return result
 
 

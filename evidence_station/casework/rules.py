@@ -11,19 +11,29 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from evidence_station.errors import RefusedError
 from retention.policy import LONG_TERM_CATEGORIES
 
 ROLES = ("officer", "clerk", "auditor", "admin")
 
-# Each role sees and may do only its part.
+# Each role sees and may do only its part (R10: usage rights restricted by role).
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "officer": frozenset({"clips.own", "docks.view"}),
+    "officer": frozenset({"clips.own", "docks.view", "ingest"}),
     "clerk": frozenset({"clips.all", "clips.play", "label", "evidence", "access.register",
-                        "review.resolve", "docks.view", "identity.view"}),
-    "auditor": frozenset({"clips.all", "ledger.view", "ledger.verify", "ledger.export", "docks.view"}),
+                        "review.resolve", "docks.view", "identity.view", "ingest", "devices.manage",
+                        "hold", "deletion.request", "disc.burn", "analysis.run", "retention.view",
+                        "ledger.checkpoint"}),
+    "auditor": frozenset({"clips.all", "ledger.view", "ledger.verify", "ledger.export", "docks.view",
+                          "reports", "retention.view", "ledger.checkpoint", "disc.verify"}),
     "admin": frozenset({"clips.all", "users.manage", "docks.view", "settings.view", "ledger.view",
-                        "identity.view", "access.approve_outside"}),
+                        "identity.view", "access.approve_outside", "hold", "deletion.request",
+                        "deletion.approve", "reports", "retention.view", "ledger.verify",
+                        "ledger.export", "ledger.checkpoint", "catalog.rebuild", "devices.manage",
+                        "analysis.run", "ingest", "disc.verify"}),
 }
+# What the station does by itself (docking, analysis, sweeps) and the break-glass root.
+ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())
+PERMISSIONS["system"] = ALL_PERMISSIONS
 # R12: reporters' and complainants' identities never leak to roles without identity.view.
 IDENTITY_FIELDS = ("reporter", "complainant")
 # What the footage is about; the R9 ones (LONG_TERM_CATEGORIES) are preserved long-term.
@@ -32,8 +42,8 @@ MASK = "***"
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,40}$")
 
 
-class CaseworkError(ValueError):
-    """A request that breaks a rule; the message says which and what to do."""
+# One error hierarchy (errors.py): a rule's refusal is a RefusedError everywhere.
+CaseworkError = RefusedError
 
 
 def can(role: str | None, action: str) -> bool:
@@ -94,23 +104,34 @@ def evidence_fields(fields: Mapping[str, Any], *, media_kind: str | None,
     return result
 
 
-def access_fields(kind: str, fields: Mapping[str, Any], *, approver_role: str | None) -> dict[str, Any]:
-    """R10: who views or copies, who approved, why. R12: release outside the unit needs an
-    approver who may approve it (an admin)."""
+def access_fields(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """R10: who views or copies, who approved, why. The approver typed here is what the
+    custodian (the actor) attests from the paper approval, and is recorded as such
+    (``attested_approver``). R12: a release outside the unit is never attested: it needs a
+    request and an admin's own authenticated approval (``access.release.*``)."""
     if kind not in ("view", "copy"):
         raise CaseworkError(f"access kind must be view or copy, not {kind!r}")
+    if fields.get("outside"):
+        raise CaseworkError("R12: a release outside the unit needs a request and an admin's approval: "
+                            "`access copy CLIP --outside --copier C --reason R` files the request, "
+                            "another admin runs `access approve REQUEST`, then "
+                            "`access copy --request REQUEST --out DIR` writes the copy")
     person = "viewer" if kind == "view" else "copier"
-    result: dict[str, Any] = {
+    return {
         "clip_id": _text(fields, "clip_id", required=True),
         person: _text(fields, person, required=True),
         "approver": _text(fields, "approver", required=True),
+        "approver_attested_by_actor": True,
         "reason": _text(fields, "reason", required=True, limit=1000),
-        "outside": bool(fields.get("outside", False)),
+        "outside": False,
     }
-    if result["outside"] and not can(approver_role, "access.approve_outside"):
-        raise CaseworkError("R12: release outside the unit must be approved by an admin; "
-                            f"{result['approver']!r} is {approver_role or 'not a user here'}")
-    return result
+
+
+def release_request_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """R12: the request half of a release outside the unit (writes nothing out)."""
+    return {"clip_id": _text(fields, "clip_id", required=True),
+            "copier": _text(fields, "copier", required=True),
+            "reason": _text(fields, "reason", required=True, limit=1000)}
 
 
 def user_fields(fields: Mapping[str, Any]) -> dict[str, Any]:

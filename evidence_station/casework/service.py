@@ -1,34 +1,63 @@
-"""Turn a request (kind, actor, fields) into a validated ledger event, against the
-station's current state, and record it — in this process when it can take the ledger,
-otherwise through the running daemon, which validates again before recording."""
+"""The one door for every change (DESIGN.md, "The write path: one door").
+
+Every change from every entry point — a CLI command in-process or served by the daemon,
+a web form, the scheduler — comes here as ``perform(station, actor, kind, fields)``:
+
+1. **authenticate** — ``actor`` is an :class:`~evidence_station.identity.Actor` that the
+   caller's front end authenticated (never a typed name);
+2. **authorise** — the account's role must carry the request's permission;
+3. **validate** — pure rules against the station's current state and the station's clock
+   (never a caller's "now"); a refusal raises :class:`RefusedError` and leaves nothing;
+4. **record** — one durable ledger event, which also **projects** it into the catalog;
+5. **act** — what must follow the durable record (remove a deleted file, store a password
+   hash). Acts that write outside the data dir (an access copy) are an intent event
+   before and an outcome event after, recorded by the command through this same door.
+"""
 
 from __future__ import annotations
 
-import time
+import pwd
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from evidence_station.casework import retention, rules
+from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
 from evidence_station.casework.identities import IdentityStore, protect
-from evidence_station.config import Config
-from evidence_station.errors import LedgerProblem
+from evidence_station.errors import NotAuthorisedError, RefusedError
+from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
 from evidence_station.station import Station
-from hashing.ledger import Draft, LedgerBusyError
+from hashing.ledger import Draft, Event
 from retention.policy import deletion_refusal, sweep
 
-BUSY_WAIT_S = 10.0
+Builder = Callable[[Station, Actor, Mapping[str, Any]], dict[str, Any]]
+Act = Callable[[Station, Mapping[str, Any], Event], None]
 
 
 def _clip(station: Station, clip_id: str) -> dict[str, Any]:
     matches = station.catalog.find_clip(clip_id)
     if len(matches) != 1 or matches[0]["id"] != clip_id:
-        raise rules.CaseworkError(f"no clip {clip_id!r}; use the 16-character id from `clips`")
+        raise RefusedError(f"no clip {clip_id!r}; use the 16-character id from `clips`")
     return matches[0]
 
 
-def _label(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _clip_list(station: Station, fields: Mapping[str, Any]) -> list[str]:
+    clip_ids = fields.get("clip_ids")
+    if not isinstance(clip_ids, list) or not clip_ids:
+        raise RefusedError("choose at least one clip")
+    for clip_id in clip_ids:
+        _clip(station, str(clip_id))
+    return sorted({str(c) for c in clip_ids})
+
+
+def _reason(fields: Mapping[str, Any]) -> str:
+    reason = fields.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise RefusedError("give the reason (事由)")
+    return reason.strip()
+
+
+def _label(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     valid = rules.label_fields(fields)
     for clip_id in valid["clip_ids"]:
         _clip(station, clip_id)
@@ -40,7 +69,7 @@ def _label(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
         store.close()
 
 
-def _evidence(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _evidence(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     clip_id = str(fields.get("clip_id") or "")
     _clip(station, clip_id)
     analysis = station.catalog.analysis_of(clip_id)
@@ -49,187 +78,275 @@ def _evidence(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
                                  transcript=(analysis or {}).get("transcript"))
 
 
-def _access(kind: str) -> Callable[[Station, Mapping[str, Any]], dict[str, Any]]:
-    def build(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _access(kind: str) -> Builder:
+    def build(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
         _clip(station, str(fields.get("clip_id") or ""))
-        approver = station.catalog.user(str(fields.get("approver") or ""))
-        valid = rules.access_fields(kind, fields, approver_role=approver["role"] if approver else None)
+        if kind == "copy" and fields.get("release_request") is not None:
+            return _release_copy(station, actor, fields)
+        valid = rules.access_fields(kind, fields)
         if kind == "copy":
-            valid["destination"] = str(fields.get("destination") or "")
-            valid["manifest_sha256"] = str(fields.get("manifest_sha256") or "")
+            valid["destination"] = _text_field(fields, "destination")
         return valid
     return build
 
 
-def _user_add(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
-    valid = rules.user_fields(fields)
-    if station.catalog.user(valid["username"]) is not None:
-        raise rules.CaseworkError(f"user {valid['username']!r} exists; use `user role`")
+def _text_field(fields: Mapping[str, Any], key: str) -> str:
+    value = fields.get(key)
+    if not isinstance(value, str) or not value:
+        raise RefusedError(f"`{key}` is required")
+    return value
+
+
+def _release_request(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    valid = rules.release_request_fields(fields)
+    _clip(station, valid["clip_id"])
     return valid
 
 
-def _user_role(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _open_release(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        request_id = int(fields.get("request_id", fields.get("release_request")))
+    except (TypeError, ValueError) as err:
+        raise RefusedError("name the release request by its number (from `access copy --outside`)") from err
+    request = station.catalog.release_request(request_id)
+    if request is None:
+        raise RefusedError(f"there is no release request #{request_id}")
+    return request
+
+
+def _release_approve(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """R12: approval is an act of the approver, a different admin account than the requester."""
+    request = _open_release(station, fields)
+    if request["approved_by"]:
+        raise RefusedError(f"release request #{request['request_id']} was already approved by "
+                           f"{request['approved_by']}")
+    if request["requested_by"] == actor.account:
+        raise RefusedError(f"release request #{request['request_id']}: the approver must be another "
+                           f"admin than the requester ({actor.account})")
+    return {"request_id": request["request_id"], "clip_id": request["clip_id"]}
+
+
+def _release_copy(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    request = _open_release(station, fields)
+    if not request["approved_by"]:
+        raise RefusedError(f"release request #{request['request_id']} is not approved yet; an admin "
+                           "other than the requester runs `access approve`")
+    if request["copy_seq"] is not None:
+        raise RefusedError(f"release request #{request['request_id']} was already used for the copy "
+                           f"recorded at #{request['copy_seq']}; file a new request")
+    if fields.get("clip_id") not in (None, request["clip_id"]):
+        raise RefusedError(f"release request #{request['request_id']} is for clip {request['clip_id']}")
+    return {"clip_id": request["clip_id"], "copier": request["copier"], "reason": request["reason"],
+            "approver": request["approved_by"], "outside": True,
+            "release_request": request["request_id"],
+            "destination": _text_field(fields, "destination")}
+
+
+def _copy_done(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    copy_seq = fields.get("copy_seq")
+    if not isinstance(copy_seq, int) or copy_seq >= station.ledger.size:
+        raise RefusedError("`copy_seq` names the access.copy event of this copy")
+    intent = station.ledger.event(copy_seq)
+    if intent.type != "access.copy" or intent.fields["actor"] != actor.account:
+        raise RefusedError(f"#{copy_seq} is not an access.copy by {actor.account}")
+    return {"copy_seq": copy_seq, "clip_id": intent.fields["clip_id"],
+            "sha256": _text_field(fields, "sha256"),
+            "manifest_sha256": _text_field(fields, "manifest_sha256")}
+
+
+def _password(fields: Mapping[str, Any]) -> None:
+    password = fields.get("password")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise RefusedError(f"passwords have at least {MIN_PASSWORD} characters")
+
+
+def _user_add(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    valid = rules.user_fields(fields)
+    name = valid["username"]
+    if name in BUILT_IN or station.catalog.user(name) is not None:
+        raise RefusedError(f"user {name!r} exists; use `user role` or `user passwd`")
+    _password(fields)
+    os_user = fields.get("os_user")
+    if os_user is not None:
+        if not isinstance(os_user, str) or not os_user:
+            raise RefusedError("`os_user` is an OS login name")
+        try:
+            pwd.getpwnam(os_user)
+        except KeyError as err:
+            raise RefusedError(f"there is no OS user {os_user!r} on this station") from err
+        taken = station.catalog.user_for_os_login(os_user)
+        if taken is not None:
+            raise RefusedError(f"OS user {os_user!r} is already mapped to account {taken['username']!r}")
+    return {**valid, "os_user": os_user}
+
+
+def _existing_user(station: Station, fields: Mapping[str, Any]) -> str:
     username = str(fields.get("username") or "")
     if station.catalog.user(username) is None:
-        raise rules.CaseworkError(f"no user {username!r}")
+        raise RefusedError(f"no user {username!r}")
+    return username
+
+
+def _user_role(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    username = _existing_user(station, fields)
     if fields.get("role") not in rules.ROLES:
-        raise rules.CaseworkError(f"role must be one of {', '.join(rules.ROLES)}")
+        raise RefusedError(f"role must be one of {', '.join(rules.ROLES)}")
     return {"username": username, "role": fields["role"]}
 
 
-def _review_resolve(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _user_password(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    username = _existing_user(station, fields)
+    _password(fields)
+    return {"username": username}
+
+
+def _user_disable(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    username = _existing_user(station, fields)
+    if username == actor.account:
+        raise RefusedError("an account cannot disable itself")
+    return {"username": username}
+
+
+def _set_password(station: Station, fields: Mapping[str, Any], event: Event) -> None:
+    store = AccountStore(station.layout.root / "accounts.sqlite")
+    try:
+        store.set_password(str(event.fields["username"]), str(fields["password"]))
+    finally:
+        store.close()
+
+
+def _review_resolve(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     flag_id = str(fields.get("flag_id") or "")
     if not station.catalog.has_flag(flag_id):
-        raise rules.CaseworkError(f"no flag {flag_id!r}")
+        raise RefusedError(f"no flag {flag_id!r}")
     resolution = fields.get("resolution")
     if not isinstance(resolution, str) or not resolution.strip():
-        raise rules.CaseworkError("a resolution says what was found or done")
+        raise RefusedError("a resolution says what was found or done")
     return {"flag_id": flag_id, "resolution": resolution.strip()}
 
 
-def _device_register(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _device_register(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     device_id, officer_id = fields.get("device_id"), fields.get("officer_id")
     if not isinstance(device_id, str) or not device_id or not isinstance(officer_id, str) or not officer_id:
-        raise rules.CaseworkError("device register needs a device id and an officer id")
+        raise RefusedError("device register needs a device id and an officer id")
     return {"device_id": device_id, "officer_id": officer_id, "note": fields.get("note")}
 
 
-def _clip_list(station: Station, fields: Mapping[str, Any]) -> list[str]:
-    clip_ids = fields.get("clip_ids")
-    if not isinstance(clip_ids, list) or not clip_ids:
-        raise rules.CaseworkError("choose at least one clip")
-    for clip_id in clip_ids:
-        _clip(station, str(clip_id))
-    return sorted({str(c) for c in clip_ids})
-
-
-def _reason(fields: Mapping[str, Any]) -> str:
-    reason = fields.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise rules.CaseworkError("give the reason (事由)")
-    return reason.strip()
-
-
-def _hold(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _hold(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     return {"clip_ids": _clip_list(station, fields), "reason": _reason(fields)}
 
 
-def _deletion_request(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Only expired footage may even be requested for deletion (R11); saying why if not."""
+def _deletion_request(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Only expired footage may even be requested for deletion (R11), judged on the
+    station's date; saying why if not."""
     clip_ids = _clip_list(station, fields)
-    now = retention.today(station.config, _when(fields))
+    today = retention.today(station)
     for clip_id in clip_ids:
         state = retention.retention_of(station, clip_id)
         if state is None:
-            raise rules.CaseworkError(f"{clip_id} is already deleted")
-        refusal = deletion_refusal(state, now, requested_by="request", approver="approval")
+            raise RefusedError(f"{clip_id} is already deleted")
+        refusal = deletion_refusal(state, today, requested_by="request", approver="approval")
         if refusal:
-            raise rules.CaseworkError(refusal)
-    return {"clip_ids": clip_ids, "reason": _reason(fields), "today": now.isoformat()}
+            raise RefusedError(refusal)
+    return {"clip_ids": clip_ids, "reason": _reason(fields), "today": today.isoformat()}
 
 
-def _when(fields: Mapping[str, Any]) -> datetime | None:
-    value = fields.get("now")
-    return datetime.fromisoformat(str(value)) if value else None
-
-
-def _deletion(station: Station, fields: Mapping[str, Any], actor: str) -> dict[str, Any]:
+def _deletion(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """R11: the approval is the approver's own act, by an admin other than the requester."""
     clip_id = str(fields.get("clip_id") or "")
     clip = _clip(station, clip_id)
     state = retention.retention_of(station, clip_id)
     if state is None:
-        raise rules.CaseworkError(f"{clip_id} is already deleted")
-    now = retention.today(station.config, _when(fields))
+        raise RefusedError(f"{clip_id} is already deleted")
+    today = retention.today(station)
     request = station.catalog.deletion_request(clip_id)
-    refusal = deletion_refusal(state, now, requested_by=request["requested_by"] if request else None,
-                               approver=actor)
+    refusal = deletion_refusal(state, today, requested_by=request["requested_by"] if request else None,
+                               approver=actor.account,
+                               approver_is_admin=rules.can(actor.role, "deletion.approve"))
     if refusal:
-        raise rules.CaseworkError(refusal)
+        raise RefusedError(refusal)
     assert request is not None and state.expires is not None
     return {"clip_id": clip_id, "sha256": clip["sha256"], "requested_by": request["requested_by"],
-            "klass": state.klass, "rule": state.rule, "expired_on": state.expires.isoformat(),
-            "today": now.isoformat()}
+            "request_seq": request["seq"], "klass": state.klass, "rule": state.rule,
+            "expired_on": state.expires.isoformat(), "today": today.isoformat()}
 
 
-def expired_now(station: Station, now: datetime | None) -> list[dict[str, Any]]:
-    """The sweep: every clip whose retention is over (and not held), with its rule."""
-    day = retention.today(station.config, now)
+def _remove_file(station: Station, fields: Mapping[str, Any], event: Event) -> None:
+    retention.remove_stored_file(station, str(event.fields["sha256"]))
+
+
+def expired_now(station: Station, as_of: Any = None) -> list[dict[str, Any]]:
+    """The sweep: every clip whose retention is over (and not held), with its rule. ``as_of``
+    (a date) is only for read-only listings; the default is the station's date."""
+    day = as_of or retention.today(station)
     policy = retention.policy_of(station.config)
     return [{"id": state.clip_id, "sha256": state.sha256, "class": state.klass,
              "rule": state.rule, "expired_on": state.expires.isoformat() if state.expires else None}
             for state in sweep(retention.clip_facts(station), policy, day)]
 
 
-def _sweep(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {"today": retention.today(station.config, _when(fields)).isoformat(),
-            "expired": expired_now(station, _when(fields))}
+def _sweep(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {"today": retention.today(station).isoformat(), "expired": expired_now(station)}
 
 
-BUILDERS: dict[str, Callable[[Station, Mapping[str, Any]], dict[str, Any]]] = {
-    "retention.sweep": _sweep,
-    "hold.place": _hold,
-    "hold.release": _hold,
-    "deletion.request": _deletion_request,
-    "label": _label,
-    "evidence.designate": _evidence,
-    "access.view": _access("view"),
-    "access.copy": _access("copy"),
-    "user.add": _user_add,
-    "user.role": _user_role,
-    "user.password": lambda station, fields: {"username": str(fields.get("username"))},
-    "review.resolve": _review_resolve,
-    "device.register": _device_register,
+@dataclass(frozen=True)
+class Request:
+    """One kind of change: the permission it needs, its validation, and its act."""
+
+    permission: str
+    build: Builder
+    act: Act | None = None
+
+
+REQUESTS: dict[str, Request] = {
+    "retention.sweep": Request("retention.view", _sweep),
+    "hold.place": Request("hold", _hold),
+    "hold.release": Request("hold", _hold),
+    "deletion.request": Request("deletion.request", _deletion_request),
+    "deletion": Request("deletion.approve", _deletion, _remove_file),
+    "label": Request("label", _label),
+    "evidence.designate": Request("evidence", _evidence),
+    "access.view": Request("access.register", _access("view")),
+    "access.copy": Request("access.register", _access("copy")),
+    "access.copy.done": Request("access.register", _copy_done),
+    "access.release.request": Request("access.register", _release_request),
+    "access.release.approve": Request("access.approve_outside", _release_approve),
+    "user.add": Request("users.manage", _user_add, _set_password),
+    "user.role": Request("users.manage", _user_role),
+    "user.password": Request("users.manage", _user_password, _set_password),
+    "user.disable": Request("users.manage", _user_disable),
+    "user.enable": Request("users.manage", lambda s, a, f: {"username": _existing_user(s, f)}),
+    "review.resolve": Request("review.resolve", _review_resolve),
+    "device.register": Request("devices.manage", _device_register),
 }
 
 
-def build_draft(station: Station, kind: str, actor: str, fields: Mapping[str, Any]) -> Draft:
-    if not actor:
-        raise rules.CaseworkError("every change names its actor")
-    with station.lock:
-        if kind == "deletion":  # the approver is the actor: checked against the requester
-            return Draft(kind, actor, _deletion(station, fields, actor))
-        if kind not in BUILDERS:
-            raise rules.CaseworkError(f"{kind!r} is not a request this station accepts")
-        return Draft(kind, actor, BUILDERS[kind](station, fields))
+def authorise(actor: Actor, permission: str) -> None:
+    if actor.account == ROOT_ACCOUNT or rules.can(actor.role, permission):
+        return
+    raise NotAuthorisedError(f"account {actor.account!r} ({actor.role}) may not {permission}")
 
 
-def after_record(station: Station, draft: Draft) -> None:
-    """What happens once an event is durable: an approved deletion removes the file."""
-    if draft.type == "deletion":
-        retention.remove_stored_file(station, str(draft.fields["sha256"]))
+def perform(station: Station, actor: Actor, kind: str, fields: Mapping[str, Any],
+            *, request_id: str | None = None) -> Event:
+    """Authorise, validate, record (durable, projected), act — in that order."""
+    request = REQUESTS.get(kind)
+    if request is None:
+        raise RefusedError(f"{kind!r} is not a request this station accepts")
+    authorise(actor, request.permission)
+    with station.lock:  # validation sees the state the record lands on
+        valid = request.build(station, actor, fields)
+        auth = actor.provenance()
+        if request_id:
+            auth["request_id"] = request_id
+        event = station.record(Draft(kind, actor.account, {**valid, "auth": auth}))
+        if request.act is not None:
+            request.act(station, fields, event)
+    return event
 
 
-def record(station: Station, kind: str, actor: str, fields: Mapping[str, Any]) -> int:
-    draft = build_draft(station, kind, actor, fields)
-    seq = station.record(draft).seq
-    after_record(station, draft)
-    return seq
-
-
-def submit(data_dir: Path, config: Config, kind: str, actor: str,
-           fields: Mapping[str, Any]) -> int:
-    """Record one change; return its ledger seq. Uses the daemon when it holds the ledger."""
-    from evidence_station.docking.control import ControlError, send_request, socket_path
-
-    deadline = time.monotonic() + BUSY_WAIT_S
-    while True:
-        try:
-            station = Station.open(data_dir, config, writable=True)
-        except LedgerProblem as err:
-            if not isinstance(err.__cause__, LedgerBusyError):
-                raise
-            if socket_path(data_dir).exists():
-                try:
-                    reply = send_request(data_dir, {"type": kind, "actor": actor,
-                                                    "fields": dict(fields)})
-                    return int(reply["seq"])
-                except ControlError as control_err:
-                    if "not answering" not in str(control_err):
-                        raise
-            # another short-lived writer (a CLI command, a web request): wait for it
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-            continue
-        with station:
-            return record(station, kind, actor, fields)
+def record_own(station: Station, actor: Actor, kind: str, fields: Mapping[str, Any]) -> Event:
+    """Events a command records about its own act (a checkpoint issued, an export written, a
+    report made, a disc burned): authorised by the command, stamped with the actor's
+    provenance like every other change."""
+    return station.record(Draft(kind, actor.account, {**fields, "auth": actor.provenance()}))

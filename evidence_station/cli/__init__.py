@@ -7,19 +7,28 @@ or environment error.
 
 from __future__ import annotations
 
+import io
 import sys
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from evidence_station.casework.rules import CaseworkError
-from evidence_station.cli.context import AppContext
+from evidence_station.cli.context import AppContext, Served
+from evidence_station.clock import Clock
 from evidence_station.config import load_config, resolve_data_dir
-from evidence_station.docking.control import ControlError
 from evidence_station.errors import EXIT_USAGE, EvidenceStationError
-from evidence_station.i18n import detect_lang
+from evidence_station.i18n import Lang, detect_lang
+from evidence_station.identity import Actor
+from evidence_station.station import Station
+
+# Commands that never go to the daemon: they start it, create the data dir, serve pages,
+# or touch no station at all.
+LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -42,10 +51,13 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
     """
     chosen = detect_lang(lang)
     config = load_config(config_file)
+    clock = ctx.obj if ctx.obj is not None else None  # main(…, clock=) hands the clock in
     ctx.obj = AppContext(
         lang=chosen, config=config, data_dir=resolve_data_dir(data_dir, config),
         console=Console(), err_console=Console(stderr=True),
     )
+    if clock is not None:
+        ctx.obj.clock = clock
 
 
 def _register() -> None:
@@ -73,13 +85,109 @@ def _register() -> None:
 _register()
 
 
-def main(argv: list[str] | None = None) -> int:
+def _split(argv: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """The global options and the command's own argv, or None when parsing fails (then
+    the command runs here, and click explains the mistake)."""
     try:
-        returned = cli.main(args=argv, prog_name="evidence-station", standalone_mode=False)
-    except (CaseworkError, ControlError) as err:  # a rule refused the request
-        Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(str(err))}",
-                                   highlight=False, soft_wrap=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx = cli.make_context("evidence-station", list(argv), resilient_parsing=True)
+            rest = [*ctx.protected_args, *ctx.args]
+    except click.ClickException:
+        return None
+    return ctx.params, rest
+
+
+def _through_daemon(argv: list[str]) -> int | None:
+    """While the daemon runs, a command is sent to it and runs there as the caller's
+    account (DESIGN.md, one door); its output and exit code come back. None: run here."""
+    from evidence_station.docking.control import daemon_answers, send_request, socket_path
+
+    split = _split(argv)
+    if split is None:
+        return None
+    params, rest = split
+    if not rest or rest[0] in LOCAL_COMMANDS or {"--help", "-h"} & set(rest):
+        return None
+    config = load_config(params.get("config_file"))
+    data_dir = resolve_data_dir(params.get("data_dir"), config)
+    path = socket_path(data_dir, config)
+    if not daemon_answers(path):
+        return None
+    stdin = ""
+    if any(flag in rest for flag in ("--password-stdin", "--transcript-stdin")):
+        stdin = sys.stdin.read()
+    lang = detect_lang(params.get("lang"))
+    console = Console(stderr=True)
+    reply = send_request(path, {"kind": "command", "argv": rest, "stdin": stdin, "lang": lang,
+                                "width": Console().width})
+    if not reply.get("ok"):
+        message = reply.get("error_zh") if lang == "zh" else reply.get("error")
+        console.print(f"[bold red]错误 error:[/bold red] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)
+        return int(reply.get("exit_code", EXIT_USAGE))
+    sys.stdout.write(str(reply.get("stdout", "")))
+    sys.stdout.flush()
+    sys.stderr.write(str(reply.get("stderr", "")))
+    return int(reply.get("code", 0))
+
+
+def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one CLI command inside the daemon for a client (the control socket's
+    ``command`` request): the same click command, its station the daemon's, its actor the
+    client's account, its output captured and sent back."""
+    argv = request.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise click.UsageError("a command request carries argv")
+    if argv[0] in LOCAL_COMMANDS:
+        raise click.UsageError(f"`{argv[0]}` does not run through the daemon")
+    lang: Lang = "en" if request.get("lang") == "en" else "zh"
+    width = request.get("width") if isinstance(request.get("width"), int) else 100
+    out, err = io.StringIO(), io.StringIO()
+    app = AppContext(
+        lang=lang, config=station.config, data_dir=station.layout.root,
+        console=Console(file=out, width=width, color_system=None, soft_wrap=False),
+        err_console=Console(file=err, width=width, color_system=None),
+        clock=station.clock, out=out, stdin=io.StringIO(str(request.get("stdin") or "")),
+        served=Served(station, actor, int(request.get("peer_uid", -1)),
+                      str(request.get("stdin") or "")))
+    code = _run(argv, obj=app, err_console=app.err_console, lang=lang)
+    return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def _run(argv: list[str], *, obj: AppContext, err_console: Console, lang: Lang) -> int:
+    command = cli.get_command(click.Context(cli), argv[0])
+    if command is None:
+        err_console.print(f"no command {argv[0]!r}")
         return EXIT_USAGE
+    try:
+        returned = command.main(args=argv[1:], prog_name=f"evidence-station {argv[0]}",
+                                standalone_mode=False, obj=obj)
+    except EvidenceStationError as err:
+        err_console.print(f"[bold red]错误 error:[/bold red] {escape(err.render(lang))}",
+                          highlight=False, soft_wrap=True)
+        return err.exit_code
+    except click.exceptions.Exit as exit_:
+        return int(exit_.exit_code)
+    except click.ClickException as err:
+        err_console.print(escape(err.format_message()), highlight=False)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        return EXIT_USAGE
+    return returned if isinstance(returned, int) else 0
+
+
+def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
+    """The entry point. ``clock`` is for tests that pin "now" in-process; the daemon and
+    the CLI use the system clock."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if clock is None:
+            forwarded = _through_daemon(args)
+            if forwarded is not None:
+                return forwarded
+        returned = cli.main(args=args, prog_name="evidence-station", standalone_mode=False,
+                            obj=clock)
     except EvidenceStationError as err:
         lang = detect_lang(_lang_from_argv(argv if argv is not None else sys.argv[1:]))
         Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(err.render(lang))}",

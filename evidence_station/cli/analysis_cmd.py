@@ -10,9 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from evidence_station.cli.context import AppContext
+from evidence_station.clock import local_today
 from evidence_station.errors import EXIT_FINDING
-from evidence_station.station import default_actor
-from hashing.ledger import Draft
 
 
 @click.group("statement")
@@ -34,17 +33,17 @@ def statement_parse(app: AppContext, text: str, on: str | None, as_json: bool) -
     from evidence_station.analysis.statement import parse_statement
 
     try:
-        day = date.fromisoformat(on) if on else date.today()
+        day = date.fromisoformat(on) if on else local_today(app.clock, app.config.station.timezone)
     except ValueError as err:
         raise click.BadParameter(f"{on!r} is not a date like 2026-11-03", param_hint="--on") from err
     stated = parse_statement(text, day)
     if as_json:
-        click.echo(json.dumps({"text": text, "on": day.isoformat(),
+        app.echo(json.dumps({"text": text, "on": day.isoformat(),
                                "time": stated.isoformat() if stated else None,
                                "has_date": stated.has_date if stated else None,
                                "matched": stated.matched if stated else None}, ensure_ascii=False))
     elif stated:
-        click.echo(stated.isoformat())
+        app.echo(stated.isoformat())
     else:
         app.err_console.print(app.t("statement.none"), highlight=False)
     if stated is None:
@@ -61,8 +60,9 @@ def analyze_command(app: AppContext, clips: tuple[str, ...]) -> None:
     分析片段：媒体信息、语音说明、时钟偏差、存储时限、中止。"""
     from evidence_station.analysis.runner import Analyser
 
-    with app.open_station(writable=True) as station:
-        analyser = Analyser.for_station(station, actor=default_actor())
+    with app.writing() as station:
+        actor = app.require(station, "analysis.run")
+        analyser = Analyser.for_station(station, actor=actor.account)
         if clips:
             for clip in clips:
                 matches = station.catalog.find_clip(clip)
@@ -88,10 +88,11 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.obj
-    with app.open_station() as station:
+    with app.reading() as station:
+        app.require(station, "clips.all")
         rows = station.catalog.review(include_resolved=include_resolved)
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
         app.say(app.t("review.empty"))
@@ -110,16 +111,10 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
 @review_group.command("resolve")
 @click.argument("flag_id")
 @click.option("--resolution", required=True, help="What was found or done (事由/处理结果).")
-@click.option("--actor", default=None, help="Who resolves it (default: the OS user).")
 @click.pass_obj
-def review_resolve(app: AppContext, flag_id: str, resolution: str, actor: str | None) -> None:
+def review_resolve(app: AppContext, flag_id: str, resolution: str) -> None:
     """Resolve FLAG_ID with a written resolution (a ledger event with actor and time)."""
-    with app.open_station(writable=True) as station:
-        if not station.catalog.has_flag(flag_id):
-            raise click.BadParameter(f"no flag {flag_id!r}; see `evidence-station review`",
-                                     param_hint="FLAG_ID")
-        event = station.record(Draft("review.resolve", actor or default_actor(),
-                                     {"flag_id": flag_id, "resolution": resolution}))
+    event = app.perform("review.resolve", {"flag_id": flag_id, "resolution": resolution})
     app.say(f"review.resolve #{event.seq}: {flag_id}")
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,19 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from evidence_station.casework.rules import CATEGORIES, ROLES, CaseworkError
-from evidence_station.casework.service import submit
 from evidence_station.cli.context import AppContext
-from evidence_station.station import default_actor
+from evidence_station.station import Station
 from hashing.durable import write_file_durably
-from hashing.stream import hash_file_from_disk
-
-ACTOR = click.option("--actor", default=None, help="Who acts (default: the OS user); recorded in the ledger.")
+from hashing.stream import copy_and_hash, hash_file_from_disk
 
 
 def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, device: str | None,
                   officer: str | None, time_from: str | None, time_to: str | None) -> list[str]:
     """Clips by id, or by docking session / device / officer / recorded time range."""
-    with app.open_station() as station:
+    with app.reading() as station:
         if clips:
             chosen = []
             for clip in clips:
@@ -68,20 +62,19 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
 @click.option("--officer-id", default=None, help="Every clip of this officer (with the other filters).")
 @click.option("--from", "time_from", default=None, help="Recorded at or after (ISO time).")
 @click.option("--to", "time_to", default=None, help="Recorded at or before (ISO time).")
-@ACTOR
 @click.pass_obj
 def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, party: str, handler: str,
                   reporter: str | None, complainant: str | None, category: str | None,
                   session: str | None,
                   device_id: str | None, officer_id: str | None, time_from: str | None,
-                  time_to: str | None, actor: str | None) -> None:
+                  time_to: str | None) -> None:
     """Label clips with case number, party and handler (R5); one ledger event per change.
 
     为片段标注案号、当事人、承办人。"""
     chosen = _select_clips(app, clips, session, device_id, officer_id, time_from, time_to)
-    seq = submit(app.data_dir, app.config, "label", actor or default_actor(), {
+    seq = app.perform("label", {
         "clip_ids": chosen, "case_number": case_number, "party": party, "handler": handler,
-        "reporter": reporter, "complainant": complainant, "category": category})
+        "reporter": reporter, "complainant": complainant, "category": category}).seq
     app.say(app.t("casework.labelled", count=len(chosen), seq=seq))
 
 
@@ -94,21 +87,19 @@ def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, par
 @click.option("--transcript-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Written transcript (R8: required for audio-only evidence "
               "unless the analysis transcribed it).")
-@ACTOR
 @click.pass_obj
 def evidence_command(app: AppContext, clips: tuple[str, ...], collector: str, collected_at: str,
-                     location: str, fact_to_prove: str, transcript_file: Path | None,
-                     actor: str | None) -> None:
+                     location: str, fact_to_prove: str, transcript_file: Path | None) -> None:
     """Designate CLIPs as evidence (R7) with the written note; one ledger event each.
 
     指定证据。"""
-    transcript = transcript_file.read_text(encoding="utf-8") if transcript_file else None
+    transcript = app.read_input(transcript_file) if transcript_file else None
     for clip_id in _select_clips(app, clips, None, None, None, None, None):
         fields = {"clip_id": clip_id, "collector": collector, "collected_at": collected_at,
                   "location": location, "fact_to_prove": fact_to_prove}
         if transcript is not None:
             fields["transcript"] = transcript
-        seq = submit(app.data_dir, app.config, "evidence.designate", actor or default_actor(), fields)
+        seq = app.perform("evidence.designate", fields).seq
         app.say(app.t("casework.designated", clip=clip_id, seq=seq))
 
 
@@ -120,70 +111,137 @@ def access_group() -> None:
 @access_group.command("view")
 @click.argument("clip")
 @click.option("--viewer", required=True, help="调阅人")
-@click.option("--approver", required=True, help="审批人")
+@click.option("--approver", required=True,
+              help="审批人 as on the paper approval; recorded as what you, the custodian, attest.")
 @click.option("--reason", required=True, help="事由")
-@click.option("--outside", is_flag=True, help="Release outside the unit (needs an admin approver, R12).")
-@ACTOR
 @click.pass_obj
-def access_view(app: AppContext, clip: str, viewer: str, approver: str, reason: str, outside: bool,
-                actor: str | None) -> None:
-    """Register a viewing of CLIP.  登记调阅。"""
+def access_view(app: AppContext, clip: str, viewer: str, approver: str, reason: str) -> None:
+    """Register a viewing of CLIP (R10). You, the custodian, are the actor; the approver
+    is recorded as what you attest.  登记调阅。"""
     clip_id = _select_clips(app, (clip,), None, None, None, None, None)[0]
-    seq = submit(app.data_dir, app.config, "access.view", actor or default_actor(), {
-        "clip_id": clip_id, "viewer": viewer, "approver": approver, "reason": reason,
-        "outside": outside})
+    seq = app.perform("access.view", {
+        "clip_id": clip_id, "viewer": viewer, "approver": approver, "reason": reason}).seq
     app.say(app.t("casework.access", kind="view", clip=clip_id, seq=seq))
 
 
 @access_group.command("copy")
-@click.argument("clip")
-@click.option("--copier", required=True, help="复制人")
-@click.option("--approver", required=True, help="审批人")
-@click.option("--reason", required=True, help="事由")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+@click.argument("clip", required=False)
+@click.option("--copier", default=None, help="复制人")
+@click.option("--approver", default=None,
+              help="审批人 as on the paper approval (inside the unit); recorded as what you attest.")
+@click.option("--reason", default=None, help="事由")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the copy, its SHA-256 manifest and inclusion proof.")
-@click.option("--outside", is_flag=True, help="Release outside the unit (needs an admin approver, R12).")
-@ACTOR
+@click.option("--outside", is_flag=True,
+              help="R12: file a request to release CLIP outside the unit; writes nothing. Another "
+              "admin approves it (`access approve`), then `--request` writes the copy once.")
+@click.option("--request", "request_id", type=int, default=None,
+              help="Write the copy of an approved outside-release request (once).")
 @click.pass_obj
-def access_copy(app: AppContext, clip: str, copier: str, approver: str, reason: str, out_dir: Path,
-                outside: bool, actor: str | None) -> None:
-    """Copy CLIP out with a SHA-256 manifest and an inclusion proof, and register it.
+def access_copy(app: AppContext, clip: str | None, copier: str | None, approver: str | None,
+                reason: str | None, out_dir: Path | None, outside: bool, request_id: int | None) -> None:
+    """Copy CLIP out with a SHA-256 manifest and an inclusion proof, and register it (R10).
 
-    复制并登记；副本附带 SHA-256 清单和包含证明。"""
-    clip_id = _select_clips(app, (clip,), None, None, None, None, None)[0]
-    with app.open_station() as station:
-        row = station.catalog.find_clip(clip_id)[0]
-        source = station.store.path_for(row["sha256"])
-        latest = station.latest_checkpoint()
-        if latest is None or row["ledger_seq"] >= latest[0].size:
-            raise CaseworkError("no checkpoint covers this clip yet; run `ledger checkpoint`")
-        checkpoint, note = latest
-        proof = {"seq": row["ledger_seq"], "tree_size": checkpoint.size,
-                 "hashes": [h.hex() for h in station.ledger.inclusion_proof(row["ledger_seq"],
-                                                                             checkpoint.size)]}
-        event_line = station.ledger.event(row["ledger_seq"]).data.decode("utf-8")
-        vkey = station.layout.verifier_key.read_text()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{row['sha256']}{Path(row['source_path']).suffix.lower()}"
-    shutil.copyfile(source, target)
-    with target.open("rb") as written:
-        os.fsync(written.fileno())
+    Inside the unit: `access copy CLIP --copier C --approver A --reason R --out DIR`.
+    Outside the unit (R12): `--outside` files a request, a different admin approves it with
+    `access approve REQUEST`, and `access copy --request REQUEST --out DIR` writes it.
+    Everything is checked before anything is written; the copy is an intent event before
+    and a done event after.  复制并登记；对外提供须另一名管理员审批。"""
+    if outside:
+        if clip is None or not copier or not reason or out_dir or approver or request_id:
+            raise click.UsageError("--outside takes CLIP, --copier and --reason only (no --out: "
+                                   "the copy is written after approval, with --request)")
+        clip_id = _select_clips(app, (clip,), None, None, None, None, None)[0]
+        seq = app.perform("access.release.request",
+                          {"clip_id": clip_id, "copier": copier, "reason": reason}).seq
+        app.say(app.t("casework.release_requested", request=seq, clip=clip_id))
+        return
+    if out_dir is None:
+        raise click.UsageError("--out DIR is required to write a copy")
+    if request_id is not None:
+        fields: dict[str, object] = {"release_request": request_id}
+    else:
+        if clip is None or not copier or not approver or not reason:
+            raise click.UsageError("give CLIP, --copier, --approver and --reason (or --request)")
+        fields = {"clip_id": _select_clips(app, (clip,), None, None, None, None, None)[0],
+                  "copier": copier, "approver": approver, "reason": reason}
+    with app.writing() as station:
+        write_access_copy(app, station, fields, out_dir)
+
+
+def write_access_copy(app: AppContext, station: Station, fields: dict[str, object],
+                      out_dir: Path) -> None:
+    """Validate, record the intent, write and verify the copy, record that it is done."""
+    from evidence_station.casework.service import perform
+
+    actor = app.actor(station)
+    latest = station.latest_checkpoint()
+    if latest is None:
+        raise CaseworkError("no checkpoint yet; run `ledger checkpoint`")
+    checkpoint, note = latest
+    clip_id = fields.get("clip_id")
+    if clip_id is None:  # an outside release names its clip in the request
+        request = station.catalog.release_request(int(str(fields["release_request"])))
+        clip_id = request["clip_id"] if request else None
+    matches = station.catalog.find_clip(str(clip_id)) if clip_id else []
+    if len(matches) != 1:
+        raise CaseworkError(f"no clip {clip_id!r}")
+    row = matches[0]
+    if row["ledger_seq"] >= checkpoint.size:
+        raise CaseworkError("no checkpoint covers this clip yet; run `ledger checkpoint`")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CaseworkError(f"{out_dir} is not empty; choose a new folder for the copy")
+    target_dir = app.output_dir(out_dir)
+    target = target_dir / f"{row['sha256']}{Path(row['source_path']).suffix.lower()}"
+    intent = perform(station, actor, "access.copy", {**fields, "destination": str(target_dir)})
+    proof = {"seq": row["ledger_seq"], "tree_size": checkpoint.size,
+             "hashes": [h.hex() for h in station.ledger.inclusion_proof(row["ledger_seq"],
+                                                                         checkpoint.size)]}
+    _copy_out(station.store.path_for(row["sha256"]), target)
     digest = hash_file_from_disk(target).sha256  # what landed on the copy's disk
     if digest != row["sha256"]:
         target.unlink()
         raise CaseworkError(f"the copy does not match the stored hash ({digest}); nothing released")
-    manifest = {"clip_id": clip_id, "file": target.name, "sha256": digest, "size": row["size"],
-                "ingest_event": event_line, "proof": proof, "copier": copier, "approver": approver,
-                "reason": reason, "copied_at": datetime.now().astimezone().isoformat()}
+    manifest = {"clip_id": row["id"], "file": target.name, "sha256": digest, "size": row["size"],
+                "ingest_event": station.ledger.event(row["ledger_seq"]).data.decode("utf-8"),
+                "proof": proof, "register_seq": intent.seq,
+                **{key: intent.fields.get(key) for key in ("copier", "approver", "reason", "outside")},
+                "actor": actor.account,
+                "copied_at": station.clock.now().astimezone().isoformat()}
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-    write_file_durably(out_dir / "manifest.json", manifest_bytes)
-    write_file_durably(out_dir / "checkpoint", note.encode())
-    write_file_durably(out_dir / "station.vkey", vkey.encode())
-    seq = submit(app.data_dir, app.config, "access.copy", actor or default_actor(), {
-        "clip_id": clip_id, "copier": copier, "approver": approver, "reason": reason,
-        "outside": outside, "destination": str(out_dir),
+    write_file_durably(target_dir / "manifest.json", manifest_bytes)
+    write_file_durably(target_dir / "checkpoint", note.encode())
+    write_file_durably(target_dir / "station.vkey", station.layout.verifier_key.read_bytes())
+    app.hand_over(target_dir)
+    done = perform(station, actor, "access.copy.done", {
+        "copy_seq": intent.seq, "sha256": digest,
         "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest()})
-    app.say(app.t("casework.access", kind="copy", clip=clip_id, seq=seq))
+    app.say(app.t("casework.access", kind="copy", clip=row["id"], seq=done.seq))
+
+
+def _copy_out(source: Path, target: Path) -> None:
+    """Copy a stored original to a new file (never through a planted link), durably."""
+    source_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target_fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                            0o644)
+        try:
+            copy_and_hash(source_fd, target_fd)
+            os.fsync(target_fd)
+        finally:
+            os.close(target_fd)
+    finally:
+        os.close(source_fd)
+
+
+@access_group.command("approve")
+@click.argument("request_id", type=int)
+@click.pass_obj
+def access_approve(app: AppContext, request_id: int) -> None:
+    """Approve release request REQUEST_ID outside the unit (R12): an admin other than the
+    requester, as themselves.  审批对外提供。"""
+    seq = app.perform("access.release.approve", {"request_id": request_id}).seq
+    app.say(f"access.release.approve #{seq}: request #{request_id}")
 
 
 @click.group("user")
@@ -191,9 +249,9 @@ def user_group() -> None:
     """Local accounts and roles (officer, clerk, auditor, admin).  用户与角色。"""
 
 
-def _password(prompt: bool) -> str:
-    if not prompt:
-        return sys.stdin.readline().rstrip("\n")
+def _password(app: AppContext, prompt: bool) -> str:
+    if not prompt or app.served is not None:
+        return app.stdin.readline().rstrip("\n")
     return str(click.prompt("Password / 密码", hide_input=True, confirmation_prompt=True))
 
 
@@ -202,24 +260,18 @@ def _password(prompt: bool) -> str:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--display-name", default=None)
 @click.option("--officer-id", default=None, help="警号, for officers: they see their own clips.")
+@click.option("--os-user", default=None, metavar="LOGIN",
+              help="The OS login whose commands act as this account (the CLI's identity).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@ACTOR
 @click.pass_obj
 def user_add(app: AppContext, username: str, role: str, display_name: str | None,
-             officer_id: str | None, password_stdin: bool, actor: str | None) -> None:
-    """Add a user with a role and a password (argon2 hash, kept out of the ledger)."""
-    from evidence_station.casework.accounts import AccountStore
-
-    password = _password(not password_stdin)
-    store = AccountStore(app.data_dir / "accounts.sqlite")
-    try:
-        store.set_password(username, password)  # refuses a short password before any event
-    except ValueError as err:
-        raise CaseworkError(str(err)) from err
-    finally:
-        store.close()
-    seq = submit(app.data_dir, app.config, "user.add", actor or default_actor(), {
-        "username": username, "role": role, "display_name": display_name, "officer_id": officer_id})
+             officer_id: str | None, os_user: str | None, password_stdin: bool) -> None:
+    """Add an account with a role, a password for the web UI (argon2 hash, kept out of the
+    ledger) and optionally the OS user whose CLI commands act as it.  添加账户。"""
+    password = _password(app, not password_stdin)
+    seq = app.perform("user.add", {
+        "username": username, "role": role, "display_name": display_name, "officer_id": officer_id,
+        "os_user": os_user, "password": password}).seq
     app.say(f"user.add #{seq}: {username} ({role})")
 
 
@@ -228,54 +280,51 @@ def user_add(app: AppContext, username: str, role: str, display_name: str | None
 @click.pass_obj
 def user_list(app: AppContext, as_json: bool) -> None:
     """List users and their roles."""
-    with app.open_station() as station:
+    with app.reading() as station:
+        app.require(station, "users.manage")
         rows = station.catalog.users()
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     table = Table()
-    for column in ("username", "role", "display_name", "officer_id", "updated_at", "updated_by"):
+    columns = ("username", "role", "os_user", "display_name", "officer_id", "disabled_at", "updated_by")
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(escape(str(row[c] or "")) for c in (
-            "username", "role", "display_name", "officer_id", "updated_at", "updated_by")))
+        table.add_row(*(escape(str(row.get(c) or "")) for c in columns))
     app.console.print(table)
 
 
 @user_group.command("role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(ROLES))
-@ACTOR
 @click.pass_obj
-def user_role(app: AppContext, username: str, role: str, actor: str | None) -> None:
+def user_role(app: AppContext, username: str, role: str) -> None:
     """Change USERNAME's role."""
-    seq = submit(app.data_dir, app.config, "user.role", actor or default_actor(),
-                 {"username": username, "role": role})
+    seq = app.perform("user.role", {"username": username, "role": role}).seq
     app.say(f"user.role #{seq}: {username} → {role}")
 
 
 @user_group.command("passwd")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@ACTOR
 @click.pass_obj
-def user_passwd(app: AppContext, username: str, password_stdin: bool, actor: str | None) -> None:
+def user_passwd(app: AppContext, username: str, password_stdin: bool) -> None:
     """Set USERNAME's password (the change, not the hash, is a ledger event)."""
-    from evidence_station.casework.accounts import AccountStore
-
-    with app.open_station() as station:
-        if station.catalog.user(username) is None:
-            raise CaseworkError(f"no user {username!r}")
-    store = AccountStore(app.data_dir / "accounts.sqlite")
-    try:
-        store.set_password(username, _password(not password_stdin))
-    except ValueError as err:
-        raise CaseworkError(str(err)) from err
-    finally:
-        store.close()
-    seq = submit(app.data_dir, app.config, "user.password", actor or default_actor(),
-                 {"username": username})
+    seq = app.perform("user.password", {"username": username,
+                                        "password": _password(app, not password_stdin)}).seq
     app.say(f"user.password #{seq}: {username}")
+
+
+@user_group.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again.")
+@click.pass_obj
+def user_disable(app: AppContext, username: str, enable: bool) -> None:
+    """Disable USERNAME (or --enable it again): a disabled account cannot log in or act."""
+    kind = "user.enable" if enable else "user.disable"
+    seq = app.perform(kind, {"username": username}).seq
+    app.say(f"{kind} #{seq}: {username}")
 
 
 def register(group: click.Group) -> None:

@@ -25,7 +25,8 @@ def check_command(app: AppContext, verify_data: bool, as_json: bool) -> None:
     --verify-data, the right SHA-256), and the catalog equals the ledger's projection.
     Exit 1 on any finding. 对账：账本、存储与目录。
     """
-    with app.open_station() as station:
+    with app.reading() as station:
+        app.require(station, "ledger.verify")
         total = sum(p.stat().st_size for p in station.store.iter_objects()) if verify_data else 0
         with Progress(BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                       console=app.err_console, transient=True,
@@ -34,7 +35,7 @@ def check_command(app: AppContext, verify_data: bool, as_json: bool) -> None:
             report = check_station(station, verify_data=verify_data,
                                    progress=lambda n: progress.advance(task, n))
     if as_json:
-        click.echo(json.dumps({
+        app.echo(json.dumps({
             "ok": report.ok, "events": report.events, "objects": report.objects,
             "verified_data": report.verified_data, "notes": report.notes,
             "findings": [{"area": f.area, "reason": f.reason, "seq": f.seq, "file": f.file}
@@ -65,7 +66,8 @@ def catalog_group() -> None:
 @click.pass_obj
 def rebuild_command(app: AppContext) -> None:
     """Throw the catalog away and rebuild it from the ledger. 由账本重建目录库。"""
-    with app.open_station(writable=True) as station:
+    with app.writing() as station:
+        app.require(station, "catalog.rebuild")
         counts = rebuild_catalog(station)
     app.say(app.t("rebuild.done", clips=counts["clips"], sources=counts["sources"]))
 

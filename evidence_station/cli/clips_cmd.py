@@ -8,10 +8,17 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from evidence_station.casework import service
 from evidence_station.casework.identities import IdentityStore, shown
+from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
 from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
 from evidence_station.i18n import human_bytes
+from evidence_station.identity import ROOT_ACCOUNT, Actor
+
+
+def can_view_all(actor: Actor) -> bool:
+    return actor.account == ROOT_ACCOUNT or can(actor.role, "clips.all")
 
 
 @click.command("clips")
@@ -34,7 +41,11 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
                   time_to: str | None, unlabelled: bool) -> None:
     """List clips: id, hash, size, camera, times, labels, flags; search by any field and
     by date. 列出、检索片段。"""
-    with app.open_station() as station:
+    with app.reading() as station:
+        actor = app.actor(station)
+        if not can_view_all(actor):  # R10: an officer sees only their own clips
+            service.authorise(actor, "clips.own")
+            officer_id = actor.officer_id or "-"
         rows = station.catalog.clips(device_id=device_id, session_id=session_id, flagged=flagged)
         for row in rows:
             label = station.catalog.label_of(row["id"])
@@ -43,7 +54,7 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     rows = [row for row in rows if _matches(row, case_number, party, handler, officer_id,
                                             time_from, time_to, unlabelled)][:limit]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
         app.say(app.t("no.clips"))
@@ -92,8 +103,12 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
 
     显示单个片段的详细信息。
     """
-    with app.open_station() as station:
+    with app.reading() as station:
+        actor = app.actor(station)
         matches = station.catalog.find_clip(clip)
+        if not can_view_all(actor):
+            service.authorise(actor, "clips.own")
+            matches = [m for m in matches if actor.officer_id and m["officer_id"] == actor.officer_id]
         if not matches:
             raise ClipNotFoundError(clip=clip)
         if len(matches) > 1:
@@ -101,11 +116,12 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         row = matches[0]
         row["sources"] = station.catalog.sources_of(row["id"])
         row["store_path"] = str(station.store.path_for(row["sha256"]))
-        # The station's own user (the CLI) may see identities (R12): reveal commitments.
+        # R12: identities revealed only to roles that may see them
+        role = "admin" if actor.account == ROOT_ACCOUNT else actor.role
         identities = IdentityStore(station.layout.root / "identities.sqlite")
         try:
-            row["labels"] = shown(station.catalog.label_of(row["id"]), "admin", identities)
-            row["label_history"] = [shown(entry, "admin", identities)
+            row["labels"] = shown(station.catalog.label_of(row["id"]), role, identities)
+            row["label_history"] = [shown(entry, role, identities)
                                     for entry in station.catalog.label_history(row["id"])]
         finally:
             identities.close()
@@ -120,7 +136,7 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
                     row["ledger_seq"], latest[0].size)],
             }
     if as_json:
-        click.echo(json.dumps(row, ensure_ascii=False, indent=1))
+        app.echo(json.dumps(row, ensure_ascii=False, indent=1))
         return
     table = Table(show_header=False)
     table.add_column(style="bold")

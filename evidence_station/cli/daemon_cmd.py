@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import signal
 import threading
 from pathlib import Path
@@ -16,7 +18,8 @@ from rich.table import Table
 
 from evidence_station.cli.context import AppContext
 from evidence_station.errors import NotInitialisedError
-from evidence_station.station import default_actor, init_station
+from evidence_station.identity import ROOT_ACCOUNT
+from evidence_station.station import Station, init_station
 
 log = logging.getLogger("evidence_station.daemon")
 
@@ -26,9 +29,8 @@ log = logging.getLogger("evidence_station.daemon")
               help="Dock what is there now (devices, inbox folders, demo), wait until done, exit.")
 @click.option("--station", "station_name", default="station-01",
               help="Station name used if the data dir is not initialised yet.")
-@click.option("--actor", default=None, help="Who runs the station (default: the OS user).")
 @click.pass_obj
-def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | None) -> None:
+def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
     """Watch USB docks and inbox folders; ingest every camera; show per-port status.
 
     States per dock: detected → mounting → copying ⇄ verifying → committed → safe to
@@ -46,12 +48,17 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
 
     interactive = app.console.is_terminal and not under_journald()
     setup_logging(console=app.console if interactive else None)
-    actor = actor or default_actor()
+    from evidence_station.cli import serve_command
+
     try:
-        station = app.open_station(writable=True)
+        station = Station.open(app.data_dir, app.config, writable=True, clock=app.clock)
     except NotInitialisedError:
-        init_station(app.data_dir, station_name, actor)
-        station = app.open_station(writable=True)
+        init_station(app.data_dir, station_name, ROOT_ACCOUNT, app.clock)
+        station = Station.open(app.data_dir, app.config, writable=True, clock=app.clock)
+    app.notices(station)
+    if os.stat(app.data_dir).st_mode & 0o077:
+        os.chmod(app.data_dir, 0o700)  # DESIGN.md: the daemon owns the data dir, 0700
+        log.warning("%s was readable by other users; now 0700", app.data_dir)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -66,7 +73,7 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
         app.say(app.t("dock.receipt", path=path))
 
     with station:
-        daemon = Daemon(station, actor=actor, lang=app.lang, on_receipt=on_receipt)
+        daemon = Daemon(station, lang=app.lang, on_receipt=on_receipt, run_command=serve_command)
         def log_state(status: DockStatus) -> None:
             # Per-file copying/verifying flips are for the table; the log keeps milestones.
             level = logging.DEBUG if status.state in ("copying", "verifying") else \
@@ -105,8 +112,7 @@ def daemon_command(app: AppContext, once: bool, station_name: str, actor: str | 
 def devices_command(app: AppContext, as_json: bool) -> None:
     """The device register (R16): every camera seen or registered, its officer, the port
     and storage seen at its last docking.  设备登记表：记录仪、绑定警号、最近接入与存储情况。"""
-    with app.open_station() as station:
-        station.catalog.catch_up(station.ledger)
+    with app.reading() as station:
         rows = station.catalog.devices()
     if as_json:
         app.console.print_json(json.dumps(rows, ensure_ascii=False))
@@ -131,17 +137,13 @@ def device_group() -> None:
 @click.argument("device_id")
 @click.option("--officer-id", required=True, help="警号/执法证号 the camera is issued to.")
 @click.option("--note", default=None, help="Free text, e.g. the asset tag.")
-@click.option("--actor", default=None, help="Who registers (default: the OS user).")
 @click.pass_obj
-def device_register(app: AppContext, device_id: str, officer_id: str, note: str | None,
-                    actor: str | None) -> None:
+def device_register(app: AppContext, device_id: str, officer_id: str, note: str | None) -> None:
     """Register DEVICE_ID (产品序号, or `usb:SERIAL` / `vol:UUID` as the daemon shows for
     unknown storage) to an officer. Storage waiting for acceptance is then ingested.
     While the daemon runs, the request goes through its control socket."""
-    from evidence_station.casework.service import submit
-
-    seq = submit(app.data_dir, app.config, "device.register", actor or default_actor(),
-                 {"device_id": device_id, "officer_id": officer_id, "note": note})
+    seq = app.perform("device.register",
+                      {"device_id": device_id, "officer_id": officer_id, "note": note}).seq
     app.say(f"device.register #{seq}: {device_id} → {officer_id}")
 
 
@@ -155,6 +157,10 @@ def receipt_command(app: AppContext, session_id: str, html_out: Path | None) -> 
     signed checkpoint).  打印交接回执。"""
     from evidence_station.docking.receipt import load_receipt, render_html, render_text
 
+    if not re.fullmatch(r"[0-9A-Za-z_.-]{1,80}", session_id) or session_id.startswith("."):
+        raise click.UsageError(f"{session_id!r} is not a session id (see `clips` or the receipt)")
+    with app.reading() as station:
+        app.require(station, "docks.view")
     directory = app.data_dir / "receipts"
     try:
         receipt = load_receipt(directory, session_id)
@@ -162,7 +168,9 @@ def receipt_command(app: AppContext, session_id: str, html_out: Path | None) -> 
         raise click.UsageError(f"no receipt for session {session_id!r} in {directory}") from err
     app.say(escape(render_text(receipt, app.lang)))
     if html_out is not None:
+        app.output_dir(html_out.parent)
         html_out.write_text(render_html(receipt, app.lang), encoding="utf-8")
+        app.hand_over(html_out)
 
 
 def register(group: click.Group) -> None:

@@ -10,11 +10,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from evidence_station.casework.service import record_own
 from evidence_station.cli.context import AppContext
 from evidence_station.errors import EXIT_FINDING
 from evidence_station.i18n import human_bytes
-from evidence_station.station import default_actor
-from hashing.ledger import Draft
 from retention.disc import MEDIA, DiscError
 
 CASE = click.option("--case-number", required=True, help="案号 of the case whose evidence goes on disc.")
@@ -38,13 +37,14 @@ def disc_plan(app: AppContext, case_number: str, medium: str, as_json: bool) -> 
     """Show how the case's evidence fits on discs.  规划光盘。"""
     from evidence_station.disc import plan_case
 
-    with app.open_station() as station:
+    with app.reading() as station:
+        app.require(station, "disc.burn")
         try:
             _clips, plans = plan_case(station, case_number, medium)
         except DiscError as err:
             raise click.ClickException(str(err)) from err
     if as_json:
-        click.echo(json.dumps([{"disc": plan.number, "files": [f.key for f in plan.files],
+        app.echo(json.dumps([{"disc": plan.number, "files": [f.key for f in plan.files],
                                 "bytes": plan.size} for plan in plans], indent=1))
         return
     table = Table(title=f"{case_number} · {medium}")
@@ -62,21 +62,24 @@ def disc_plan(app: AppContext, case_number: str, medium: str, as_json: bool) -> 
 @click.option("--disc", "only", type=int, default=None, help="Which disc of a multi-disc case.")
 @click.option("--maker", required=True, help="制作人 (disc maker).")
 @click.option("--extractor", required=True, help="提取人 (who extracts the footage).")
-@click.option("--actor", default=None, help="Who burns (default: the OS user).")
 @click.pass_obj
 def disc_burn(app: AppContext, case_number: str, drive: str, medium: str, only: int | None,
-              maker: str, extractor: str, actor: str | None) -> None:
+              maker: str, extractor: str) -> None:
     """Burn the case's evidence: clips, written note (HTML + PDF), SHA-256 manifest,
     signed checkpoint with inclusion proofs, and the standalone verifier; then read the
     disc back and verify every file. Prints the disc label text.  刻录证据光盘。"""
     from evidence_station.disc import burn_case
 
-    with app.open_station(writable=True) as station:
+    with app.writing() as station:
+        actor = app.require(station, "disc.burn")
+        _check_drive(app, drive)
         try:
             results = burn_case(station, case_number, drive, medium=medium, maker=maker,
-                                extractor=extractor, actor=actor or default_actor(), only=only)
+                                extractor=extractor, actor=actor.account, only=only)
         except DiscError as err:
             raise click.ClickException(str(err)) from err
+        if drive.startswith("stdio:"):
+            app.hand_over(Path(drive[len("stdio:"):]))
     for result in results:
         app.say(escape(result["label"]))
         verification = result["verification"]
@@ -90,29 +93,41 @@ def disc_burn(app: AppContext, case_number: str, drive: str, medium: str, only: 
 @disc_group.command("verify")
 @CASE
 @DRIVE
-@click.option("--actor", default=None, help="Who verifies (default: the OS user).")
 @click.pass_obj
-def disc_verify(app: AppContext, case_number: str, drive: str, actor: str | None) -> None:
+def disc_verify(app: AppContext, case_number: str, drive: str) -> None:
     """Read a disc back: xorriso's MD5 check, then every file's SHA-256 and inclusion
     proof with the disc's own verifier. Exit 1 if anything differs.  校验光盘。"""
     from evidence_station.disc import verify_disc
 
+    with app.reading() as station:
+        app.require(station, "disc.verify")
+    _check_drive(app, drive)
     with tempfile.TemporaryDirectory(prefix="disc-verify-") as work:
         report = verify_disc(drive, Path(work) / "readback")
     manifest = report.get("manifest") or {}
     if manifest and manifest.get("case_number") != case_number:
         raise click.ClickException(f"{drive} holds case {manifest.get('case_number')!r}, "
                                    f"not {case_number!r}")
-    with app.open_station(writable=True) as station:
-        event = station.record(Draft("disc.verify", actor or default_actor(), {
+    with app.writing() as station:
+        event = record_own(station, app.actor(station), "disc.verify", {
             "case_number": case_number, "drive": drive, "verified": report["verified"],
-            "volume_id": manifest.get("volume_id"), "problems": report["problems"][:20]}))
+            "volume_id": manifest.get("volume_id"), "problems": report["problems"][:20]})
     app.say(escape(report["output"]))
     if not report["verified"]:
         for problem in report["problems"]:
             app.err_console.print(escape(problem), highlight=False, soft_wrap=True)
         raise click.exceptions.Exit(EXIT_FINDING)
     app.say(f"disc.verify #{event.seq}: verified")
+
+
+def _check_drive(app: AppContext, drive: str) -> None:
+    """A burner device, or an image file in a folder the caller owns (served for another
+    OS user, the daemon must not write or read files that user could not)."""
+    if drive.startswith("stdio:"):
+        app.output_dir(Path(drive[len("stdio:"):]).absolute().parent)
+    elif not drive.startswith("/dev/sr"):
+        raise click.BadParameter(f"{drive!r}: use a burner (/dev/srN) or stdio:FILE",
+                                 param_hint="--drive")
 
 
 def register(group: click.Group) -> None:

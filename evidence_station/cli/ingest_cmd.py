@@ -13,14 +13,12 @@ from evidence_station.cli.context import AppContext
 from evidence_station.cli.progress import RichReporter, print_summary
 from evidence_station.errors import EXIT_FINDING, SourceNotFoundError
 from evidence_station.ingest.pipeline import ingest_source
-from evidence_station.station import default_actor
 
 
 @click.command("ingest")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--device-id", default=None, help="Camera product serial (产品序号); default: from file names.")
 @click.option("--officer-id", default=None, help="Officer number (警号); default: from file names.")
-@click.option("--actor", default=None, help="Who docks the camera (default: OS user).")
 @click.option("--returned-at", default=None, metavar="TIME",
               help="When the officer returned from remote or continuous work (local time, "
               "YYYY-MM-DDTHH:MM); R4 deadlines for earlier footage count from then.")
@@ -28,7 +26,7 @@ from evidence_station.station import default_actor
               help="Vendor profile to read file names with (default: the one that fits best).")
 @click.pass_obj
 def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_id: str | None,
-                   actor: str | None, returned_at: str | None, profile_name: str | None) -> None:
+                   returned_at: str | None, profile_name: str | None) -> None:
     """Ingest a camera's folder or mount through the same pipeline as a docked camera.
 
     复制、校验并登记记录仪文件夹中的所有录像。Exit 1 when a file could not be
@@ -36,6 +34,7 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
     """
     if not path.is_dir():
         raise SourceNotFoundError(path=path)
+    app.input_dir(path)
     returned = None
     if returned_at is not None:
         try:
@@ -55,10 +54,11 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
     else:
         profile = identify(path, profiles, app.config.ingest.recording_extensions,
                            app.config.station.timezone).profile
-    with app.open_station(writable=True) as station:
+    with app.writing() as station:
+        actor = app.require(station, "ingest")
         with RichReporter(app.console, app.lang) as reporter:
             result = ingest_source(station, path, device_id=device_id, officer_id=officer_id,
-                                   actor=actor or default_actor(), reporter=reporter,
+                                   actor=actor.account, reporter=reporter,
                                    profile=profile, returned_at=returned)
         print_summary(app.console, result, app.lang)
     if result.error is not None:

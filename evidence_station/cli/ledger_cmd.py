@@ -8,7 +8,6 @@ import click
 
 from evidence_station.cli.context import AppContext
 from evidence_station.export import export_bundle
-from evidence_station.station import default_actor
 
 
 @click.group("ledger")
@@ -19,12 +18,15 @@ def ledger_group() -> None:
 @ledger_group.command("export")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="New bundle folder.")
 @click.option("--clip", "clips", multiple=True, help="Add this clip's file and proof (repeatable).")
-@click.option("--actor", default=None, help="Who exports (default: OS user).")
 @click.pass_obj
-def export_command(app: AppContext, out: Path, clips: tuple[str, ...], actor: str | None) -> None:
+def export_command(app: AppContext, out: Path, clips: tuple[str, ...]) -> None:
     """Write an export bundle for `evidence-station-verify`. 导出审计包。"""
-    with app.open_station(writable=True) as station:
-        result = export_bundle(station, out, list(clips), actor=actor or default_actor())
+    with app.writing() as station:
+        actor = app.require(station, "ledger.export")
+        if not (out.exists() and any(out.iterdir())):
+            app.output_dir(out)
+        result = export_bundle(station, out, list(clips), actor=actor)
+        app.hand_over(out)
     app.say(app.t("export.done", out=result.out, events=result.events,
                             proofs=result.proofs, files=result.files))
 
@@ -33,10 +35,11 @@ def export_command(app: AppContext, out: Path, clips: tuple[str, ...], actor: st
 @click.pass_obj
 def checkpoint_command(app: AppContext) -> None:
     """Issue a signed checkpoint of the current ledger and print it. 签发检查点。"""
-    with app.open_station(writable=True) as station:
+    with app.writing() as station:
+        app.require(station, "ledger.checkpoint")
         checkpoint, note = station.issue_checkpoint()
     app.say(app.t("checkpoint.done", size=checkpoint.size, root=checkpoint.root.hex()))
-    click.echo(note, nl=False)
+    app.echo(note, nl=False)
 
 
 @ledger_group.command("recover")
@@ -45,7 +48,8 @@ def recover_command(app: AppContext) -> None:
     """Recover from a torn ledger tail after a crash: keep every complete event, move
     the broken bytes to a quarantine file, record the recovery as an event.
     崩溃后恢复账本尾部。"""
-    with app.open_station(writable=True, recover=True) as station:
+    with app.writing(recover=True) as station:
+        app.require(station, "catalog.rebuild")
         last = station.ledger.event(station.ledger.size - 1)
     if last.type == "ledger.recovered":
         app.say(app.t("recover.done", kept=last.fields["complete_events_kept"],

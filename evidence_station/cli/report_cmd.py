@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
+from evidence_station.casework.service import record_own
 from evidence_station.cli.context import AppContext
 from evidence_station.pdf import PdfError
-from evidence_station.station import default_actor
-from hashing.ledger import Draft
 
 
 @click.command("report")
@@ -18,11 +17,11 @@ from hashing.ledger import Draft
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write (FILE.html and FILE.pdf); default report-KIND-DATE in the "
               "current folder.")
-@click.option("--now", "now", default=None, metavar="T", help="Judge as of this date/time.")
-@click.option("--actor", default=None, help="Who makes the report (default: the OS user).")
+@click.option("--now", "now", default=None, metavar="T",
+              help="The report's \"as of\" date (default: the station's clock). The event that "
+              "records the report has the station's time.")
 @click.pass_obj
-def report_command(app: AppContext, kind: str, out: Path | None, now: str | None,
-                   actor: str | None) -> None:
+def report_command(app: AppContext, kind: str, out: Path | None, now: str | None) -> None:
     """Admin reports with plots (R15), HTML and PDF, each with the current signed checkpoint.
 
     retention: what expires when, holds, deletion requests, deletions and their approvers.
@@ -31,13 +30,17 @@ def report_command(app: AppContext, kind: str, out: Path | None, now: str | None
     from evidence_station.report import write_report
 
     when = datetime.fromisoformat(now) if now else None
-    target = out or Path(f"report-{kind}-{datetime.now():%Y%m%d-%H%M%S}")
-    with app.open_station(writable=True) as station:
+    with app.writing() as station:
+        actor = app.require(station, "reports")
+        target = out or Path(f"report-{kind}-{station.clock.now():%Y%m%d-%H%M%S}")
+        app.output_dir(target.absolute().parent)
         try:
             html, pdf = write_report(station, kind, target, when)
         except PdfError as err:
             raise click.ClickException(str(err)) from err
-        station.record(Draft("report", actor or default_actor(), {"kind": kind, "file": str(pdf)}))
+        app.hand_over(html, pdf)
+        record_own(station, actor, "report", {"kind": kind, "file": str(pdf),
+                                              "as_of": when.isoformat() if when else None})
     app.say(f"{html}\n{pdf}")
 
 

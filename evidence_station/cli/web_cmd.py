@@ -21,7 +21,8 @@ def web_command(app: AppContext, host: str, port: int) -> None:
 
     from evidence_station.web.app import create_app
 
-    app.open_station().close()  # a clear error now if the data dir is not initialised
+    with app.reading():
+        pass  # a clear error now if the data dir is not initialised
     uvicorn.run(create_app(app.data_dir, app.config), host=host, port=port, log_level="info")
 
 

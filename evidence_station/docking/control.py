@@ -1,69 +1,85 @@
-"""The daemon's control socket: how other commands write while the daemon runs.
+"""The daemon's control socket: how every command works while the daemon runs.
 
-The ledger has one writer at a time (``hashing.ledger``), and while the daemon runs that
-writer is the daemon. ``device register`` (and later commands) open the ledger
-themselves when they can, and otherwise hand the request to the daemon over a Unix
-socket in ``run/`` (mode 0600, so only the station's own user can connect). The kernel
-tells the daemon who connected (SO_PEERCRED); that uid is recorded with the event.
-Requests are validated by ``casework.service`` exactly as in the CLI.
+The daemon is the station's one writer (DESIGN.md, one door). Any command run while it
+runs is sent here and executed by the daemon for the caller, as the caller's account:
+- **who**: the kernel says who connected (SO_PEERCRED). Root and the service user (the
+  data dir's owner) may connect; other OS users only as members of ``socket_group``.
+  The peer's OS user is mapped to its account; only the service user — the web UI's
+  process — may instead name the account it acts for (the web session's). A request
+  naming an account from any other peer is refused.
+- **one thread per connection**, with a deadline to receive the request: a client that
+  trickles bytes or never finishes holds only its own thread.
+- **idempotency**: each request carries an id; a retried request (the connection broke
+  while it ran) gets the first answer, recorded once. An id reused by another peer is
+  refused.
+
+Two request kinds: ``command`` (argv of a CLI command, run by the daemon; its output and
+exit code are sent back) and ``event`` (one change through ``casework.service.perform``,
+what the web UI sends).
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import logging
 import os
+import pwd
+import secrets
 import socket
 import struct
 import threading
-from collections.abc import Mapping
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evidence_station.config import Config
+from evidence_station.errors import ControlError, EvidenceStationError, NotAuthorisedError
+from evidence_station.identity import Actor, account_named, actor_for_uid, may_name_accounts, service_uid
 from evidence_station.station import Station
-from hashing.ledger import Draft
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = "control.sock"
-MAX_REQUEST = 64 * 1024
+MAX_REQUEST = 4 * 1024 * 1024  # a transcript file or a password travels with its command
+RECEIVE_DEADLINE_S = 10.0
+REMEMBERED_REPLIES = 1000
 
 
-class ControlError(Exception):
-    """The daemon refused a request or could not be reached."""
+def socket_path(data_dir: Path, config: Config | None = None) -> Path:
+    runtime = config.daemon.runtime_dir if config is not None else None
+    return (runtime or data_dir / "run") / SOCKET_NAME
 
 
-def socket_path(data_dir: Path) -> Path:
-    return data_dir / "run" / SOCKET_NAME
+@dataclass(frozen=True)
+class Peer:
+    pid: int
+    uid: int
+    gid: int
 
 
-def handle_request(station: Station, request: Mapping[str, Any], peer_uid: int) -> dict[str, Any]:
-    """Validate one request exactly as the CLI would and record it; the reply says which
-    event it became."""
-    from evidence_station.casework.rules import CaseworkError
-    from evidence_station.casework.service import after_record, build_draft
-
-    kind, actor, fields = request.get("type"), request.get("actor"), request.get("fields")
-    if not isinstance(kind, str) or not isinstance(actor, str) or not isinstance(fields, dict):
-        raise ControlError("a request is {type, actor, fields}")
-    try:
-        draft = build_draft(station, kind, actor, fields)
-    except CaseworkError as err:
-        raise ControlError(str(err)) from err
-    draft_fields = {**draft.fields, "via": {"control_socket": True, "peer_uid": peer_uid}}
-    event = station.record(Draft(draft.type, draft.actor, draft_fields))
-    after_record(station, draft)
-    return {"ok": True, "seq": event.seq}
+# Runs one CLI command for a peer: (station view, actor, request) -> reply fields.
+CommandRunner = Callable[[Station, Actor, Mapping[str, Any]], dict[str, Any]]
 
 
 class ControlServer:
-    def __init__(self, station: Station) -> None:
+    def __init__(self, station: Station, run_command: CommandRunner | None = None) -> None:
         self.station = station
-        self.path = socket_path(station.layout.root)
+        self.run_command = run_command
+        self.path = socket_path(station.layout.root, station.config)
+        self.group = station.config.daemon.socket_group
+        self.service_uid = service_uid(station.layout.root)
         self._socket: socket.socket | None = None
         self._thread = threading.Thread(target=self._serve, name="control", daemon=True)
+        self._replies: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        self._running: dict[str, threading.Event] = {}
+        self._replies_lock = threading.Lock()
 
     def start(self) -> None:
+        self.path.parent.mkdir(mode=0o750 if self.group else 0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -72,7 +88,14 @@ class ControlServer:
             server.bind(str(self.path))
         finally:
             os.umask(old_umask)
-        server.listen(8)
+        if self.group:
+            gid = grp.getgrnam(self.group).gr_gid
+            os.chown(self.path, -1, gid)
+            os.chmod(self.path, 0o660)
+            if self.path.parent != self.station.layout.root / "run":
+                os.chown(self.path.parent, -1, gid)
+                os.chmod(self.path.parent, 0o750)
+        server.listen(64)
         self._socket = server
         self._thread.start()
 
@@ -91,32 +114,123 @@ class ControlServer:
                 connection, _ = self._socket.accept()
             except OSError:
                 return  # closed by stop()
-            with connection:
-                self._answer(connection)
+            threading.Thread(target=self._answer, args=(connection,), name="control-request",
+                             daemon=True).start()
+
+    # -- one connection ----------------------------------------------------------------
+    def _may_connect(self, peer: Peer) -> bool:
+        if peer.uid in (0, self.service_uid):
+            return True
+        if not self.group:
+            return False
+        try:
+            login = pwd.getpwuid(peer.uid)
+            gid = grp.getgrnam(self.group).gr_gid
+        except KeyError:
+            return False
+        return gid in os.getgrouplist(login.pw_name, login.pw_gid)
 
     def _answer(self, connection: socket.socket) -> None:
-        credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                            struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", credentials)
+        with connection:
+            raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            peer = Peer(*struct.unpack("3i", raw))
+            try:
+                if not self._may_connect(peer):
+                    raise NotAuthorisedError(
+                        f"OS uid {peer.uid} is not in the socket group {self.group or '(none)'}")
+                request = json.loads(_receive(connection, time.monotonic() + RECEIVE_DEADLINE_S))
+                if not isinstance(request, dict):
+                    raise ControlError("a request is a JSON object")
+                reply = self._once(peer, request)
+            except EvidenceStationError as err:
+                reply = _refusal(err)
+            except (ValueError, OSError) as err:
+                reply = _refusal(ControlError(str(err)))
+            except Exception as err:  # the daemon keeps running; the caller learns why
+                log.exception("control request failed")
+                reply = _refusal(ControlError(f"{type(err).__name__}: {err}"))
+            with contextlib.suppress(OSError):
+                connection.settimeout(RECEIVE_DEADLINE_S)
+                connection.sendall(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
+
+    def _once(self, peer: Peer, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Run a request at most once per id: a retry waits for, then repeats, the answer."""
+        request_id = request.get("request_id")
+        if not isinstance(request_id, str) or not 16 <= len(request_id) <= 64:
+            raise ControlError("each request carries a request_id (16–64 characters)")
+        while True:
+            with self._replies_lock:
+                if request_id in self._replies:
+                    owner, reply = self._replies[request_id]
+                    if owner != peer.uid:
+                        raise NotAuthorisedError("that request id belongs to another user")
+                    return {**reply, "replayed": True}
+                running = self._running.get(request_id)
+                if running is None:
+                    running = self._running[request_id] = threading.Event()
+                    break
+            running.wait()
         try:
-            connection.settimeout(10)
-            request = json.loads(_receive(connection))
-            if not isinstance(request, dict):
-                raise ControlError("a request is a JSON object")
-            reply = handle_request(self.station, request, uid)
-        except (ControlError, ValueError, OSError) as err:
-            reply = {"ok": False, "error": str(err)}
-        except Exception as err:  # the daemon keeps running; the caller learns why
-            log.exception("control request failed")
-            reply = {"ok": False, "error": f"{type(err).__name__}: {err}"}
-        with contextlib.suppress(OSError):
-            connection.sendall(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
+            try:
+                reply = self._dispatch(peer, request, request_id)
+            except EvidenceStationError as err:
+                reply = _refusal(err)
+            with self._replies_lock:
+                self._replies[request_id] = (peer.uid, reply)
+                while len(self._replies) > REMEMBERED_REPLIES:
+                    self._replies.popitem(last=False)
+            return reply
+        finally:
+            with self._replies_lock:
+                self._running.pop(request_id, None)
+            running.set()
+
+    def _dispatch(self, peer: Peer, request: Mapping[str, Any], request_id: str) -> dict[str, Any]:
+        from evidence_station.casework.service import perform
+
+        view = self.station.view()
+        try:
+            actor = self._actor(view, peer, request.get("as_account"))
+            kind = request.get("kind")
+            if kind == "event":
+                fields = request.get("fields")
+                if not isinstance(request.get("type"), str) or not isinstance(fields, dict):
+                    raise ControlError("an event request is {type, fields}")
+                event = perform(view, actor, str(request["type"]), fields, request_id=request_id)
+                return {"ok": True, "seq": event.seq}
+            if kind == "command" and self.run_command is not None:
+                return {"ok": True, **self.run_command(view, actor, {**request, "peer_uid": peer.uid})}
+            raise ControlError(f"unknown request kind {kind!r}")
+        finally:
+            view.close()
+
+    def _actor(self, view: Station, peer: Peer, as_account: object) -> Actor:
+        if as_account is None:
+            return actor_for_uid(view.catalog, peer.uid, data_dir=view.layout.root, via="socket")
+        if not isinstance(as_account, str) or not may_name_accounts(peer.uid, view.layout.root):
+            raise NotAuthorisedError(
+                "only the station's service user (the web UI) may act for a named account; "
+                "every other caller acts as its own OS user's account")
+        return account_named(view.catalog, as_account, via="web", uid=peer.uid)
 
 
-def _receive(connection: socket.socket) -> bytes:
+def _refusal(err: EvidenceStationError) -> dict[str, Any]:
+    return {"ok": False, "error": str(err), "error_zh": err.render("zh"),
+            "error_type": type(err).__name__, "exit_code": err.exit_code}
+
+
+def _receive(connection: socket.socket, deadline: float | None) -> bytes:
     data = b""
     while not data.endswith(b"\n"):
-        chunk = connection.recv(4096)
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ControlError(f"the request did not arrive within {RECEIVE_DEADLINE_S:.0f} s")
+            connection.settimeout(remaining)
+        try:
+            chunk = connection.recv(65536)
+        except TimeoutError as err:
+            raise ControlError(f"the request did not arrive within {RECEIVE_DEADLINE_S:.0f} s") from err
         if not chunk:
             break
         data += chunk
@@ -125,17 +239,38 @@ def _receive(connection: socket.socket) -> bytes:
     return data
 
 
-def send_request(data_dir: Path, request: Mapping[str, Any], timeout: float = 30) -> dict[str, Any]:
-    """Ask the running daemon to record ``request``; raise :class:`ControlError` if refused."""
-    path = socket_path(data_dir)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
-        client.settimeout(timeout)
+def new_request_id() -> str:
+    return secrets.token_hex(16)
+
+
+def daemon_answers(path: Path) -> bool:
+    """A daemon listens at ``path`` (connect succeeds); a stale socket file is not one."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
         try:
-            client.connect(str(path))
-        except OSError as err:
-            raise ControlError(f"the daemon is not answering at {path}: {err}") from err
-        client.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
-        reply = json.loads(_receive(client) or b"{}")
-    if not reply.get("ok"):
-        raise ControlError(str(reply.get("error", "no reply")))
-    return dict(reply)
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def send_request(path: Path, request: Mapping[str, Any], *, attempts: int = 3) -> dict[str, Any]:
+    """Send ``request`` and wait for the answer however long the command runs. If the
+    connection breaks, send the same request id again: the daemon records it once."""
+    payload = {"request_id": new_request_id(), **request}
+    last: Exception | None = None
+    for attempt in range(attempts):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            try:
+                client.settimeout(10)
+                client.connect(str(path))
+                client.sendall(json.dumps(payload, ensure_ascii=False).encode() + b"\n")
+                client.settimeout(None)
+                raw = _receive(client, None)
+                if raw:
+                    return dict(json.loads(raw))
+                last = ControlError("the daemon closed the connection without answering")
+            except OSError as err:
+                last = err
+        time.sleep(0.2 * (attempt + 1))
+    raise ControlError(f"the daemon is not answering at {path}: {last}")

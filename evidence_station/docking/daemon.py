@@ -23,11 +23,12 @@ from docks.mount import ensure_fusectl
 from docks.profiles import PROFILE_DIR, load_profiles
 from evidence_station.analysis.runner import Analyser
 from evidence_station.analysis.worker import AnalysisWorker
-from evidence_station.docking.control import ControlServer
+from evidence_station.docking.control import CommandRunner, ControlServer
 from evidence_station.docking.receipt import Receipt
 from evidence_station.docking.status import StatusBoard
 from evidence_station.docking.worker import DockContext, DockJob, run_dock
 from evidence_station.i18n import Lang
+from evidence_station.identity import STATION, STATION_ACCOUNT
 from evidence_station.station import Station
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def folder_signature(path: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 class Daemon:
-    def __init__(self, station: Station, *, actor: str, lang: Lang,
-                 on_receipt: Callable[[Receipt, Path], None] = lambda r, p: None) -> None:
+    def __init__(self, station: Station, *, lang: Lang,
+                 on_receipt: Callable[[Receipt, Path], None] = lambda r, p: None,
+                 run_command: CommandRunner | None = None) -> None:
         config = station.config.daemon
         self.station = station
         run_dir = station.layout.root / "run"
@@ -55,7 +57,8 @@ class Daemon:
         self.board = StatusBoard(run_dir / "status.json", station.name)
         self.ctx = DockContext(
             station=station, board=self.board,
-            profiles=load_profiles([PROFILE_DIR, *config.profile_dirs]), actor=actor, lang=lang,
+            profiles=load_profiles([PROFILE_DIR, *config.profile_dirs]), actor=STATION_ACCOUNT,
+            lang=lang,
             slots=threading.BoundedSemaphore(config.max_parallel_copies),
             stopping=threading.Event(), mounts_dir=run_dir / "mounts", on_receipt=on_receipt)
         self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
@@ -68,7 +71,7 @@ class Daemon:
         self._next: dict[str, DockJob] = {}
         self._signatures: dict[Path, tuple[tuple[str, int, int], ...]] = {}
         self._lock = threading.Lock()
-        self.control = ControlServer(station)
+        self.control = ControlServer(station, run_command)
         self.scheduler: Any = None
         self.block_watcher: BlockWatcher | None = None
         self.inbox_watcher: InboxWatcher | None = None
@@ -185,11 +188,10 @@ class Daemon:
         self.scheduler.start()
 
     def sweep(self) -> int:
-        from evidence_station.casework.service import build_draft
+        from evidence_station.casework.service import perform
 
-        draft = build_draft(self.station, "retention.sweep", "system", {})
-        self.station.record(draft)
-        count = len(draft.fields["expired"])
+        event = perform(self.station, STATION, "retention.sweep", {})
+        count = len(event.fields["expired"])
         if count:
             log.warning("retention sweep: %d clip(s) past retention await a deletion request "
                         "and approval (`evidence-station retention sweep`)", count)

@@ -48,14 +48,15 @@ class Receipt:
             f["status"] == "failed" for f in self.files)
 
 
-def build_receipt(result: SessionResult, *, station: str, port: str, verifier_key: str) -> Receipt:
+def build_receipt(result: SessionResult, *, station: str, port: str, verifier_key: str,
+                  made_at: datetime) -> Receipt:
     files = [{"path": o.item.display, "size": o.item.file.size, "sha256": o.sha256,
               "status": o.status, "flags": [flag.kind for flag in o.flags]}
              for o in result.outcomes if o.problem is None]
     problems = [p.as_dict() for p in result.skipped]
     problems += [o.problem.as_dict() for o in result.outcomes if o.problem is not None]
     return Receipt(station, result.session_id, port, result.device_id, result.officer_id,
-                   result.source, result.state, result.reason, datetime.now(UTC).isoformat(),
+                   result.source, result.state, result.reason, made_at.astimezone(UTC).isoformat(),
                    files, problems, result.checkpoint_note, verifier_key.strip())
 
 

@@ -221,7 +221,8 @@ def _dock_root(job: DockJob, ctx: DockContext,
     if job.unplugged.is_set() and result.state == "interrupted":
         result.reason = t("dock.unplugged", ctx.lang)
     receipt = build_receipt(result, station=station.name, port=job.port,
-                            verifier_key=station.layout.verifier_key.read_text())
+                            verifier_key=station.layout.verifier_key.read_text(),
+                            made_at=station.clock.now())
     path = write_receipt(receipt, station.layout.root / "receipts", ctx.lang)
     ctx.on_receipt(receipt, path)
     ctx.on_session(result)
@@ -270,7 +271,7 @@ def _set_clock(job: DockJob, ctx: DockContext, device: BlockDevice, found: Ident
     if not ctx.station.config.daemon.set_camera_clock or profile is None or profile.clock is None:
         return
     zone = ZoneInfo(ctx.station.config.station.timezone)
-    now = datetime.now(zone)
+    now = ctx.station.clock.now().astimezone(zone)
     newest = max(found.listing.files, key=lambda item: item.mtime_ns, default=None)
     newest_time = datetime.fromtimestamp(newest.mtime_ns / 1e9, zone) if newest else None
     ctx.station.record(Draft("camera.clock", ctx.actor, {
@@ -282,7 +283,7 @@ def _set_clock(job: DockJob, ctx: DockContext, device: BlockDevice, found: Ident
         "ahead_by_at_least_s": max(0, int((newest_time - now).total_seconds())) if newest_time else None,
     }))
     setting = profile.clock
-    content = clock_file_content(datetime.now(zone), setting)
+    content = clock_file_content(ctx.station.clock.now().astimezone(zone), setting)
     try:
         write_clock_file(device, setting, content, ctx.mounts_dir / f"{job.port}-clock")
     except (MountError, OSError) as err:

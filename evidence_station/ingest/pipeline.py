@@ -26,8 +26,8 @@ from evidence_station.station import Station
 from hashing.ledger import Draft
 
 
-def new_session_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+def new_session_id(now: datetime) -> str:
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def with_file_times(listing: Listing, file_times: Mapping[bytes, int]) -> Listing:
@@ -65,9 +65,9 @@ def ingest_source(
         plan = stages.plan(
             listing, station.catalog, device_id=device_id, officer_id=officer_id,
             config=config.ingest, zone=config.station.timezone, source_label=source.name,
-            profile=profile,
+            profile=profile, now=station.clock.now(),
         )
-    session_id = new_session_id()
+    session_id = new_session_id(station.clock.now())
     result = SessionResult(session_id, str(source), plan.device_id, plan.officer_id,
                            skipped=list(plan.skipped))
     station.record(Draft("session.start", actor, {

@@ -66,11 +66,10 @@ def _skip_reason_text(reason: str, detail: str) -> str:
 
 def plan(
     listing: Listing, catalog: Catalog, *, device_id: str | None, officer_id: str | None,
-    config: IngestConfig, zone: str, source_label: str, now: datetime | None = None,
+    config: IngestConfig, zone: str, source_label: str, now: datetime,
     profile: Profile | None = None,
 ) -> Plan:
     """Decide per file: copy, already ingested (resume), or skipped with a reason."""
-    now = now or datetime.now(UTC)
     infos = [read_name(item.rel_path, profile, zone) for item in listing.files]
     device = device_id or next((i.device_id for i in infos if i.device_id), None)
     officer = officer_id or next((i.officer_id for i in infos if i.officer_id), None)

@@ -24,12 +24,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from evidence_station.casework.accounts import AccountStore
 from evidence_station.casework.identities import IdentityStore, shown
-from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, ROLES, CaseworkError, can
-from evidence_station.casework.service import submit
+from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, ROLES, can
 from evidence_station.catalog import Catalog
 from evidence_station.check import check_station
+from evidence_station.client import run_as, submit_as
 from evidence_station.config import Config
-from evidence_station.docking.control import ControlError
 from evidence_station.errors import EvidenceStationError
 from evidence_station.i18n import Lang
 from evidence_station.station import Layout, Station
@@ -136,8 +135,8 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
                      fields: dict[str, Any]) -> None:
         """Record through casework.service off the event loop (it may wait for the ledger)."""
         try:
-            seq = await run_in_threadpool(submit, data_dir, config, kind, user["username"], fields)
-        except (CaseworkError, ControlError, EvidenceStationError) as err:
+            seq = await run_in_threadpool(submit_as, data_dir, config, user["username"], kind, fields)
+        except EvidenceStationError as err:
             request.session["error"] = str(err)
             return
         request.session["message"] = text("done", lang(request), seq=seq)
@@ -345,18 +344,20 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         user = current_user(request)
         await form(request)
         allow(user, "ledger.export")
-        from evidence_station.export import export_bundle
 
         out = Path(tempfile.mkdtemp(prefix="bundle-", dir=data_dir / "exports"
                                     if (data_dir / "exports").is_dir() else None))
         try:
-            with Station.open(data_dir, config, writable=True) as writable:
-                export_bundle(writable, out, [], actor=user["username"])
-            request.session["message"] = str(out)
+            code, _out, err_text = await run_in_threadpool(
+                run_as, data_dir, config, user["username"], ["ledger", "export", "--out", str(out)],
+                lang(request))
+            if code == 0:
+                request.session["message"] = str(out)
+            else:
+                request.session["error"] = err_text.strip() or f"export failed (exit {code})"
         except EvidenceStationError as err:
             chosen: Lang = "en" if lang(request) == "en" else "zh"
-            request.session["error"] = f"{err.render(chosen)} — run `evidence-station ledger " \
-                                       "export` on the station while the daemon is stopped"
+            request.session["error"] = err.render(chosen)
         return RedirectResponse("/ledger", status_code=303)
 
     # -- admin --------------------------------------------------------------------------
@@ -378,13 +379,11 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         user = current_user(request)
         data = await form(request)
         allow(user, "users.manage")
-        try:
-            accounts.set_password(str(data.get("username", "")), str(data.get("password", "")))
-        except ValueError as err:
-            request.session["error"] = str(err)
-            return RedirectResponse("/admin", status_code=303)
+        # validated, recorded, then the password hash stored: an existing name is refused
+        # before anything changes (DESIGN.md, one door)
         await record(request, user, "user.add", {key: data.get(key) or None for key in
-                                           ("username", "role", "display_name", "officer_id")})
+                                                 ("username", "role", "display_name", "officer_id",
+                                                  "password")})
         return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/users/{username}/role")
