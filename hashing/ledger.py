@@ -191,8 +191,27 @@ class Ledger:
             self._size = int(state["events"])
             self._end_offset = file_size
             self._last_hash = str(state["last_hash"])
-        elif self._offsets_path.exists():
+            return
+        if self._offsets_path.exists():
             self._open_beside_writer()
+        if not self._writer_running() and file_size > self._end_offset:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._end_offset)
+                rest = handle.read()
+            if not rest.endswith(b"\n"):  # no writer, and an unfinished line: a crash mid-write
+                raise TornTailError(self.path, self._size + rest.count(b"\n"),
+                                    rest[rest.rfind(b"\n") + 1:])
+
+    def _writer_running(self) -> bool:
+        """Whether some process holds the writer lock — asked of the kernel (/proc/locks),
+        so the question takes no lock itself."""
+        try:
+            info = os.stat(self.directory / "lock")
+            locks = Path("/proc/locks").read_text()
+        except OSError:
+            return False
+        key = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino} "
+        return any("FLOCK" in line and key in line for line in locks.splitlines())
 
     def _state_path(self) -> Path:
         return self.directory / "state.json"

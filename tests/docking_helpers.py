@@ -82,7 +82,7 @@ class DaemonProcess:
         self.log = (data_dir.parent / "daemon.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "evidence_station", "--data-dir", str(data_dir), "--config",
-             str(config), "--lang", "en", "daemon", "--station", "test-station", "--actor", "tester"],
+             str(config), "--lang", "en", "daemon", "--station", "test-station"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_for(lambda status: bool(status.get("ready")), timeout=30)
 

@@ -15,6 +15,7 @@ from evidence_station.cli import main
 from hashing.checkpoint import open_checkpoint
 from hashing.merkle import leaf_hash, verify_inclusion
 from hashing.note import Verifier
+from tests.accounts import run_as
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -35,7 +36,7 @@ def cli(tmp_path: Path, demo_camera: Path, capsys: pytest.CaptureFixture[str],
     assert run("ingest", str(demo_camera))[0] == 0
     for name, role in (("li", "clerk"), ("wang", "admin"), ("zhao", "auditor")):
         code, _, err = run("user", "add", name, "--role", role, "--password-stdin",
-                           "--actor", "setup", stdin="correct horse battery\n")
+                           stdin="correct horse battery\n")
         assert code == 0, err
     return run
 
@@ -52,12 +53,13 @@ def events(tmp_path: Path, kind: str) -> list[dict[str, object]]:
 def test_label_a_docking_session_then_relabel_one(cli: Run, tmp_path: Path) -> None:
     session = json.loads(cli("clips", "--json")[1])[0]
     sessions = [e["session_id"] for e in events(tmp_path, "session.start")]
-    code, _, err = cli("label", "--session", str(sessions[0]), "--case-number", "东罚决字〔2026〕12号",
-                         "--party", "张三", "--handler", "李四", "--reporter", "王五", "--actor", "li")
+    code, _, err = run_as(tmp_path / "data", "li", "label", "--session", str(sessions[0]),
+                          "--case-number", "东罚决字〔2026〕12号", "--party", "张三", "--handler", "李四",
+                          "--reporter", "王五")
     assert code == 0, err
     ids = clip_ids(cli)
-    code, _, _ = cli("label", ids[0], "--case-number", "东罚决字〔2026〕13号", "--party", "张三",
-                     "--handler", "李四", "--actor", "li")
+    code, _, _ = run_as(tmp_path / "data", "li", "label", ids[0], "--case-number", "东罚决字〔2026〕13号",
+                        "--party", "张三", "--handler", "李四")
     shown = json.loads(cli("show", ids[0], "--json")[1])
     assert shown["labels"]["case_number"] == "东罚决字〔2026〕13号"
     history = [h["case_number"] for h in shown["label_history"]]
@@ -95,8 +97,9 @@ def test_label_needs_a_selection(cli: Run) -> None:
 
 def test_evidence_designation_and_r8_for_audio(cli: Run, tmp_path: Path) -> None:
     clip = clip_ids(cli)[0]
-    code, _, err = cli("evidence", clip, "--collector", "李四", "--collected-at", "2026-11-03T14:30",
-                       "--location", "人民路", "--fact-to-prove", "当事人占道经营", "--actor", "li")
+    code, _, err = run_as(tmp_path / "data", "li", "evidence", clip, "--collector", "李四",
+                          "--collected-at", "2026-11-03T14:30", "--location", "人民路",
+                          "--fact-to-prove", "当事人占道经营")
     assert code == 0, err
     designation = json.loads(cli("show", clip, "--json")[1])["designation"]
     assert designation["fact_to_prove"] == "当事人占道经营" and designation["designated_by"] == "li"
@@ -126,12 +129,12 @@ def test_evidence_designation_and_r8_for_audio(cli: Run, tmp_path: Path) -> None
 
 def test_access_register_and_copy_with_proof(cli: Run, tmp_path: Path) -> None:
     clip = clip_ids(cli)[0]
-    code, _, err = cli("access", "view", clip, "--viewer", "赵六", "--approver", "wang",
-                       "--reason", "复核", "--actor", "li")
+    code, _, err = run_as(tmp_path / "data", "li", "access", "view", clip, "--viewer", "赵六",
+                          "--approver", "wang", "--reason", "复核")
     assert code == 0, err
     out_dir = tmp_path / "copy"
-    code, _, err = cli("access", "copy", clip, "--copier", "li", "--approver", "wang",
-                       "--reason", "移送法院", "--out", str(out_dir), "--actor", "li")
+    code, _, err = run_as(tmp_path / "data", "li", "access", "copy", clip, "--copier", "li",
+                          "--approver", "wang", "--reason", "移送法院", "--out", str(out_dir))
     assert code == 0, err
     manifest = json.loads((out_dir / "manifest.json").read_text())
     import hashlib
@@ -146,30 +149,78 @@ def test_access_register_and_copy_with_proof(cli: Run, tmp_path: Path) -> None:
                      leaf=leaf_hash(manifest["ingest_event"].encode()),
                      proof=[bytes.fromhex(h) for h in manifest["proof"]["hashes"]], root=checkpoint.root)
     access = json.loads(cli("show", clip, "--json")[1])["access"]
-    assert [(a["kind"], a["person"], a["approver"]) for a in access] == [
-        ("view", "赵六", "wang"), ("copy", "li", "wang")]
+    assert [(a["kind"], a["person"], a["approver"], a["actor"]) for a in access] == [
+        ("view", "赵六", "wang", "li"), ("copy", "li", "wang", "li")]
+    # the copy is an intent before and a done event after, naming the manifest
+    done = events(tmp_path, "access.copy.done")
+    assert len(done) == 1 and done[0]["copy_seq"] == manifest["register_seq"]
+    assert done[0]["manifest_sha256"] == hashlib.sha256((out_dir / "manifest.json").read_bytes()).hexdigest()
 
 
-def test_release_outside_needs_an_admin_approver(cli: Run) -> None:
+def test_release_outside_is_a_request_and_another_admins_approval(cli: Run, tmp_path: Path) -> None:
+    """R12: a release outside the unit is never a typed approver; it is a request, an
+    approval by a different admin account, then one copy."""
+    data = tmp_path / "data"
     clip = clip_ids(cli)[0]
-    code, _, err = cli("access", "view", clip, "--viewer", "律师", "--approver", "li",
-                       "--reason", "当事人申请", "--outside")
-    assert code == 2 and "R12" in err
-    assert cli("access", "view", clip, "--viewer", "律师", "--approver", "wang",
-               "--reason", "当事人申请", "--outside")[0] == 0
+    before = (data / "ledger" / "events.jsonl").read_bytes()
+    out = tmp_path / "outside"
+    # a clerk cannot register an outside release "approved by wang": refused, nothing written
+    code, _, err = run_as(data, "li", "access", "copy", clip, "--copier", "li", "--approver", "wang",
+                          "--reason", "律师申请", "--out", str(out), "--outside")
+    assert code == 2 and "--outside takes" in err
+    code, _, err = run_as(data, "li", "access", "view", clip, "--viewer", "律师", "--approver", "wang",
+                          "--reason", "当事人申请", "--outside")
+    assert code == 2
+    assert not out.exists() and (data / "ledger" / "events.jsonl").read_bytes() == before
+    # the request writes nothing out
+    code, _, err = run_as(data, "li", "access", "copy", clip, "--outside", "--copier", "li",
+                               "--reason", "律师申请")
+    assert code == 0, err
+    request = events(tmp_path, "access.release.request")[0]["seq"]
+    code, _, err = run_as(data, "li", "access", "copy", "--request", str(request), "--out", str(out))
+    assert code == 2 and "not approved" in err and not out.exists()
+    # a clerk cannot approve; the requester cannot approve their own request
+    code, _, err = run_as(data, "li", "access", "approve", str(request))
+    assert code == 2 and "may not access.approve_outside" in err
+    assert cli("user", "add", "sun", "--role", "admin", "--password-stdin",
+               stdin="correct horse battery\n")[0] == 0
+    assert run_as(data, "sun", "access", "copy", clip, "--outside", "--copier", "sun",
+                  "--reason", "x")[0] == 0
+    own = events(tmp_path, "access.release.request")[1]["seq"]
+    code, _, err = run_as(data, "sun", "access", "approve", str(own))
+    assert code == 2 and "another admin" in err
+    assert run_as(data, "wang", "access", "approve", str(request))[0] == 0
+    code, _, err = run_as(data, "wang", "access", "approve", str(request))
+    assert code == 2 and "already approved" in err
+    # then exactly one copy
+    code, _, err = run_as(data, "li", "access", "copy", "--request", str(request), "--out", str(out))
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["approver"] == "wang" and manifest["outside"] is True
+    code, _, err = run_as(data, "li", "access", "copy", "--request", str(request),
+                          "--out", str(tmp_path / "again"))
+    assert code == 2 and "already used" in err and not (tmp_path / "again").exists()
 
 
 def test_users_and_roles(cli: Run, tmp_path: Path) -> None:
     users = {u["username"]: u for u in json.loads(cli("user", "list", "--json")[1])}
-    assert users["li"]["role"] == "clerk" and users["li"]["updated_by"] == "setup"
-    assert cli("user", "role", "li", "auditor", "--actor", "wang")[0] == 0
+    assert users["li"]["role"] == "clerk" and users["li"]["updated_by"] == "root"
+    assert run_as(tmp_path / "data", "wang", "user", "role", "li", "auditor")[0] == 0
     users = {u["username"]: u for u in json.loads(cli("user", "list", "--json")[1])}
     assert users["li"]["role"] == "auditor" and users["li"]["updated_by"] == "wang"
-    code, _, err = cli("user", "add", "x", "--role", "clerk", "--password-stdin", stdin="short\n")
+    code, _, err = cli("user", "add", "xu", "--role", "clerk", "--password-stdin", stdin="short\n")
     assert code == 2 and "at least 10" in err
-    code, _, err = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+    # an existing name is refused before anything changes: not its password, not the ledger
+    accounts_before = (tmp_path / "data" / "accounts.sqlite").read_bytes()
+    ledger_before = (tmp_path / "data" / "ledger" / "events.jsonl").read_bytes()
+    code, _, err = cli("user", "add", "li", "--role", "admin", "--password-stdin",
                        stdin="another long password\n")
     assert code == 2 and "exists" in err
+    assert (tmp_path / "data" / "accounts.sqlite").read_bytes() == accounts_before
+    assert (tmp_path / "data" / "ledger" / "events.jsonl").read_bytes() == ledger_before
+    # a clerk manages no accounts
+    code, _, err = run_as(tmp_path / "data", "zhao", "user", "role", "zhao", "admin")
+    assert code == 2 and "may not users.manage" in err
     ledger = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
     assert "argon2" not in ledger and "correct horse" not in ledger  # no hashes in the ledger
     assert oct((tmp_path / "data" / "accounts.sqlite").stat().st_mode & 0o777) == "0o600"

@@ -7,14 +7,18 @@ import io
 import json
 import shutil
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from evidence_station.cli import main
+from evidence_station.clock import FixedClock
 from evidence_station.demo import make_demo_camera
 from retention.policy import add_months
 from retention.reports import expiry_by_month
+from tests.accounts import run_as
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None or shutil.which("pdftoppm") is None,
                                 reason="chromium and poppler-utils needed (make deps installs them)")
@@ -35,11 +39,14 @@ def test_retention_and_compliance_reports(tmp_path: Path, capsys: pytest.Capture
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
 
+    docked = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    clock = FixedClock(docked)
+
     def run(*args: str) -> tuple[int, str]:
-        code = main(["--data-dir", str(data), "--lang", "en", *args])
+        code = main(["--data-dir", str(data), "--lang", "en", *args], clock=clock)
         return code, capsys.readouterr().out
 
-    camera = make_demo_camera(tmp_path / "cam", count=4, seconds=0.5)
+    camera = make_demo_camera(tmp_path / "cam", count=4, seconds=0.5, start=docked - timedelta(hours=3))
     assert run("init", "--station", "reports")[0] == 0
     assert run("ingest", str(camera))[0] == 0
     assert run("analyze")[0] == 0
@@ -49,9 +56,9 @@ def test_retention_and_compliance_reports(tmp_path: Path, capsys: pytest.Capture
     assert run("hold", ids[0], "--reason", "诉讼中")[0] == 0
     assert run("access", "view", ids[1], "--viewer", "赵六", "--approver", "wang",
                "--reason", "复核")[0] == 0
-    assert run("delete", ids[2], "--request", "--reason", "期满", "--now", "2027-06-01",
-               "--actor", "li")[0] == 0
-    assert run("delete", ids[2], "--approve", "--now", "2027-06-01", "--actor", "wang")[0] == 0
+    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert run("delete", ids[2], "--request", "--reason", "期满")[0] == 0
+    assert run_as(data, "wang", "delete", ids[2], "--approve", clock=clock)[0] == 0
     shots = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     for kind, words in (("retention", ["保存期限报告", "诉讼中", "wang"]),

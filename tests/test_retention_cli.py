@@ -6,35 +6,63 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from evidence_station.cli import main
+from evidence_station.clock import FixedClock
+from evidence_station.config import load_config
 from evidence_station.demo import make_demo_camera
+from evidence_station.station import Station
+from tests.accounts import run_as
+
+ZONE = ZoneInfo("Asia/Shanghai")
 
 Run = Callable[..., tuple[int, str, str]]
 
 
+# Every date here is pinned: the clips are recorded, ingested and labelled on DOCKED, and
+# the station's clock is moved forward in-process to judge them (never `--now` on a write).
+DOCKED = datetime(2026, 11, 23, 10, 0, tzinfo=ZONE)
+
+
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+def clock() -> FixedClock:
+    return FixedClock(DOCKED)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        clock: FixedClock) -> Run:
     data = tmp_path / "data"
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = main(["--data-dir", str(data), "--lang", "en", *args])
+        code = main(["--data-dir", str(data), "--lang", "en", *args], clock=clock)
         out, err = capsys.readouterr()
         return code, out, err
 
-    camera = make_demo_camera(tmp_path / "cam", count=6, seconds=0.5)
+    camera = make_demo_camera(tmp_path / "cam", count=6, seconds=0.5, start=DOCKED - timedelta(hours=3))
     assert run("init", "--station", "retention")[0] == 0
     assert run("ingest", str(camera))[0] == 0
+    for name in ("wang", "zhou"):
+        monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+        assert run("user", "add", name, "--role", "admin", "--password-stdin")[0] == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
-    assert run("user", "add", "wang", "--role", "admin", "--password-stdin")[0] == 0
+    assert run("user", "add", "li", "--role", "clerk", "--password-stdin")[0] == 0
     return run
 
 
-def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path) -> None:
+def ledger_bytes(tmp_path: Path) -> bytes:
+    return (tmp_path / "data" / "ledger" / "events.jsonl").read_bytes()
+
+
+def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path, clock: FixedClock) -> None:
+    data = tmp_path / "data"
     ids = [c["id"] for c in json.loads(cli("clips", "--json")[1])]
     general, dispute, evidence, held, case, other = ids
     assert cli("label", dispute, "--case-number", "A-1", "--party", "p", "--handler", "h",
@@ -45,42 +73,59 @@ def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path) -> None:
                "--location", "l", "--fact-to-prove", "f")[0] == 0
     assert cli("hold", held, "--reason", "行政诉讼中")[0] == 0
 
+    # labelled 2026-11-23: general clips expire 2027-02-23, the case 6 months after labelling
     code, out, _ = cli("retention", "sweep", "--now", "2027-06-01", "--dry-run", "--json")
     expired = json.loads(out)
     assert code == 0 and sorted(e["id"] for e in expired) == sorted([general, case, other])
     assert {e["id"]: e["class"] for e in expired}[case] == "case"
+    assert {e["id"]: e["expired_on"] for e in expired}[case] == "2027-05-23"
     assert all(e["sha256"] and e["rule"].startswith("R6") for e in expired)
     # inside the 3 months nothing has expired; a dry run records nothing
     assert json.loads(cli("retention", "sweep", "--now", "2027-01-01", "--dry-run", "--json")[1]) == []
-    events = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
-    assert "retention.sweep" not in events
-    assert cli("retention", "sweep", "--now", "2027-06-01")[0] == 0
-    assert "retention.sweep" in (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
+    assert b"retention.sweep" not in ledger_bytes(tmp_path)
+    # --now never goes with a write
+    before = ledger_bytes(tmp_path)
+    code, _, err = cli("retention", "sweep", "--now", "2099-01-01")
+    assert code == 2 and "--dry-run" in err and ledger_bytes(tmp_path) == before
+    for command in (("delete", general, "--request", "--reason", "x", "--now", "2099-01-01"),
+                    ("delete", general, "--approve", "--actor", "wang")):
+        code, _, err = cli(*command)
+        assert code == 2 and "No such option" in err and ledger_bytes(tmp_path) == before
 
-    # R11: nothing inside retention (or held, or evidence) can be deleted, and it says why
-    code, _, err = cli("delete", general, "--request", "--reason", "到期", "--now", "2027-01-01")
-    assert code == 2 and "R11" in err and "2027-02" in err
-    code, _, err = cli("delete", held, "--request", "--reason", "x", "--now", "2030-01-01")
+    # R11: on the station's clock nothing inside retention can even be requested
+    code, _, err = cli("delete", general, "--request", "--reason", "到期")
+    assert code == 2 and "R11" in err and "2027-02-23" in err and ledger_bytes(tmp_path) == before
+    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=ZONE))
+    assert cli("retention", "sweep")[0] == 0
+    sweep = [json.loads(line) for line in ledger_bytes(tmp_path).splitlines()
+             if json.loads(line)["type"] == "retention.sweep"]
+    assert sweep[-1]["today"] == "2027-06-01" and sweep[-1]["time"].startswith("2027-06-01T01:00")
+    before = ledger_bytes(tmp_path)
+    code, _, err = cli("delete", held, "--request", "--reason", "x")
     assert code == 2 and "legal hold" in err
-    code, _, err = cli("delete", evidence, "--request", "--reason", "x", "--now", "2030-01-01")
+    code, _, err = cli("delete", evidence, "--request", "--reason", "x")
     assert code == 2 and "never expires" in err
+    assert ledger_bytes(tmp_path) == before
 
-    # expired: requested by one person, approved by another
-    assert cli("delete", general, "--request", "--reason", "保存期满", "--now", "2027-06-01",
-               "--actor", "li")[0] == 0
-    code, _, err = cli("delete", general, "--approve", "--now", "2027-06-01", "--actor", "li")
-    assert code == 2 and "other than the requester" in err
+    # expired: requested by one account, approved by a different *admin* account
+    assert run_as(data, "li", "delete", general, "--request", "--reason", "保存期满", clock=clock)[0] == 0
+    code, _, err = run_as(data, "li", "delete", general, "--approve", clock=clock)
+    assert code == 2 and "may not deletion.approve" in err
     shown = json.loads(cli("show", general, "--json")[1])
     stored = Path(shown["store_path"])
     assert stored.exists()
-    assert cli("delete", general, "--approve", "--now", "2027-06-01", "--actor", "wang")[0] == 0
+    assert run_as(data, "wang", "delete", general, "--approve", clock=clock)[0] == 0
     assert not stored.exists()
-    tombstone = next(json.loads(line) for line in
-                 (tmp_path / "data" / "ledger" / "events.jsonl").read_text().splitlines()
-                 if json.loads(line)["type"] == "deletion")
+    tombstone = next(json.loads(line) for line in ledger_bytes(tmp_path).splitlines()
+                     if json.loads(line)["type"] == "deletion")
     assert (tombstone["sha256"], tombstone["requested_by"], tombstone["actor"]) == (
         shown["sha256"], "li", "wang")
-    code, _, err = cli("delete", general, "--request", "--reason", "again", "--now", "2027-06-01")
+    assert tombstone["auth"]["via"] == "socket"
+    # the same admin cannot both request and approve
+    assert run_as(data, "zhou", "delete", other, "--request", "--reason", "期满", clock=clock)[0] == 0
+    code, _, err = run_as(data, "zhou", "delete", other, "--approve", clock=clock)
+    assert code == 2 and "other than the requester" in err
+    code, _, err = cli("delete", general, "--request", "--reason", "again")
     assert code == 2 and "already deleted" in err
     # the station still checks clean and a bundle still verifies: the hash stays forever
     assert cli("check")[0] == 0
@@ -90,33 +135,67 @@ def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path) -> None:
     assert verify([str(tmp_path / "bundle")]) == 0
     cli("--help")  # let the captured output move past the verifier's report
     # the catalog is a projection: rebuilt from the ledger it says exactly the same
-    before = [cli(*args)[1] for args in (("clips", "--json"), ("user", "list", "--json"),
-                                         ("review", "--json", "--all"), ("show", held, "--json"))]
+    before_rebuild = [cli(*args)[1] for args in (("clips", "--json"), ("user", "list", "--json"),
+                                                 ("review", "--json", "--all"), ("show", held, "--json"))]
     assert cli("catalog", "rebuild")[0] == 0
     after = [cli(*args)[1] for args in (("clips", "--json"), ("user", "list", "--json"),
                                         ("review", "--json", "--all"), ("show", held, "--json"))]
-    assert after == before
+    assert after == before_rebuild
     # held clip released → it expires like any other
     assert cli("hold", held, "--reason", "诉讼结束", "--release")[0] == 0
-    code, out, _ = cli("retention", "sweep", "--now", "2027-06-01", "--dry-run", "--json")
+    code, out, _ = cli("retention", "sweep", "--dry-run", "--json")
     assert held in [e["id"] for e in json.loads(out)] and general not in [e["id"] for e in json.loads(out)]
 
 
-def test_daemon_schedules_the_daily_sweep(tmp_path: Path, cli: Run) -> None:
+def test_a_wrong_camera_clock_never_shortens_retention(tmp_path: Path, cli: Run, clock: FixedClock,
+                                                       media_cache: Path) -> None:
+    """A camera that says 2010 is judged from the day it was docked (the later time)."""
+    camera = tmp_path / "old" / "DCIM" / "100MEDIA"
+    camera.mkdir(parents=True)
+    shutil.copyfile(media_cache / "clip0.mp4", camera / "CAM9_010203_20100101120000_0001.MP4")
+    assert cli("ingest", str(tmp_path / "old"))[0] == 0
+    old = next(c for c in json.loads(cli("clips", "--json")[1]) if c["device_id"] == "CAM9")
+    assert old["recorded_at"].startswith("2010-01-01")
+    before = ledger_bytes(tmp_path)
+    assert old["id"] not in [e["id"] for e in json.loads(cli("retention", "sweep", "--dry-run",
+                                                             "--json")[1])]
+    code, _, err = cli("delete", old["id"], "--request", "--reason", "2010 年的录像")
+    assert code == 2 and "R11" in err and "2027-02-23" in err and ledger_bytes(tmp_path) == before
+    clock.set(datetime(2027, 2, 23, 0, 1, tzinfo=ZONE))
+    assert old["id"] in [e["id"] for e in json.loads(cli("retention", "sweep", "--dry-run", "--json")[1])]
+
+
+def test_no_deletion_while_a_time_flag_is_open(tmp_path: Path, cli: Run, clock: FixedClock) -> None:
+    from hashing.ledger import Draft
+
+    clip = json.loads(cli("clips", "--json")[1])[0]["id"]
+    with Station.open(tmp_path / "data", load_config(None), writable=True, clock=clock) as station:
+        station.record(Draft("review.flag", "station", {"flags": [
+            {"flag_id": f"{clip}:clock_drift", "clip_id": clip, "kind": "clock_drift",
+             "article": "R1/R13", "figures": {"drift_s": 1800}}]}))
+    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=ZONE))
+    before = ledger_bytes(tmp_path)
+    code, _, err = cli("delete", clip, "--request", "--reason", "期满")
+    assert code == 2 and "unresolved time flags" in err and ledger_bytes(tmp_path) == before
+    assert cli("review", "resolve", f"{clip}:clock_drift", "--resolution", "camera 30 min fast")[0] == 0
+    assert cli("delete", clip, "--request", "--reason", "期满")[0] == 0
+
+
+def test_daemon_schedules_the_daily_sweep(tmp_path: Path, cli: Run, clock: FixedClock) -> None:
     from evidence_station.config import load_config
     from evidence_station.docking.daemon import Daemon
     from evidence_station.station import Station
 
     config = tmp_path / "config.toml"
     config.write_text("[daemon]\nusb = false\ndemo_camera = false\n[retention]\nsweep_hour = 3\n")
-    with Station.open(tmp_path / "data", load_config(config), writable=True) as station:
-        daemon = Daemon(station, actor="test", lang="en")
+    with Station.open(tmp_path / "data", load_config(config), writable=True, clock=clock) as station:
+        daemon = Daemon(station, lang="en")
         daemon._schedule_sweep()
         try:
             job = daemon.scheduler.get_job("retention-sweep")
             assert "hour='3'" in str(job.trigger)
-            assert daemon.sweep() == 0  # nothing has expired yet (recorded this week)
+            assert daemon.sweep() == 0  # nothing has expired yet (docked on the clock's day)
         finally:
             daemon.scheduler.shutdown(wait=False)
     events = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
-    assert '"type":"retention.sweep"' in events and '"actor":"system"' in events
+    assert '"type":"retention.sweep"' in events and '"actor":"station"' in events

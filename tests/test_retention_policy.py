@@ -27,14 +27,21 @@ def test_add_months(day: date, months: int, expected: date) -> None:
 
 def facts(**changes: object) -> ClipFacts:
     base: dict[str, object] = {"clip_id": "c1", "sha256": "ab" * 32, "recorded_on": date(2026, 11, 30),
-                               "ingested_on": date(2026, 12, 1)}
+                               "ingested_on": date(2026, 11, 30)}
     return ClipFacts(**{**base, **changes})  # type: ignore[arg-type]
 
 
 def test_classes() -> None:
     general = classify(facts(), POLICY)
     assert (general.klass, general.expires) == ("general", date(2027, 2, 28))  # 11-30 + 3 → 02-28
-    assert classify(facts(recorded_on=None), POLICY).expires == date(2027, 3, 1)  # ingest date
+    assert classify(facts(recorded_on=None), POLICY).expires == date(2027, 2, 28)  # ingest date
+    # the later of recorded and ingested: a camera clock in 2010 cannot shorten retention …
+    assert classify(facts(recorded_on=date(2010, 1, 1)), POLICY).expires == date(2027, 2, 28)
+    # … and one in the future only lengthens it
+    assert classify(facts(recorded_on=date(2026, 12, 20)), POLICY).expires == date(2027, 3, 20)
+    # a label dated before ingest (it cannot be, but a bad clock could say so) counts from ingest
+    old_label = classify(facts(case_number="A", labelled_on=date(2026, 1, 1)), POLICY)
+    assert old_label.expires == date(2027, 5, 30)  # 6 months of litigation from the ingest
     case = classify(facts(case_number="A-1", labelled_on=date(2026, 12, 15)), POLICY)
     assert (case.klass, case.expires) == ("case", date(2027, 6, 15))  # litigation period longer
     evidence = classify(facts(case_number="A-1", evidence=True), POLICY)
@@ -69,3 +76,8 @@ def test_deletion_refusals() -> None:
     assert "legal hold" in str(deletion_refusal(held, today, requested_by="li", approver="wang"))
     evidence = classify(facts(evidence=True), POLICY)
     assert "never expires" in str(deletion_refusal(evidence, today, requested_by="li", approver="wang"))
+    flagged = classify(facts(time_flags=("clock_drift",)), POLICY)
+    assert "unresolved time flags" in str(deletion_refusal(flagged, today, requested_by="li",
+                                                           approver="wang"))
+    assert "only an admin" in str(deletion_refusal(expired, today, requested_by="li", approver="wang",
+                                                   approver_is_admin=False))

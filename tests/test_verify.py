@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from evidence_station.export import export_bundle
+from evidence_station.identity import Actor
 from evidence_station.ingest.pipeline import ingest_source
 from evidence_station.station import Station
 from hashing.checkpoint import Checkpoint, sign_checkpoint
@@ -28,7 +29,7 @@ def bundle(open_station: Opener, camera: Path, tmp_path: Path) -> Path:
     with open_station() as station:
         ingest_source(station, camera, actor="tester")
         clip = station.catalog.clips()[1]["id"]
-        export_bundle(station, tmp_path / "bundle", [clip], actor="auditor")
+        export_bundle(station, tmp_path / "bundle", [clip], actor=Actor("auditor", "auditor"))
     return tmp_path / "bundle"
 
 

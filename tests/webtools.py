@@ -26,7 +26,7 @@ def make_station(data: Path, camera: Path, monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
         extra = ["--officer-id", "010203"] if role == "officer" else []
         assert main([*base, "user", "add", name, "--role", role, "--password-stdin",
-                     "--actor", "setup", *extra]) == 0
+                     *extra]) == 0
 
 
 def client(data: Path) -> TestClient:

@@ -80,9 +80,9 @@ def _evidence(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict
 
 def _access(kind: str) -> Builder:
     def build(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
-        _clip(station, str(fields.get("clip_id") or ""))
         if kind == "copy" and fields.get("release_request") is not None:
             return _release_copy(station, actor, fields)
+        _clip(station, str(fields.get("clip_id") or ""))
         valid = rules.access_fields(kind, fields)
         if kind == "copy":
             valid["destination"] = _text_field(fields, "destination")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from evidence_station.casework.rules import CATEGORIES, ROLES, CaseworkError
 from evidence_station.cli.context import AppContext
+from evidence_station.errors import EvidenceStationError
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
 from hashing.stream import copy_and_hash, hash_file_from_disk
@@ -191,9 +192,15 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
         raise CaseworkError("no checkpoint covers this clip yet; run `ledger checkpoint`")
     if out_dir.exists() and any(out_dir.iterdir()):
         raise CaseworkError(f"{out_dir} is not empty; choose a new folder for the copy")
+    created = not out_dir.exists()
     target_dir = app.output_dir(out_dir)
     target = target_dir / f"{row['sha256']}{Path(row['source_path']).suffix.lower()}"
-    intent = perform(station, actor, "access.copy", {**fields, "destination": str(target_dir)})
+    try:
+        intent = perform(station, actor, "access.copy", {**fields, "destination": str(target_dir)})
+    except EvidenceStationError:
+        if created:
+            target_dir.rmdir()  # a refused request leaves nothing behind
+        raise
     proof = {"seq": row["ledger_seq"], "tree_size": checkpoint.size,
              "hashes": [h.hex() for h in station.ledger.inclusion_proof(row["ledger_seq"],
                                                                          checkpoint.size)]}
