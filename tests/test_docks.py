@@ -260,7 +260,7 @@ def test_unknown_usb_storage_waits_until_registered(tmp_path: Path, loops: list[
 
     subprocess.run([sys.executable, "-m", "evidence_station", "--data-dir",
                     str(daemon.data_dir), "device", "register", dock["device_id"], "--officer-id",
-                    "010203", "--actor", "clerk-li"], check=True, capture_output=True)
+                    "010203"], check=True, capture_output=True)
     dock = daemon.wait_for(lambda d: d["state"] in ("safe_to_unplug", "error"),
                            port=port_of(devnode))
     assert dock["state"] == "safe_to_unplug", json.dumps(dock, ensure_ascii=False)
@@ -268,7 +268,9 @@ def test_unknown_usb_storage_waits_until_registered(tmp_path: Path, loops: list[
     ingests = ledger_events(daemon, "ingest")
     assert len(ingests) == 1 and ingests[0]["officer_id"] == "010203"  # only the .jpg is a recording
     register = ledger_events(daemon, "device.register")[0]  # through the control socket
-    assert register["actor"] == "clerk-li" and register["via"]["peer_uid"] == os.getuid()  # type: ignore[index]
+    # the actor is the caller's account (root here), told by the kernel, never typed
+    assert register["actor"] == "root" and register["auth"] == {  # type: ignore[index]
+        "via": "socket", "uid": os.getuid(), "request_id": register["auth"]["request_id"]}  # type: ignore[index]
 
 
 def test_a_device_without_a_readable_filesystem_is_reported(tmp_path: Path, loops: list[str],

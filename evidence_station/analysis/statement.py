@@ -173,8 +173,12 @@ def _zh(text: str, on: date) -> StatedTime | None:
     return None
 
 
+# ASR writes a year spoken as "twenty twenty six" as "2020 6" / "2020, 6": join it back.
+_SPLIT_YEAR = re.compile(r"\b(20[0-9])0,?\s+([1-9])\b(?![:.]?\d)")
+
+
 def _en(text: str, on: date) -> StatedTime | None:
-    text = _words_to_digits(text)
+    text = _SPLIT_YEAR.sub(lambda m: f"{m.group(1)}{m.group(2)}", _words_to_digits(text))
     day, has_date, date_span = on, False, (0, 0)
     for pattern in _EN_DATES:
         match = pattern.search(text)

@@ -26,8 +26,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "auditor": frozenset({"clips.all", "ledger.view", "ledger.verify", "ledger.export", "docks.view",
                           "reports", "retention.view", "ledger.checkpoint", "disc.verify"}),
     "admin": frozenset({"clips.all", "users.manage", "docks.view", "settings.view", "ledger.view",
-                        "identity.view", "access.approve_outside", "access.register", "hold", "deletion.request",
-                        "deletion.approve", "reports", "retention.view",
+                        "identity.view", "access.approve_outside", "access.register", "hold",
+                        "deletion.request", "deletion.approve", "reports", "retention.view",
                         "ledger.export", "ledger.checkpoint", "catalog.rebuild", "devices.manage",
                         "analysis.run", "ingest", "disc.verify"}),
 }
