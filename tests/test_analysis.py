@@ -57,7 +57,7 @@ def test_spoken_statement_drift_damage_gaps_and_deadline(
         capsys: pytest.CaptureFixture[str]) -> None:
     camera = tmp_path / "camera" / "DCIM" / "100MEDIA"
     camera.mkdir(parents=True)
-    statement = speak("Today is November third, twenty twenty six. The time is fourteen hundred hours. "
+    statement = speak("Today is November third. The time is fourteen hundred hours. "
                       "Location, Main Street.", tmp_path / "statement.wav")
     # The file name (camera clock) says 14:30; the officer says 14:00 → the clock is 30 min off.
     write_statement_mp4(camera / "DSJ7001_010203_20261103143000_0001.MP4", statement)
