@@ -218,13 +218,3 @@ class Station:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def default_actor() -> str:
-    """The OS user, so every event names someone even without ``--actor``."""
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (KeyError, ImportError):
-        return os.environ.get("USER", "unknown")
