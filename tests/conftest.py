@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,31 @@ from evidence_station.demo import make_demo_camera, write_mp4
 from evidence_station.station import Station, init_station
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sleep_under_faketime() -> None:
+    """Let the suite run under libfaketime (issue 12 asks for runs at other dates).
+
+    libfaketime 0.9.10 does not wrap ``sem_clockwait``, which Python 3.11 uses for every
+    timed lock wait (``Event.wait``, ``queue.get(timeout=)``): with the monotonic clock
+    faked those waits last as long as the fake offset, years. So the dated runs exclude the
+    monotonic clock (``faketime --exclude-monotonic``; dates are what is faked, monotonic
+    time is not a date), and then libfaketime's ``clock_nanosleep`` wrapper refuses the
+    absolute monotonic sleep ``time.sleep`` makes with EINVAL. Only in that case, sleep with
+    a timed wait instead, which works there. Nothing changes outside libfaketime."""
+    if "faketime" not in os.environ.get("LD_PRELOAD", ""):
+        return
+    try:
+        time.sleep(0.001)
+    except OSError:
+        def sleep(seconds: float) -> None:
+            if seconds < 0:
+                raise ValueError("sleep length must be non-negative")
+            threading.Event().wait(seconds)
+        time.sleep = sleep
+
+
+_sleep_under_faketime()
 
 
 @pytest.fixture

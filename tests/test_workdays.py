@@ -43,6 +43,9 @@ def test_a_year_without_a_published_schedule_is_marked() -> None:
     assert not storage_deadline(datetime(2026, 12, 31, 9), TWO_WD, CALENDAR).published_calendar
     assert not CALENDAR.is_published(2031)
     assert CALENDAR.is_workday(datetime(2031, 3, 3).date())  # falls back to Monday–Friday
+    # a year neither chinese-calendar nor a data file knows: Monday–Friday, and marked
+    late = storage_deadline(datetime(2031, 3, 6, 9), TWO_WD, CALENDAR)  # a Thursday
+    assert late.due == datetime(2031, 3, 10, 23, 59, 59) and not late.published_calendar
 
 
 def test_a_units_data_file_overrides(tmp_path: Path) -> None:
