@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 import hashing
+from evidence_station.identity import Actor
 from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
@@ -141,8 +142,9 @@ def label_text(manifest: dict[str, Any]) -> str:
 
 
 def burn_case(station: Station, case_number: str, drive: str, *, medium: str, maker: str,
-              extractor: str, actor: str, only: int | None = None) -> list[dict[str, Any]]:
-    """Stage, burn, read back and verify each disc of the case; record each as a ledger event."""
+              extractor: str, actor: Actor, only: int | None = None) -> list[dict[str, Any]]:
+    """Stage, burn, read back and verify each disc of the case; record each as a ledger
+    event by the authenticated ``actor``, with its provenance like every other change."""
     clips, plans = plan_case(station, case_number, medium)
     by_id = {entry.clip["id"]: entry for entry in clips}
     results = []
@@ -159,12 +161,13 @@ def burn_case(station: Station, case_number: str, drive: str, *, medium: str, ma
             manifest_sha = hashlib.sha256((staging / "manifest.json").read_bytes()).hexdigest()
             burn(staging, drive, manifest["volume_id"])
             report = verify_disc(drive, Path(work) / "readback")
-        event = station.record(Draft("disc.burn", actor, {
+        event = station.record(Draft("disc.burn", actor.account, {
             "case_number": case_number, "disc": plan.number, "discs": len(plans), "drive": drive,
             "medium": medium, "volume_id": manifest["volume_id"], "manifest_sha256": manifest_sha,
             "clip_ids": [f["clip_id"] for f in manifest["files"]], "disc_maker": maker,
             "extractor": extractor, "extracted_at": manifest["extracted_at"],
-            "checkpoint_size": manifest["checkpoint"]["size"], "verified": report["verified"]}))
+            "checkpoint_size": manifest["checkpoint"]["size"], "verified": report["verified"],
+            "auth": actor.provenance()}))
         results.append({**manifest, "seq": event.seq, "label": label_text(manifest),
                         "verification": report})
     return results

@@ -178,3 +178,27 @@ def test_redirects_stay_on_this_site(target: str | None, expected: str) -> None:
     from evidence_station.web.app import local_path
 
     assert local_path(target, host="testserver") == expected
+
+
+def test_adding_an_existing_user_changes_nothing(data: Path) -> None:
+    """Found before the one door: the web form reset an existing user's password, then
+    refused. Now the name is refused first: the old password still logs in, the new one
+    does not, and neither the accounts file nor the ledger changed."""
+    accounts = (data / "accounts.sqlite").read_bytes()
+    ledger = (data / "ledger" / "events.jsonl").read_bytes()
+    web = client(data)
+    login(web, USERS["admin"])
+    token = csrf(web.get("/admin").text)
+    response = web.post("/admin/users", data={"username": "li", "password": "taken over pw!",
+                                              "role": "admin", "csrf_token": token})
+    assert response.status_code == 303  # back to the page, which says why
+    assert "exists" in web.get("/admin").text
+    assert (data / "accounts.sqlite").read_bytes() == accounts
+    assert (data / "ledger" / "events.jsonl").read_bytes() == ledger
+    clerk = client(data)
+    login(clerk, USERS["clerk"])  # the old password
+    assert clerk.get("/review").status_code == 200
+    other = client(data)
+    refused = other.post("/login", data={"username": "li", "password": "taken over pw!",
+                                         "csrf_token": csrf(other.get("/login").text)})
+    assert refused.headers["location"] == "/login"  # the would-be new password does not log in

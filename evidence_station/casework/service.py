@@ -27,7 +27,7 @@ from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.errors import NotAuthorisedError, RefusedError
 from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
 from evidence_station.station import Station
-from hashing.ledger import Draft, Event
+from hashing.ledger import RESERVED_FIELDS, Draft, Event
 from retention.policy import deletion_refusal, sweep
 
 Builder = Callable[[Station, Actor, Mapping[str, Any]], dict[str, Any]]
@@ -327,12 +327,20 @@ def authorise(actor: Actor, permission: str) -> None:
     raise NotAuthorisedError(f"account {actor.account!r} ({actor.role}) may not {permission}")
 
 
+# Fields of an event the station fills in itself (the ledger's own plus the provenance).
+STATION_SET_FIELDS = RESERVED_FIELDS | {"auth"}
+
+
 def perform(station: Station, actor: Actor, kind: str, fields: Mapping[str, Any],
             *, request_id: str | None = None) -> Event:
     """Authorise, validate, record (durable, projected), act — in that order."""
     request = REQUESTS.get(kind)
     if request is None:
         raise RefusedError(f"{kind!r} is not a request this station accepts")
+    forged = sorted(STATION_SET_FIELDS.intersection(fields))
+    if forged:  # who acts and when is the station's to say, never the request's
+        raise RefusedError(f"a request may not set {', '.join(forged)}: the station records "
+                           "the authenticated account and its own time")
     authorise(actor, request.permission)
     with station.lock:  # validation sees the state the record lands on
         valid = request.build(station, actor, fields)

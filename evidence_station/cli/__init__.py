@@ -32,7 +32,9 @@ LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+# readable=False: the data dir is the daemon's (0700); other OS users name it to reach
+# the daemon's socket, never to read it themselves.
+@click.option("--data-dir", type=click.Path(path_type=Path, readable=False), default=None,
               help="Data directory (store, catalog, ledger, keys). Also EVIDENCE_STATION_DATA_DIR. "
                    "数据目录。")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,

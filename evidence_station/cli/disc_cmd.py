@@ -75,7 +75,7 @@ def disc_burn(app: AppContext, case_number: str, drive: str, medium: str, only: 
         _check_drive(app, drive)
         try:
             results = burn_case(station, case_number, drive, medium=medium, maker=maker,
-                                extractor=extractor, actor=actor.account, only=only)
+                                extractor=extractor, actor=actor, only=only)
         except DiscError as err:
             raise click.ClickException(str(err)) from err
         if drive.startswith("stdio:"):

@@ -39,7 +39,14 @@ from typing import Any
 
 from evidence_station.config import Config
 from evidence_station.errors import ControlError, EvidenceStationError, NotAuthorisedError
-from evidence_station.identity import Actor, account_named, actor_for_uid, may_name_accounts, service_uid
+from evidence_station.identity import (
+    Actor,
+    account_named,
+    actor_for_uid,
+    login_of,
+    may_name_accounts,
+    service_uid,
+)
 from evidence_station.station import Station
 
 log = logging.getLogger(__name__)
@@ -244,11 +251,20 @@ def new_request_id() -> str:
 
 
 def daemon_answers(path: Path) -> bool:
-    """A daemon listens at ``path`` (connect succeeds); a stale socket file is not one."""
+    """A daemon listens at ``path`` (connect succeeds); a stale socket file is not one.
+
+    A caller the socket's mode keeps out is told so, rather than falling back to running
+    the command in-process, which would fail on the data dir (0700) less clearly."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(2)
         try:
             probe.connect(str(path))
+        except PermissionError as err:
+            raise NotAuthorisedError(
+                f"OS user {login_of(os.getuid()) or os.getuid()} may not reach the station's "
+                f"control socket {path} (permission denied): an admin adds you to the "
+                "socket group ([daemon] socket_group) and maps you to an account "
+                "(`evidence-station user add NAME --role ROLE --os-user LOGIN`)") from err
         except OSError:
             return False
     return True
