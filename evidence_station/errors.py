@@ -103,6 +103,16 @@ class NotAuthorisedError(EvidenceStationError):
     en = "not authorised: {detail}"
 
 
+class ServiceNotRunningError(EvidenceStationError):
+    """No daemon answers, and the caller may not open the data dir in-process."""
+
+    zh = ("工作站服务未运行（{data_dir} 没有守护进程应答）；没有服务时只有 root 或服务用户能执行命令。"
+          "请管理员启动服务：systemctl start evidence-station")
+    en = ("the station's service is not running (no daemon answers for {data_dir}); without it "
+          "only root or the service user can run commands. Ask an admin to start it: "
+          "systemctl start evidence-station")
+
+
 class ControlError(EvidenceStationError):
     """The daemon could not be reached, or the control socket broke mid-request."""
 

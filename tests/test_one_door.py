@@ -326,3 +326,9 @@ def test_the_data_dir_is_the_daemons_alone(door: Door) -> None:
                                f"--regid={login('outsider')}", "--init-groups", "cat", str(path)],
                               capture_output=True, text=True)
         assert done.returncode != 0 and "Permission denied" in done.stderr
+    # without the daemon, only root and the service user run commands in-process; anyone
+    # else is told to start the service
+    door.daemon.stop()
+    code, _, err = door.run("li", "clips")
+    assert code == 2 and "service is not running" in err and "Traceback" not in err
+    assert door.run(None, "clips")[0] == 0

@@ -8,6 +8,7 @@ or environment error.
 from __future__ import annotations
 
 import io
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from rich.markup import escape
 from evidence_station.cli.context import AppContext, Served
 from evidence_station.clock import Clock
 from evidence_station.config import load_config, resolve_data_dir
-from evidence_station.errors import EXIT_USAGE, EvidenceStationError
+from evidence_station.errors import EXIT_USAGE, EvidenceStationError, ServiceNotRunningError
 from evidence_station.i18n import Lang, detect_lang
 from evidence_station.identity import Actor
 from evidence_station.station import Station
@@ -115,6 +116,7 @@ def _through_daemon(argv: list[str]) -> int | None:
     data_dir = resolve_data_dir(params.get("data_dir"), config)
     path = socket_path(data_dir, config)
     if not daemon_answers(path):
+        _may_run_in_process(data_dir)
         return None
     stdin = ""
     if any(flag in rest for flag in ("--password-stdin", "--transcript-stdin")):
@@ -132,6 +134,20 @@ def _through_daemon(argv: list[str]) -> int | None:
     sys.stdout.flush()
     sys.stderr.write(str(reply.get("stderr", "")))
     return int(reply.get("code", 0))
+
+
+def _may_run_in_process(data_dir: Path) -> None:
+    """Without the daemon a command runs here, on the data dir itself: only root and the
+    service user (its owner) can; anyone else is told to start the service rather than
+    shown a permission error (DESIGN.md, one door)."""
+    try:
+        owner = data_dir.stat().st_uid
+    except FileNotFoundError:
+        return  # the command says the station is not initialised
+    except PermissionError:
+        owner = None
+    if os.geteuid() not in (0, owner):
+        raise ServiceNotRunningError(data_dir=data_dir)
 
 
 def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) -> dict[str, Any]:
