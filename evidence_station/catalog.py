@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import Table
 
+from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
 SCHEMA_VERSION = 4
@@ -37,10 +38,6 @@ CLIP_SELECT = (
     "where r.clip_id = c.clip_id) as review "
     "from clips c left join analysis a on a.clip_id = c.clip_id"
 )
-
-
-def _seconds(milliseconds: int | None) -> float | None:
-    return milliseconds / 1000 if milliseconds is not None else None
 
 
 def clip_id_for(sha256: str) -> str:
@@ -68,7 +65,7 @@ class Catalog:
                 self.db.execute(f"drop table if exists [{name}]")
         self._ensure_schema()
 
-    def _table(self, name: str) -> Table:
+    def table(self, name: str) -> Table:
         table = self.db.table(name)
         assert isinstance(table, Table)
         return table
@@ -79,19 +76,19 @@ class Catalog:
                 "select 1 from meta where key = 'schema_version' and value = ?", [str(SCHEMA_VERSION)])):
             return  # current: opening for reading writes nothing (web requests, readers)
         if "meta" not in db.table_names():
-            self._table("meta").create({"key": str, "value": str}, pk="key")
+            self.table("meta").create({"key": str, "value": str}, pk="key")
         if "devices" not in db.table_names():
-            self._table("devices").create(
+            self.table("devices").create(
                 {"device_id": str, "officer_id": str, "first_seen": str, "last_seen": str,
                  "sessions": int},
                 pk="device_id",
             )
-        devices = self._table("devices")
+        devices = self.table("devices")
         for column, kind in DEVICE_REGISTER_COLUMNS.items():  # added with the device register
             if column not in devices.columns_dict:
                 devices.add_column(column, kind)
         if "sessions" not in db.table_names():
-            self._table("sessions").create(
+            self.table("sessions").create(
                 {"session_id": str, "device_id": str, "officer_id": str, "source": str,
                  "started_at": str, "ended_at": str, "state": str, "reason": str,
                  "files_seen": int, "files_committed": int, "files_duplicate": int,
@@ -100,79 +97,79 @@ class Catalog:
                 pk="session_id",
             )
         if "clips" not in db.table_names():
-            self._table("clips").create(
+            self.table("clips").create(
                 {"clip_id": str, "sha256": str, "size": int, "first_seq": int,
                  "ingested_at": str, "recorded_at": str, "device_id": str, "officer_id": str,
                  "source_path": str, "flags": str},
                 pk="clip_id",
             )
-            self._table("clips").create_index(["sha256"], unique=True)
-            self._table("clips").create_index(["recorded_at"])
+            self.table("clips").create_index(["sha256"], unique=True)
+            self.table("clips").create_index(["recorded_at"])
         if "sources" not in db.table_names():
-            self._table("sources").create(
+            self.table("sources").create(
                 {"seq": int, "clip_id": str, "sha256": str, "session_id": str,
                  "device_id": str, "officer_id": str, "source_path": str,
                  "source_path_b64": str, "size": int, "file_mtime": str, "mtime_ns": int,
                  "recorded_at": str, "ingested_at": str, "duplicate": int, "flags": str},
                 pk="seq",
             )
-            self._table("sources").create_index(["clip_id"])
-            self._table("sources").create_index(["device_id", "source_path_b64", "size"])
+            self.table("sources").create_index(["clip_id"])
+            self.table("sources").create_index(["device_id", "source_path_b64", "size"])
         if "analysis" not in db.table_names():
-            self._table("analysis").create(
+            self.table("analysis").create(
                 {"clip_id": str, "seq": int, "analysed_at": str, "duration_s": float,
                  "spoken_time": str, "transcript": str, "drift_s": int, "media": str},
                 pk="clip_id")
         if "review" not in db.table_names():
-            self._table("review").create(
+            self.table("review").create(
                 {"flag_id": str, "clip_id": str, "kind": str, "article": str, "figures": str,
                  "raised_seq": int, "raised_at": str, "state": str, "resolution": str,
                  "resolved_by": str, "resolved_at": str, "resolved_seq": int},
                 pk="flag_id")
-            self._table("review").create_index(["clip_id"])
-            self._table("review").create_index(["state"])
+            self.table("review").create_index(["clip_id"])
+            self.table("review").create_index(["state"])
         self._ensure_casework_schema()
-        sources = self._table("sources")
+        sources = self.table("sources")
         if "file_seq" not in sources.columns_dict:  # added with analysis (missing files)
             sources.add_column("file_seq", int)
-        sessions = self._table("sessions")
+        sessions = self.table("sessions")
         if "returned_at" not in sessions.columns_dict:  # R4 remote-work variant
             sessions.add_column("returned_at", str)
         for table_name in ("labels", "label_history"):  # R9 categories (schema 3)
-            if "category" not in self._table(table_name).columns_dict:
-                self._table(table_name).add_column("category", str)
-        clips = self._table("clips")
+            if "category" not in self.table(table_name).columns_dict:
+                self.table(table_name).add_column("category", str)
+        clips = self.table("clips")
         if "deleted_at" not in clips.columns_dict:  # tombstones (schema 3)
             clips.add_column("deleted_at", str)
         tables = set(self.db.table_names())
         if "holds" not in tables:
-            self._table("holds").create(
+            self.table("holds").create(
                 {"hold_id": str, "clip_id": str, "reason": str, "placed_by": str, "placed_at": str,
                  "released_by": str, "released_at": str, "seq": int}, pk="hold_id")
-            self._table("holds").create_index(["clip_id"])
+            self.table("holds").create_index(["clip_id"])
         if "deletion_requests" not in tables:
-            self._table("deletion_requests").create(
+            self.table("deletion_requests").create(
                 {"clip_id": str, "requested_by": str, "requested_at": str, "reason": str, "seq": int},
                 pk="clip_id")
         if "deletions" not in tables:
-            self._table("deletions").create(
+            self.table("deletions").create(
                 {"clip_id": str, "sha256": str, "requested_by": str, "approved_by": str,
                  "klass": str, "rule": str, "expired_on": str, "deleted_at": str, "seq": int},
                 pk="clip_id")
-        users = self._table("users")
+        users = self.table("users")
         for column in ("os_user", "disabled_at", "disabled_by"):  # accounts as actors (schema 4)
             if column not in users.columns_dict:
                 users.add_column(column, str)
         if "releases" not in tables:  # R12: release outside the unit, request + approval
-            self._table("releases").create(
+            self.table("releases").create(
                 {"request_id": int, "clip_id": str, "copier": str, "reason": str,
                  "requested_by": str, "requested_at": str, "approved_by": str, "approved_at": str,
                  "copy_seq": int}, pk="request_id")
-        access = self._table("access")
+        access = self.table("access")
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:
                 access.add_column(column, kind)
-        self._table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+        self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
     @property
@@ -187,193 +184,53 @@ class Catalog:
         return self.apply_events(ledger.events(start))
 
     def apply_events(self, events: Iterable[Event]) -> int:
+        """Apply ``events`` in one transaction, strictly in ``seq`` order: each must be the
+        next after ``applied_seq``. A gap is refused, never jumped, so a write that failed
+        once (a locked database) is replayed by the next :meth:`catch_up` instead of lost."""
         count = 0
         with self.db.conn:
-            last = None
+            last = self.applied_seq
             for event in events:
-                self._apply(event)
+                if event.seq != last + 1:
+                    raise ProjectionError(
+                        f"ledger event {event.seq} arrived after {last}: the catalog applies "
+                        "events in order only; catch up from the ledger")
+                project(self, event)
                 last = event.seq
                 count += 1
-            if last is not None:
-                self._table("meta").upsert({"key": "applied_seq", "value": str(last)}, pk="key")
+            if count:
+                self.table("meta").upsert({"key": "applied_seq", "value": str(last)}, pk="key")
         return count
-
-    def _apply(self, event: Event) -> None:
-        fields = event.fields
-        kind = event.type
-        if kind == "station.init":
-            self._table("meta").upsert({"key": "station", "value": str(fields["station"])}, pk="key")
-        elif kind == "session.start":
-            self._table("sessions").insert(
-                {"session_id": fields["session_id"], "device_id": fields["device_id"],
-                 "officer_id": fields.get("officer_id"), "source": fields["source"],
-                 "started_at": fields["time"], "state": "running", "start_seq": event.seq,
-                 "returned_at": fields.get("returned_at")},
-                pk="session_id", replace=True,
-            )
-            self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 1)
-        elif kind == "ingest":
-            self._apply_ingest(event.seq, fields)
-        elif kind == "analysis":
-            self._table("analysis").upsert(
-                {"clip_id": fields["clip_id"], "seq": event.seq, "analysed_at": fields["time"],
-                 "duration_s": _seconds((fields.get("media") or {}).get("duration_ms")),
-                 "spoken_time": fields.get("spoken_time"), "transcript": fields.get("transcript"),
-                 "drift_s": fields.get("drift_s"),
-                 "media": json.dumps(fields.get("media"), ensure_ascii=False, sort_keys=True)},
-                pk="clip_id")
-            for flag in fields.get("flags", []):
-                self._raise_flag(event, flag)
-        elif kind == "review.flag":
-            for flag in fields.get("flags", []):
-                self._raise_flag(event, flag)
-        elif kind == "review.resolve":
-            self._table("review").update(fields["flag_id"], {
-                "state": "resolved", "resolution": fields.get("resolution"),
-                "resolved_by": fields["actor"], "resolved_at": fields["time"],
-                "resolved_seq": event.seq})
-        elif self._apply_casework(event):
-            pass
-        elif kind == "device.register":
-            self._touch_device(fields["device_id"], fields.get("officer_id"), fields["time"], 0)
-            self._table("devices").update(fields["device_id"], {
-                "registered": 1, "registered_at": fields["time"], "registered_by": fields["actor"],
-                "officer_id": fields.get("officer_id"), "note": fields.get("note")})
-        elif kind == "dock" and fields.get("device_id"):
-            self._touch_device(fields["device_id"], None, fields["time"], 0)
-            storage = fields.get("storage") or {}
-            usb = fields.get("usb") or {}
-            self._table("devices").update(fields["device_id"], {
-                "last_port": fields.get("port"), "last_docked": fields["time"],
-                "profile": fields.get("profile"), "label": (fields.get("filesystem") or {}).get("label"),
-                "usb_serial": usb.get("serial"), "storage_total": storage.get("total"),
-                "storage_free": storage.get("free")})
-        elif kind == "session.end":
-            counts = fields.get("counts", {})
-            self._table("sessions").update(
-                fields["session_id"],
-                {"ended_at": fields["time"], "state": fields["state"],
-                 "reason": fields.get("reason"), "end_seq": event.seq,
-                 "problems": json.dumps(fields.get("problems", []), ensure_ascii=False, sort_keys=True),
-                 **{f"files_{key}": counts.get(key, 0)
-                    for key in ("seen", "committed", "duplicate", "already", "skipped", "failed")},
-                 "bytes_committed": counts.get("bytes", 0)},
-            )
 
     def _ensure_casework_schema(self) -> None:
         tables = set(self.db.table_names())
         if "labels" not in tables:  # R5: the current label of each clip
-            self._table("labels").create(
+            self.table("labels").create(
                 {"clip_id": str, "case_number": str, "party": str, "handler": str, "reporter": str,
                  "complainant": str, "labelled_by": str, "labelled_at": str, "seq": int},
                 pk="clip_id")
-            self._table("labels").create_index(["case_number"])
+            self.table("labels").create_index(["case_number"])
         if "label_history" not in tables:  # every change, for the full history
-            self._table("label_history").create(
+            self.table("label_history").create(
                 {"id": str, "seq": int, "clip_id": str, "case_number": str, "party": str,
                  "handler": str, "reporter": str, "complainant": str, "actor": str, "time": str},
                 pk="id")
-            self._table("label_history").create_index(["clip_id"])
+            self.table("label_history").create_index(["clip_id"])
         if "evidence" not in tables:  # R7
-            self._table("evidence").create(
+            self.table("evidence").create(
                 {"clip_id": str, "collector": str, "collected_at": str, "location": str,
                  "fact_to_prove": str, "transcript": str, "designated_by": str,
                  "designated_at": str, "seq": int}, pk="clip_id")
         if "access" not in tables:  # R10
-            self._table("access").create(
+            self.table("access").create(
                 {"seq": int, "clip_id": str, "kind": str, "person": str, "approver": str,
                  "reason": str, "outside": int, "actor": str, "time": str, "destination": str},
                 pk="seq")
-            self._table("access").create_index(["clip_id"])
+            self.table("access").create_index(["clip_id"])
         if "users" not in tables:
-            self._table("users").create(
+            self.table("users").create(
                 {"username": str, "role": str, "display_name": str, "officer_id": str,
                  "created_at": str, "updated_at": str, "updated_by": str}, pk="username")
-
-    def _apply_casework(self, event: Event) -> bool:
-        """Project label/evidence/access/user events; False when the event is not one."""
-        fields, kind = event.fields, event.type
-        if kind == "label":
-            label = {key: fields.get(key) for key in
-                     ("case_number", "party", "handler", "reporter", "complainant", "category")}
-            for clip_id in fields["clip_ids"]:
-                self._table("labels").upsert(
-                    {"clip_id": clip_id, **label, "labelled_by": fields["actor"],
-                     "labelled_at": fields["time"], "seq": event.seq}, pk="clip_id")
-                self._table("label_history").insert(
-                    {"id": f"{event.seq}:{clip_id}", "seq": event.seq, "clip_id": clip_id, **label,
-                     "actor": fields["actor"], "time": fields["time"]}, pk="id", replace=True)
-        elif kind == "evidence.designate":
-            self._table("evidence").upsert(
-                {"clip_id": fields["clip_id"], "collector": fields["collector"],
-                 "collected_at": fields["collected_at"], "location": fields["location"],
-                 "fact_to_prove": fields["fact_to_prove"], "transcript": fields.get("transcript"),
-                 "designated_by": fields["actor"], "designated_at": fields["time"],
-                 "seq": event.seq}, pk="clip_id")
-        elif kind in ("access.view", "access.copy"):
-            self._table("access").insert(
-                {"seq": event.seq, "clip_id": fields["clip_id"], "kind": kind.split(".")[1],
-                 "person": fields.get("viewer") or fields.get("copier"),
-                 "approver": fields["approver"], "reason": fields["reason"],
-                 "outside": int(bool(fields.get("outside"))), "actor": fields["actor"],
-                 "time": fields["time"], "destination": fields.get("destination"),
-                 "release_request": fields.get("release_request")},
-                pk="seq", replace=True)
-            if fields.get("release_request") is not None:
-                self._table("releases").update(fields["release_request"], {"copy_seq": event.seq})
-        elif kind == "access.copy.done":
-            self._table("access").update(fields["copy_seq"], {
-                "done_seq": event.seq, "manifest_sha256": fields["manifest_sha256"]})
-        elif kind == "access.release.request":
-            self._table("releases").insert(
-                {"request_id": event.seq, "clip_id": fields["clip_id"], "copier": fields["copier"],
-                 "reason": fields["reason"], "requested_by": fields["actor"],
-                 "requested_at": fields["time"]}, pk="request_id", replace=True)
-        elif kind == "access.release.approve":
-            self._table("releases").update(fields["request_id"], {
-                "approved_by": fields["actor"], "approved_at": fields["time"]})
-        elif kind == "hold.place":
-            for clip_id in fields["clip_ids"]:
-                self._table("holds").insert(
-                    {"hold_id": f"{event.seq}:{clip_id}", "clip_id": clip_id, "reason": fields["reason"],
-                     "placed_by": fields["actor"], "placed_at": fields["time"], "seq": event.seq},
-                    pk="hold_id", replace=True)
-        elif kind == "hold.release":
-            for clip_id in fields["clip_ids"]:
-                self.db.execute("update holds set released_by = ?, released_at = ? where clip_id = ? "
-                                "and released_at is null", [fields["actor"], fields["time"], clip_id])
-        elif kind == "deletion.request":
-            for clip_id in fields["clip_ids"]:
-                self._table("deletion_requests").upsert(
-                    {"clip_id": clip_id, "requested_by": fields["actor"], "requested_at": fields["time"],
-                     "reason": fields.get("reason"), "seq": event.seq}, pk="clip_id")
-        elif kind == "deletion":  # the tombstone: the hash stays, the file is gone
-            self._table("deletions").upsert(
-                {"clip_id": fields["clip_id"], "sha256": fields["sha256"],
-                 "requested_by": fields["requested_by"], "approved_by": fields["actor"],
-                 "klass": fields["klass"], "rule": fields["rule"], "expired_on": fields["expired_on"],
-                 "deleted_at": fields["time"], "seq": event.seq}, pk="clip_id")
-            self._table("clips").update(fields["clip_id"], {"deleted_at": fields["time"]})
-            self.db.execute("delete from deletion_requests where clip_id = ?", [fields["clip_id"]])
-        elif kind == "user.add":
-            self._table("users").upsert(
-                {"username": fields["username"], "role": fields["role"],
-                 "display_name": fields.get("display_name"), "officer_id": fields.get("officer_id"),
-                 "os_user": fields.get("os_user"),
-                 "created_at": fields["time"], "updated_at": fields["time"],
-                 "updated_by": fields["actor"]}, pk="username")
-        elif kind in ("user.disable", "user.enable"):
-            disabling = kind == "user.disable"
-            self._table("users").update(fields["username"], {
-                "disabled_at": fields["time"] if disabling else None,
-                "disabled_by": fields["actor"] if disabling else None,
-                "updated_at": fields["time"], "updated_by": fields["actor"]})
-        elif kind == "user.role":
-            self._table("users").update(fields["username"], {
-                "role": fields["role"], "updated_at": fields["time"], "updated_by": fields["actor"]})
-        else:
-            return kind == "user.password"  # recorded, nothing to project
-        return True
 
     # -- casework queries ---------------------------------------------------------------
     def label_of(self, clip_id: str) -> dict[str, Any] | None:
@@ -424,14 +281,6 @@ class Catalog:
     def users(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from users order by username"))
 
-    def _raise_flag(self, event: Event, flag: Mapping[str, Any]) -> None:
-        self._table("review").upsert(
-            {"flag_id": flag["flag_id"], "clip_id": flag["clip_id"], "kind": flag["kind"],
-             "article": flag.get("article"),
-             "figures": json.dumps(flag.get("figures", {}), ensure_ascii=False, sort_keys=True),
-             "raised_seq": event.seq, "raised_at": event.fields["time"], "state": "open"},
-            pk="flag_id")
-
     def review(self, *, include_resolved: bool = False,
                clip_id: str | None = None) -> list[dict[str, Any]]:
         where, params = [], []
@@ -463,41 +312,6 @@ class Catalog:
         return [row["clip_id"] for row in self.db.query(
             "select clip_id from clips where clip_id not in (select clip_id from analysis) "
             "order by first_seq")]
-
-    def _touch_device(self, device_id: str, officer_id: str | None, time: str, sessions: int) -> None:
-        table = self._table("devices")
-        existing = list(self.db.query("select * from devices where device_id = ?", [device_id]))
-        if existing:
-            row = existing[0]
-            table.update(device_id, {"last_seen": time,
-                                     "officer_id": officer_id or row["officer_id"],
-                                     "sessions": (row["sessions"] or 0) + sessions})
-        else:
-            table.insert({"device_id": device_id, "officer_id": officer_id, "first_seen": time,
-                          "last_seen": time, "sessions": sessions})
-
-    def _apply_ingest(self, seq: int, fields: Mapping[str, Any]) -> None:
-        flags = json.dumps(fields.get("flags", []), ensure_ascii=False, sort_keys=True)
-        row = {
-            "seq": seq, "clip_id": fields["clip_id"], "sha256": fields["sha256"],
-            "session_id": fields.get("session_id"), "device_id": fields["device_id"],
-            "officer_id": fields.get("officer_id"), "source_path": fields["source_path"],
-            "source_path_b64": fields["source_path_b64"], "size": fields["size"],
-            "file_mtime": fields.get("file_mtime"), "mtime_ns": fields.get("mtime_ns"),
-            "recorded_at": fields.get("recorded_at"), "ingested_at": fields["time"],
-            "duplicate": int(bool(fields.get("duplicate"))), "flags": flags,
-            "file_seq": fields.get("file_seq"),
-        }
-        self._table("sources").insert(row, pk="seq", replace=True)
-        if not list(self.db.query("select 1 from clips where clip_id = ?", [fields["clip_id"]])):
-            self._table("clips").insert(
-                {"clip_id": fields["clip_id"], "sha256": fields["sha256"], "size": fields["size"],
-                 "first_seq": seq, "ingested_at": fields["time"],
-                 "recorded_at": fields.get("recorded_at"), "device_id": fields["device_id"],
-                 "officer_id": fields.get("officer_id"), "source_path": fields["source_path"],
-                 "flags": flags},
-                pk="clip_id",
-            )
 
     # -- queries --------------------------------------------------------------------------
     def already_ingested(self, device_id: str, source_path_b64: str, size: int,

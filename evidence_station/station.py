@@ -24,6 +24,7 @@ from evidence_station.errors import (
     LedgerProblem,
     NotInitialisedError,
 )
+from evidence_station.event_types import EVENT_TYPES
 from evidence_station.store import Store
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
 from hashing.durable import write_file_durably
@@ -184,10 +185,17 @@ class Station:
 
     # -- writing -------------------------------------------------------------------------
     def record(self, draft: Draft) -> Event:
-        """Append one durable ledger event and project it into the catalog."""
+        """Append one durable ledger event and project it into the catalog.
+
+        Only registered event types are recorded (``event_types``). The catalog catches up
+        from the ledger rather than applying just this event: if projecting an earlier
+        event failed (a locked database), it is applied first, in order, never skipped."""
+        if draft.type not in EVENT_TYPES:
+            raise ValueError(f"event type {draft.type!r} is not in the registry "
+                             "(evidence_station/event_types.py)")
         with self.lock:
             event = self.ledger.append(draft)
-            self.catalog.apply_events([event])
+            self.catalog.catch_up(self.ledger)
             return event
 
     @property

@@ -2,7 +2,7 @@
 
 Each test here is one of the ways issue 13 found to break the station, tried the way an
 attacker or a hurried user would: other OS users (made with useradd, dropped with
-setpriv, so SO_PEERCRED sees their real uid), a socket group, the daemon as a separate
+tests/as_os_user.py, so SO_PEERCRED sees their real uid), a socket group, the daemon as a separate
 process. Every refusal also checks that the ledger did not change."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from evidence_station.demo import make_demo_camera
+from evidence_station.docking.control import send_request
 from tests.docking_helpers import DaemonProcess, write_config
 
 pytestmark = [
@@ -33,6 +34,7 @@ pytestmark = [
                        reason="useradd and setpriv (passwd, util-linux) are needed"),
 ]
 PASSWORD = "correct horse battery\n"
+AS_OS_USER = Path(__file__).with_name("as_os_user.py")
 PREFIX = f"esd{os.getpid() % 100000}"
 # who → (role, disabled); "nobody" has a login in the group but no account, "outsider"
 # has neither group nor account
@@ -80,11 +82,9 @@ class Door:
 
     def run(self, who: str | None, *argv: str, stdin: str = "") -> tuple[int, str, str]:
         """The CLI as OS user ``login(who)`` (root when None), a process of its own."""
-        command = [sys.executable, "-m", "evidence_station", "--data-dir", str(self.data),
-                   "--config", str(self.config), "--lang", "en", *argv]
-        if who is not None:
-            command = ["setpriv", f"--reuid={login(who)}", f"--regid={login(who)}",
-                       "--init-groups", *command]
+        args = ["--data-dir", str(self.data), "--config", str(self.config), "--lang", "en", *argv]
+        command = ([sys.executable, "-m", "evidence_station", *args] if who is None
+                   else [sys.executable, str(AS_OS_USER), login(who), "cli", *args])
         done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=300,
                               cwd=self.base, env={**os.environ, "HOME": str(self.base),
                                                   "COLUMNS": "200"})
@@ -92,17 +92,12 @@ class Door:
 
     def raw(self, who: str | None, request: dict[str, Any]) -> dict[str, Any]:
         """One request on the control socket, sent by a process running as ``who``."""
-        script = ("import json, sys\n"
-                  "from evidence_station.docking.control import send_request\n"
-                  "from pathlib import Path\n"
-                  "request = json.loads(sys.argv[2])\n"
-                  "print(json.dumps(send_request(Path(sys.argv[1]), request, attempts=1)))\n")
-        command = [sys.executable, "-c", script, str(self.socket), json.dumps(request)]
-        if who is not None:
-            command = ["setpriv", f"--reuid={login(who)}", f"--regid={login(who)}",
-                       "--init-groups", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.base,
-                              check=True)
+        if who is None:
+            return send_request(self.socket, request, attempts=1)
+        done = subprocess.run([sys.executable, str(AS_OS_USER), login(who), "request",
+                               str(self.socket), json.dumps(request)],
+                              capture_output=True, text=True, timeout=120, cwd=self.base)
+        assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout))
 
     @property
@@ -324,7 +319,7 @@ def test_the_data_dir_is_the_daemons_alone(door: Door) -> None:
     for path in (door.data / "ledger" / "events.jsonl", lock):
         done = subprocess.run(["setpriv", f"--reuid={login('outsider')}",
                                f"--regid={login('outsider')}", "--init-groups", "cat", str(path)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, cwd=door.base)
         assert done.returncode != 0 and "Permission denied" in done.stderr
     # without the daemon, only root and the service user run commands in-process; anyone
     # else is told to start the service

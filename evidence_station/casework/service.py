@@ -343,6 +343,7 @@ def perform(station: Station, actor: Actor, kind: str, fields: Mapping[str, Any]
                            "the authenticated account and its own time")
     authorise(actor, request.permission)
     with station.lock:  # validation sees the state the record lands on
+        station.catalog.catch_up(station.ledger)  # ... all of it, had a projection failed
         valid = request.build(station, actor, fields)
         auth = actor.provenance()
         if request_id:
