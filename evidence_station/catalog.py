@@ -233,6 +233,77 @@ class Catalog:
                  "created_at": str, "updated_at": str, "updated_by": str}, pk="username")
 
     # -- casework queries ---------------------------------------------------------------
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of one projected table (``check`` compares them with a fresh projection)."""
+        if table not in self.db.table_names():
+            raise KeyError(table)
+        return list(self.db.query(f"select * from [{table}]"))
+
+    def open_holds(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from holds where released_at is null order by seq"))
+
+    def deletion_requests(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from deletion_requests order by seq"))
+
+    def access_register(self) -> list[dict[str, Any]]:
+        """R10: every viewing and copy, in ledger order."""
+        return list(self.db.query("select * from access order by seq"))
+
+    def drifts(self) -> list[float]:
+        """Every measured clock drift (s) of an analysed clip."""
+        return [float(row["drift_s"]) for row in self.db.query(
+            "select drift_s from analysis where drift_s is not null")]
+
+    def retention_rows(self, time_flag_kinds: Iterable[str],
+                       clip_id: str | None = None) -> list[dict[str, Any]]:
+        """What retention needs of each stored (not deleted) clip: times, case, category,
+        when it was first labelled with its case number, evidence, open time flags."""
+        kinds = list(time_flag_kinds)
+        sql = ("select c.clip_id, c.sha256, c.recorded_at, c.ingested_at, l.case_number, "
+               "l.category, (select min(h.time) from label_history h where h.clip_id = c.clip_id "
+               "and h.case_number = l.case_number) labelled_at, "
+               "e.clip_id is not null as evidence, "
+               "(select json_group_array(r.kind) from review r where r.clip_id = c.clip_id and "
+               f"r.state = 'open' and r.kind in ({', '.join('?' for _ in kinds)})) time_flags "
+               "from clips c left join labels l on l.clip_id = c.clip_id "
+               "left join evidence e on e.clip_id = c.clip_id where c.deleted_at is null")
+        params: list[str] = list(kinds)
+        if clip_id:
+            sql += " and c.clip_id = ?"
+            params.append(clip_id)
+        return [dict(row) for row in self.db.query(sql + " order by c.first_seq", params)]
+
+    def session_counts(self, session_id: str) -> dict[str, int]:
+        """What a session committed, from its sources (an interrupted session's end)."""
+        row = next(self.db.query(
+            "select sum(case when duplicate then 0 else 1 end) c, sum(duplicate) d, "
+            "sum(case when duplicate then 0 else size end) b from sources where session_id = ?",
+            [session_id]))
+        return {"committed": row["c"] or 0, "duplicate": row["d"] or 0, "bytes": row["b"] or 0}
+
+    def first_docking(self, clip_id: str) -> dict[str, Any] | None:
+        """started_at and returned_at of the session that first brought ``clip_id``."""
+        rows = list(self.db.query(
+            "select s.started_at, s.returned_at from sources src join sessions s "
+            "on s.session_id = src.session_id where src.clip_id = ? order by src.seq limit 1",
+            [clip_id]))
+        return dict(rows[0]) if rows else None
+
+    def device_clips(self, device_id: str) -> list[dict[str, Any]]:
+        """Each clip of a device: earliest recorded time, file number, duration, statement."""
+        return list(self.db.query(
+            "select src.clip_id, min(src.recorded_at) recorded_at, min(src.file_seq) file_seq, "
+            "a.duration_s, a.spoken_time from sources src "
+            "left join analysis a on a.clip_id = src.clip_id "
+            "where src.device_id = ? group by src.clip_id", [device_id]))
+
+    def case_evidence_ids(self, case_number: str) -> list[str]:
+        """R7: the stored clips designated as evidence in ``case_number``."""
+        return [row["clip_id"] for row in self.db.query(
+            "select c.clip_id from clips c join labels l on l.clip_id = c.clip_id join evidence e "
+            "on e.clip_id = c.clip_id where l.case_number = ? and c.deleted_at is null "
+            "order by c.first_seq", [case_number])]
+
     def label_of(self, clip_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("select * from labels where clip_id = ?", [clip_id]))
         return dict(rows[0]) if rows else None

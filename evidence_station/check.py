@@ -171,7 +171,7 @@ def _compare_table(ours: Catalog, fresh: Catalog, table: str) -> list[CheckFindi
 
     def rows(catalog: Catalog) -> dict[tuple[object, ...], dict[str, object]]:
         return {tuple(row[k] for k in keys): row
-                for row in catalog.db.query(f"select * from [{table}]")}
+                for row in catalog.table_rows(table)}
 
     mine, truth = rows(ours), rows(fresh)
     found: list[CheckFinding] = []

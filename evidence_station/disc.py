@@ -42,15 +42,11 @@ class EvidenceClip:
 
 def case_evidence(station: Station, case_number: str) -> list[EvidenceClip]:
     """The clips designated as evidence (R7) in ``case_number``, still stored."""
-    rows = station.catalog.db.query(
-        "select c.clip_id from clips c join labels l on l.clip_id = c.clip_id join evidence e "
-        "on e.clip_id = c.clip_id where l.case_number = ? and c.deleted_at is null "
-        "order by c.first_seq", [case_number])
     result = []
-    for row in rows:
-        clip = station.catalog.find_clip(row["clip_id"])[0]
-        designation = station.catalog.evidence_of(row["clip_id"])
-        label = station.catalog.label_of(row["clip_id"])
+    for clip_id in station.catalog.case_evidence_ids(case_number):
+        clip = station.catalog.find_clip(clip_id)[0]
+        designation = station.catalog.evidence_of(clip_id)
+        label = station.catalog.label_of(clip_id)
         assert designation is not None and label is not None
         result.append(EvidenceClip(clip, designation, label))
     if not result:

@@ -29,8 +29,8 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
     catalog = station.catalog
     if kind == "retention":
         states = [classify(facts, policy_of(station.config)) for facts in clip_facts(station)]
-        holds = list(catalog.db.query("select * from holds where released_at is null order by seq"))
-        requests = list(catalog.db.query("select * from deletion_requests order by seq"))
+        holds = catalog.open_holds()
+        requests = catalog.deletion_requests()
         return reports.retention_report(
             station=station.name, today=day, classes=dict(Counter(s.klass for s in states)),
             expiries=[s.expires for s in states if s.expires and not s.held],
@@ -38,9 +38,8 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
             deletions=catalog.deletions(), checkpoint=_checkpoint(station))
     if kind == "compliance":
         flags = catalog.review()
-        drifts = [float(row["drift_s"]) for row in catalog.db.query(
-            "select drift_s from analysis where drift_s is not null")]
-        access = list(catalog.db.query("select * from access order by seq"))
+        drifts = catalog.drifts()
+        access = catalog.access_register()
         totals = {"clips": catalog.counts()["clips"], "open flags": len(flags),
                   **{kind: count for kind, count in Counter(f["kind"] for f in flags).items()},
                   "views": sum(1 for a in access if a["kind"] == "view"),

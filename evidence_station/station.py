@@ -171,17 +171,9 @@ class Station:
                 "session.end", "station",
                 {"session_id": session["session_id"], "state": "interrupted",
                  "reason": "station stopped during the session (crash or power loss)",
-                 "counts": self._session_counts(session["session_id"]), "problems": []},
+                 "counts": self.catalog.session_counts(session["session_id"]), "problems": []},
             ))
             self.notices.append(f"session {session['session_id']} was left open; marked interrupted")
-
-    def _session_counts(self, session_id: str) -> dict[str, int]:
-        rows = list(self.catalog.db.query(
-            "select count(*) n, sum(case when duplicate then 0 else 1 end) c, "
-            "sum(duplicate) d, sum(case when duplicate then 0 else size end) b "
-            "from sources where session_id = ?", [session_id]))
-        row = rows[0]
-        return {"committed": row["c"] or 0, "duplicate": row["d"] or 0, "bytes": row["b"] or 0}
 
     # -- writing -------------------------------------------------------------------------
     def record(self, draft: Draft) -> Event:

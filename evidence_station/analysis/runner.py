@@ -123,13 +123,10 @@ class Analyser:
 
     def _docking(self, clip_id: str) -> tuple[datetime | None, datetime | None]:
         """(docked at, returned from remote work at) of the session that first brought it."""
-        rows = list(self.station.catalog.db.query(
-            "select s.started_at, s.returned_at from sources src join sessions s "
-            "on s.session_id = src.session_id where src.clip_id = ? order by src.seq limit 1",
-            [clip_id]))
-        if not rows:
+        docking = self.station.catalog.first_docking(clip_id)
+        if docking is None:
             return None, None
-        return _local(rows[0]["started_at"], self.zone), _local(rows[0]["returned_at"], self.zone)
+        return _local(docking["started_at"], self.zone), _local(docking["returned_at"], self.zone)
 
     def _transcribe(self, path: Any, facts: MediaFacts, seconds: int) -> Transcript | None:
         if self.backend is None or facts.kind not in ("video", "audio") or not facts.audio_codec:
@@ -145,11 +142,7 @@ class Analyser:
     def analyse_device(self, device_id: str) -> list[Event]:
         station, config = self.station, self.station.config.analysis
         with station.lock:
-            rows = list(station.catalog.db.query(
-                "select src.clip_id, min(src.recorded_at) recorded_at, min(src.file_seq) file_seq, "
-                "a.duration_s, a.spoken_time from sources src "
-                "left join analysis a on a.clip_id = src.clip_id "
-                "where src.device_id = ? group by src.clip_id", [device_id]))
+            rows = station.catalog.device_clips(device_id)
             open_flags = [flag for flag in station.catalog.review()
                           if flag["kind"] in DEVICE_KINDS]
         clips = [rules.TimedClip(row["clip_id"], start, row["duration_s"],

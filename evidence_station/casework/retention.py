@@ -52,20 +52,8 @@ def clip_facts(station: Station, clip_id: str | None = None) -> list[ClipFacts]:
     """What retention needs to know of each stored (not deleted) clip."""
     zone = ZoneInfo(station.config.station.timezone)
     catalog = station.catalog
-    sql = ("select c.clip_id, c.sha256, c.recorded_at, c.ingested_at, l.case_number, l.category, "
-           "(select min(h.time) from label_history h where h.clip_id = c.clip_id and "
-           "h.case_number = l.case_number) labelled_at, e.clip_id is not null as evidence, "
-           "(select json_group_array(r.kind) from review r where r.clip_id = c.clip_id and "
-           f"r.state = 'open' and r.kind in ({', '.join(repr(k) for k in TIME_FLAG_KINDS)})) "
-           "time_flags "
-           "from clips c left join labels l on l.clip_id = c.clip_id "
-           "left join evidence e on e.clip_id = c.clip_id where c.deleted_at is null")
-    params: list[str] = []
-    if clip_id:
-        sql += " and c.clip_id = ?"
-        params.append(clip_id)
     result = []
-    for row in catalog.db.query(sql + " order by c.first_seq", params):
+    for row in catalog.retention_rows(TIME_FLAG_KINDS, clip_id):
         ingested = _local_date(row["ingested_at"], zone)
         assert ingested is not None
         result.append(ClipFacts(
