@@ -20,7 +20,7 @@ from sqlite_utils.db import Table
 from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -53,6 +53,7 @@ class Catalog:
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
+        self.replay_needed = False  # a new projected table: the writer replays the ledger
         self._ensure_schema()
 
     def close(self) -> None:
@@ -165,6 +166,11 @@ class Catalog:
                 {"request_id": int, "clip_id": str, "copier": str, "reason": str,
                  "requested_by": str, "requested_at": str, "approved_by": str, "approved_at": str,
                  "copy_seq": int}, pk="request_id")
+        if "requests" not in tables:  # the control socket's request ids, kept across restarts
+            self.table("requests").create({"request_id": str, "seq": int, "uid": int},
+                                          pk="request_id")
+            if self.applied_seq >= 0:
+                self.replay_needed = True  # earlier events may carry ids: project them again
         access = self.table("access")
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:
@@ -238,6 +244,11 @@ class Catalog:
         if table not in self.db.table_names():
             raise KeyError(table)
         return list(self.db.query(f"select * from [{table}]"))
+
+    def request(self, request_id: str) -> dict[str, Any] | None:
+        """The first event a control-socket request recorded (its id is in ``auth``)."""
+        rows = list(self.db.query("select * from requests where request_id = ?", [request_id]))
+        return dict(rows[0]) if rows else None
 
     def open_holds(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from holds where released_at is null order by seq"))

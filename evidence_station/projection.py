@@ -301,6 +301,7 @@ def project(catalog: Catalog, event: Event) -> None:
     if kind is None:
         raise ProjectionError(f"ledger event {event.seq} has type {event.type!r}, which is not "
                               "in the registry (evidence_station/event_types.py)")
+    _remember_request(catalog, event)
     projector = PROJECTORS.get(event.type)
     if projector is None:
         if kind.tables:
@@ -310,8 +311,19 @@ def project(catalog: Catalog, event: Event) -> None:
     projector(catalog, event)
 
 
+def _remember_request(catalog: Catalog, event: Event) -> None:
+    """A request id in ``auth`` (any type): a client's retry after the daemon restarted
+    finds it here and is answered, not recorded again. The first event of a request wins
+    (a command may record an intent and its outcome)."""
+    auth = event.fields.get("auth")
+    if isinstance(auth, dict) and isinstance(auth.get("request_id"), str):
+        catalog.table("requests").insert(
+            {"request_id": auth["request_id"], "seq": event.seq, "uid": auth.get("uid")},
+            pk="request_id", ignore=True)
+
+
 def projected_tables() -> set[str]:
     """Every catalog table some event projects into: what ``check`` compares."""
-    return {table for kind in EVENT_TYPES.values() for table in kind.tables}
+    return {table for kind in EVENT_TYPES.values() for table in kind.tables} | {"requests"}
 
 

@@ -165,6 +165,9 @@ class Station:
         removed = self.store.remove_leftover_temps()
         if removed:
             self.notices.append(f"removed {removed} unfinished temp copies from an interrupted run")
+        if self.catalog.replay_needed:  # a newer projection: replay the ledger into it
+            self.catalog.reset()
+            self.catalog.replay_needed = False
         self.catalog.catch_up(self.ledger)
         for session in self.catalog.running_sessions():
             self.record(Draft(

@@ -10,6 +10,7 @@ from pathlib import Path
 from evidence_station.cli import serve_command
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config, load_config
+from evidence_station.docking.control import new_request_id
 from evidence_station.identity import account_named
 from evidence_station.station import Station
 
@@ -19,5 +20,5 @@ def run_as(data: Path, account: str, *argv: str, stdin: str = "", config: Config
     with Station.open(data, config or load_config(None), writable=True, clock=clock) as station:
         actor = account_named(station.catalog, account, via="socket")
         reply = serve_command(station, actor, {"argv": list(argv), "stdin": stdin, "lang": "en",
-                                               "peer_uid": 0})
+                                               "peer_uid": 0, "request_id": new_request_id()})
     return int(reply["code"]), str(reply["stdout"]), str(reply["stderr"])

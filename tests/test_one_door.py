@@ -100,6 +100,11 @@ class Door:
         assert done.returncode == 0, done.stderr
         return dict(json.loads(done.stdout))
 
+    def restart(self) -> None:
+        assert self.daemon.stop() == 0
+        self.daemon.status_path.unlink()  # the new one says "ready" once it is
+        self.daemon = DaemonProcess(self.data, self.config)
+
     @property
     def socket(self) -> Path:
         return self.base / "run" / "control.sock"
@@ -116,9 +121,8 @@ def door(socket_group: str, tmp_path: Path) -> Iterator[Door]:
                           socket_group=socket_group, usb=False)
     config.chmod(0o644)
     camera = make_demo_camera(tmp_path / "cam", count=3, seconds=0.5)
-    daemon: DaemonProcess | None = None
+    setup = Door(base, data, config, None, [])  # type: ignore[arg-type]
     try:
-        setup = Door(base, data, config, None, [])  # type: ignore[arg-type]
         assert setup.run(None, "init", "--station", "door")[0] == 0
         assert setup.run(None, "ingest", str(camera))[0] == 0
         for name, (role, disabled) in ACCOUNTS.items():
@@ -127,13 +131,12 @@ def door(socket_group: str, tmp_path: Path) -> Iterator[Door]:
             assert code == 0, err
             if disabled:
                 assert setup.run(None, "user", "disable", name)[0] == 0
-        daemon = DaemonProcess(data, config)
-        setup.daemon = daemon
+        setup.daemon = DaemonProcess(data, config)
         setup.clips = [c["id"] for c in json.loads(setup.run(None, "clips", "--json")[1])]
         yield setup
     finally:
-        if daemon is not None:
-            daemon.stop()
+        if setup.daemon is not None:  # the one running now: a test may have restarted it
+            setup.daemon.stop()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -214,6 +217,20 @@ def test_forged_and_replayed_requests(door: Door) -> None:
     reply = door.raw("wang", request)
     assert not reply["ok"] and "belongs to another user" in reply["error"]
     assert door.ledger() == after
+    # ... and after the daemon restarted (its memory gone), the ledger still knows the id
+    door.restart()
+    third = door.raw("li", request)
+    assert third["ok"] and third.get("replayed") is True and third["seq"] == first["seq"]
+    assert "belongs to another user" in door.raw("wang", request)["error"]
+    # a served command's id too: `hold` through the CLI path, retried after a restart
+    command = {"kind": "command", "argv": ["hold", clip, "--reason", "再审"],
+               "request_id": "replay-command-0123456789"}
+    assert door.raw("li", command)["code"] == 0
+    door.restart()
+    again = door.raw("li", command)
+    assert again["replayed"] is True and "already recorded" in again["stderr"]
+    assert [e["auth"].get("request_id") for e in door.events("hold.place")].count(
+        "replay-command-0123456789") == 1
 
 
 def test_a_release_outside_needs_two_accounts_through_the_daemon(door: Door) -> None:

@@ -168,7 +168,8 @@ def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) ->
         err_console=Console(file=err, width=width, color_system=None),
         clock=station.clock, out=out, stdin=io.StringIO(str(request.get("stdin") or "")),
         served=Served(station, actor, int(request.get("peer_uid", -1)),
-                      str(request.get("stdin") or "")))
+                      str(request.get("stdin") or ""),
+                      request_id=str(request["request_id"]) if request.get("request_id") else None))
     code = _run(argv, obj=app, err_console=app.err_console, lang=lang)
     return {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}
 

@@ -196,7 +196,8 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
     target_dir = app.output_dir(out_dir)
     target = target_dir / f"{row['sha256']}{Path(row['source_path']).suffix.lower()}"
     try:
-        intent = perform(station, actor, "access.copy", {**fields, "destination": str(target_dir)})
+        intent = perform(station, actor, "access.copy", {**fields, "destination": str(target_dir)},
+                         request_id=app.request_id)
     except EvidenceStationError:
         if created:
             target_dir.rmdir()  # a refused request leaves nothing behind

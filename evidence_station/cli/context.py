@@ -44,6 +44,7 @@ class Served:
     actor: Actor
     peer_uid: int
     stdin: str = ""
+    request_id: str | None = None  # the client's idempotency key, kept in each event's auth
 
 
 @dataclass
@@ -129,7 +130,12 @@ class AppContext:
     def perform(self, kind: str, fields: dict[str, Any]) -> Event:
         """One change through the one door, as this command's account."""
         with self.writing() as station:
-            return service.perform(station, self.actor(station), kind, fields)
+            return service.perform(station, self.actor(station), kind, fields,
+                                   request_id=self.request_id)
+
+    @property
+    def request_id(self) -> str | None:
+        return self.served.request_id if self.served is not None else None
 
     def read_input(self, path: Path) -> str:
         """A file a command reads on the caller's behalf (``--transcript-file``). Served for

@@ -179,7 +179,8 @@ class ControlServer:
             running.wait()
         try:
             try:
-                reply = self._dispatch(peer, request, request_id)
+                reply = self._recorded_before(peer, request_id) or self._dispatch(
+                    peer, request, request_id)
             except EvidenceStationError as err:
                 reply = _refusal(err)
             with self._replies_lock:
@@ -191,6 +192,19 @@ class ControlServer:
             with self._replies_lock:
                 self._running.pop(request_id, None)
             running.set()
+
+    def _recorded_before(self, peer: Peer, request_id: str) -> dict[str, Any] | None:
+        """A request this daemon no longer remembers (it restarted) but the ledger does:
+        its events carry the id. Answer it; do not record it again."""
+        with self.station.lock:
+            earlier = self.station.catalog.request(request_id)
+        if earlier is None:
+            return None
+        if earlier["uid"] != peer.uid:
+            raise NotAuthorisedError("that request id belongs to another user")
+        message = f"request {request_id} was already recorded as ledger event {earlier['seq']}\n"
+        return {"ok": True, "seq": earlier["seq"], "replayed": True, "code": 0, "stdout": "",
+                "stderr": message}
 
     def _dispatch(self, peer: Peer, request: Mapping[str, Any], request_id: str) -> dict[str, Any]:
         from evidence_station.casework.service import perform
@@ -206,7 +220,8 @@ class ControlServer:
                 event = perform(view, actor, str(request["type"]), fields, request_id=request_id)
                 return {"ok": True, "seq": event.seq}
             if kind == "command" and self.run_command is not None:
-                return {"ok": True, **self.run_command(view, actor, {**request, "peer_uid": peer.uid})}
+                return {"ok": True, **self.run_command(view, actor, {**request, "peer_uid": peer.uid,
+                                                                    "request_id": request_id})}
             raise ControlError(f"unknown request kind {kind!r}")
         finally:
             view.close()
