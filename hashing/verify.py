@@ -121,7 +121,8 @@ def _read_text(path: Path, name: str | None = None) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
-        raise BundleUnreadable(f"{name} is missing from the bundle") from err
+        where = "" if name.startswith("--") else " from the bundle"  # an argument's file
+        raise BundleUnreadable(f"{name} is missing{where}") from err
     except UnicodeDecodeError as err:
         raise BundleUnreadable(f"{name}: byte {err.start} is not UTF-8") from err
     except OSError as err:
@@ -376,9 +377,13 @@ def _recorded_key(scan: EventScan) -> tuple[Verifier | None, Finding | None]:
 
 
 def verify_bundle(
-    bundle: Path, *, older_checkpoint: str | None = None, pinned_key: str | None = None
+    bundle: Path, *, older_checkpoint: str | None = None, pinned_key: str | None = None,
+    older_name: str = "--consistency",
 ) -> Report:
-    """Check everything in ``bundle``; findings name the seq or file and the reason."""
+    """Check everything in ``bundle``; findings name the seq or file and the reason.
+
+    Raises :class:`BundleUnreadable` (exit 2) for input that cannot be parsed;
+    ``older_name`` says where ``older_checkpoint`` came from, for that message."""
     report = Report()
     bundled = _parse_key(_read_text(bundle / "station.vkey").strip(), "station.vkey")
     pinned = _parse_key(pinned_key, "--key") if pinned_key is not None else None
@@ -387,7 +392,7 @@ def verify_bundle(
     note = _read_text(bundle / "checkpoint")
     _read_checkpoint_shape(note, "checkpoint")
     if older_checkpoint is not None:
-        _read_checkpoint_shape(older_checkpoint, "--consistency")
+        _read_checkpoint_shape(older_checkpoint, older_name)
     proofs = _load_proofs(bundle)
     files_dir = bundle / "files"
     files = sorted(files_dir.iterdir()) if files_dir.is_dir() else []
@@ -574,11 +579,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     try:
-        older = (_read_text(args.consistency, f"--consistency {args.consistency}")
-                 if args.consistency else None)
+        older_name = f"--consistency {args.consistency}"
+        older = _read_text(args.consistency, older_name) if args.consistency else None
         if not args.bundle.is_dir():
             raise BundleUnreadable(f"{args.bundle} is not a directory")
-        report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key)
+        report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key,
+                               older_name=older_name)
     except (BundleUnreadable, OSError) as err:
         print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
