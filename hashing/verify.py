@@ -401,10 +401,12 @@ def verify_bundle(
             raise BundleUnreadable(f"files/{_shown(path.name)}: not a regular file")
 
     events_path = bundle / "events.jsonl"
-    if not events_path.is_file():
+    if not events_path.exists():
         raise BundleUnreadable("events.jsonl is missing from the bundle")
+    if not events_path.is_file():
+        raise BundleUnreadable("events.jsonl: not a regular file")
     old_size: int | None = (read_checkpoint(older_checkpoint).size
-                                 if older_checkpoint is not None else None)
+                            if older_checkpoint is not None else None)
     try:
         with open(events_path, "rb") as handle:
             scan = scan_events(

@@ -258,11 +258,13 @@ def test_forger_who_also_rewrites_station_init_is_caught_only_by_a_pinned_key(
     real_key = (data_dir / "keys" / "station.vkey").read_text().strip()
     thief = Signer.generate((bundle / "checkpoint").read_text().split("\n")[0])
     _rewrite_history(bundle, thief, rekey_station_init=True)
+    before = tree_snapshot(bundle)
     unpinned = run_verifier(str(bundle))
     assert unpinned.returncode == 0 and "KEY NOT PINNED" in unpinned.stdout
     pinned = run_verifier(str(bundle), "--key", real_key)
     assert pinned.returncode == 1, pinned.stdout
     assert real_key in pinned.stdout and thief.verifier.encode() in pinned.stdout
+    assert tree_snapshot(bundle) == before
 
 
 def test_unpinned_key_is_said_loudly_and_pinned_key_is_quiet(bundle: Path,
