@@ -14,11 +14,20 @@ from pathlib import Path
 
 from hashing.durable import write_file_durably
 from hashing.merkle import HASH_SIZE, ProofError, verify_consistency
-from hashing.note import NoteError, Signer, Verifier, open_note
+from hashing.note import NoteError, NoteMalformedError, Signer, Verifier, open_note, split_note
 
 
 class CheckpointError(ValueError):
     """A checkpoint is malformed, badly signed, or does not extend the previous one."""
+
+
+class CheckpointMalformedError(CheckpointError):
+    """The checkpoint cannot be parsed at all (its note or its body has the wrong shape),
+    as opposed to one that parses but is badly signed: verifiers exit 2, not 1."""
+
+# C2SP tlog-checkpoint sizes are uint64; a longer line is not a size (and int() of a
+# 5000-digit line raises ValueError past Python's digit limit instead of our error).
+_MAX_SIZE_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -34,18 +43,25 @@ class Checkpoint:
     def parse_body(cls, text: str) -> Checkpoint:
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
-            raise CheckpointError("checkpoint body must be origin, size, root hash lines")
+            raise CheckpointMalformedError(
+                "checkpoint body must be origin, size, root hash lines")
         origin, size_text, root_text = lines[0], lines[1], lines[2]
         if not origin:
-            raise CheckpointError("checkpoint has an empty origin line")
-        if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
-            raise CheckpointError(f"checkpoint size {size_text!r} is not a decimal number")
+            raise CheckpointMalformedError("line 1 (origin) is empty")
+        # isascii: str.isdigit() also accepts "²" and Arabic-Indic digits
+        if (not (size_text.isascii() and size_text.isdigit())
+                or (size_text != "0" and size_text.startswith("0"))
+                or len(size_text) > _MAX_SIZE_DIGITS):
+            raise CheckpointMalformedError(
+                f"line 2 (tree size) {size_text[:40]!r} is not a decimal number")
         try:
             root = base64.b64decode(root_text, validate=True)
-        except binascii.Error as err:
-            raise CheckpointError(f"checkpoint root {root_text!r} is not base64") from err
+        except (binascii.Error, ValueError) as err:
+            raise CheckpointMalformedError(
+                f"line 3 (root hash) {root_text[:60]!r} is not base64") from err
         if len(root) != HASH_SIZE:
-            raise CheckpointError(f"checkpoint root has {len(root)} bytes, want {HASH_SIZE}")
+            raise CheckpointMalformedError(
+                f"line 3 (root hash) has {len(root)} bytes, want {HASH_SIZE}")
         return cls(origin, int(size_text), root)
 
 
@@ -53,9 +69,21 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: Signer) -> str:
     return signer.sign(checkpoint.body())
 
 
+def read_checkpoint(note: str) -> Checkpoint:
+    """Parse ``note`` without checking any signature: only its shape, so a verifier can
+    refuse unreadable input (:class:`CheckpointMalformedError`) before judging keys."""
+    try:
+        text, _signatures = split_note(note)
+    except NoteMalformedError as err:
+        raise CheckpointMalformedError(str(err)) from err
+    return Checkpoint.parse_body(text)
+
+
 def open_checkpoint(note: str, verifier: Verifier, *, origin: str | None = None) -> Checkpoint:
     try:
         text = open_note(note, verifier)
+    except NoteMalformedError as err:
+        raise CheckpointMalformedError(str(err)) from err
     except NoteError as err:
         raise CheckpointError(str(err)) from err
     checkpoint = Checkpoint.parse_body(text)

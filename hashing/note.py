@@ -25,6 +25,12 @@ class NoteError(ValueError):
     """A note, key or signature is malformed or does not verify."""
 
 
+class NoteMalformedError(NoteError):
+    """The note's shape is wrong (no blank line, a garbled signature line): nothing to do
+    with keys. Apart from :class:`NoteError` so a verifier can tell "unreadable input"
+    (exit 2) from "a signature that does not verify" (exit 1)."""
+
+
 def _check_name(name: str) -> None:
     if not name or "+" in name or any(ch.isspace() for ch in name):
         raise NoteError(f"key name {name!r} must be non-empty without spaces or '+'")
@@ -60,7 +66,11 @@ class Verifier:
             raise NoteError(f"verifier key {vkey!r} is not an Ed25519 key")
         if key_id(name, raw[1:]) != wanted_id:
             raise NoteError(f"verifier key {vkey!r}: key id does not match name and key")
-        return cls(name, wanted_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+        try:
+            public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+        except ValueError as err:
+            raise NoteError(f"verifier key {vkey!r}: {err}") from err
+        return cls(name, wanted_id, public_key)
 
     def encode(self) -> str:
         raw = bytes([ALG_ED25519]) + _public_bytes(self.public_key)
@@ -122,28 +132,43 @@ def _check_text(text: str) -> None:
         raise NoteError("note text must not contain a blank line")
 
 
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """Split ``note`` into its text and its ``(name, key id ‖ signature)`` lines, checking
+    only the shape (raises :class:`NoteMalformedError`), no key and no signature."""
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise NoteMalformedError("malformed note: no blank line before the signatures")
+    text = note[: split + 1]
+    try:
+        _check_text(text)
+    except NoteError as err:
+        raise NoteMalformedError(f"malformed note: {err}") from err
+    signatures: list[tuple[str, bytes]] = []
+    for number, line in enumerate(note[split + 2 : -1].split("\n"), start=1):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteMalformedError(f"signature line {number} {line[:80]!r} does not start "
+                                     f"with {SIGNATURE_PREFIX!r}")
+        try:
+            name, blob = line[len(SIGNATURE_PREFIX) :].split(" ")
+            raw = base64.b64decode(blob, validate=True)
+        except (ValueError, binascii.Error) as err:
+            raise NoteMalformedError(f"signature line {number} {line[:80]!r} is not "
+                                     "'— name base64'") from err
+        if len(raw) < 5:
+            raise NoteMalformedError(f"signature line {number} {line[:80]!r} is too short")
+        signatures.append((name, raw))
+    return text, signatures
+
+
 def open_note(note: str, verifier: Verifier) -> str:
     """Verify ``note`` against ``verifier`` and return its text.
 
     Signatures by other keys are ignored (a note may carry cosignatures); at least one
     line must be ours and valid.
     """
-    split = note.rfind("\n\n")
-    if split < 0 or not note.endswith("\n"):
-        raise NoteError("malformed note: no blank line before the signatures")
-    text = note[: split + 1]
-    _check_text(text)
+    text, signatures = split_note(note)
     found = False
-    for line in note[split + 2 : -1].split("\n"):
-        if not line.startswith(SIGNATURE_PREFIX):
-            raise NoteError(f"malformed signature line {line!r}")
-        try:
-            name, blob = line[len(SIGNATURE_PREFIX) :].split(" ")
-            raw = base64.b64decode(blob, validate=True)
-        except (ValueError, binascii.Error) as err:
-            raise NoteError(f"malformed signature line {line!r}") from err
-        if len(raw) < 5:
-            raise NoteError(f"malformed signature line {line!r}")
+    for name, raw in signatures:
         if name != verifier.name or raw[:4] != verifier.key_id:
             continue
         try:

@@ -14,11 +14,21 @@ run it in a bare virtualenv (or from a disc) against an export bundle (DESIGN.md
 * with ``--consistency OLD``: the first OLD-size events give OLD's root, so the history
   an older checkpoint committed to was not rewritten.
 
-What it cannot prove: that ``station.vkey`` is the station's real key — compare it with
-the key printed on reports and discs, or pin it with ``--key``.
+* the key in ``station.vkey`` (and ``--key``, when given) is the verifier key that event
+  0, ``station.init``, recorded when the station was set up: a history re-signed with a
+  new key under the same station name, and ``station.vkey`` swapped for it, is a finding.
+
+What it cannot prove without ``--key``: that the bundle's key is the station's real key.
+Whoever rewrites the whole history from event 0 on can put the new key in
+``station.init`` too, so the comparison above only catches a careless forger. Hence the
+loud "KEY NOT PINNED / 未固定公钥" line: pin the key printed on reports and discs with
+``--key``.
 
 Exit codes (a promise to auditors): 0 verified, 1 a check failed, 2 the bundle or the
-arguments could not be read.
+arguments could not be read. Everything read from a bundle outside ``events.jsonl`` is
+type-checked: a wrong type, bad JSON, base64 or hex exits 2 naming the file and the place
+(``proofs/X.json: hashes[3] is not …``), never a traceback. A damaged *event* is a finding
+(exit 1, with its seq): breaking the chain is what the chain check is there to catch.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,9 +45,16 @@ from pathlib import Path
 from typing import Any
 
 from hashing.canonical import NotCanonicalError, parse_canonical
-from hashing.checkpoint import Checkpoint, CheckpointError, open_checkpoint
+from hashing.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointMalformedError,
+    open_checkpoint,
+    read_checkpoint,
+)
 from hashing.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
     LEAF_PREFIX,
     ProofError,
     node_hash,
@@ -46,10 +64,23 @@ from hashing.note import NoteError, Verifier
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 ZERO_HASH = "0" * 64
+_HEX_HASH = re.compile(f"[0-9a-fA-F]{{{2 * HASH_SIZE}}}")
+
+KEY_NOT_PINNED = (
+    "未固定公钥 KEY NOT PINNED: 签名只用导出包自带的 station.vkey 核对（并与 station.init "
+    "记录的公钥比对）；从第 0 条事件起重写全部历史的人可以把两处一起换掉。请用 --key 固定"
+    "报告或光盘上印的公钥。 The signature was checked only against the bundle's own "
+    "station.vkey (compared with the key station.init recorded); whoever rewrites the whole "
+    "history from event 0 can replace both. Pin the key printed on reports and discs with "
+    "--key."
+)
 
 
 class BundleUnreadable(Exception):
-    """The bundle is missing a part or a part cannot be parsed at all."""
+    """The bundle is missing a part or a part cannot be parsed at all (exit 2).
+
+    The message starts with the file and the place in it, so an auditor can see what is
+    wrong without a traceback: ``proofs/X.json: hashes[3] is not a hex string``."""
 
 
 @dataclass
@@ -75,6 +106,9 @@ class Report:
     proofs_checked: int = 0
     files_checked: int = 0
     consistency_checked: int | None = None
+    key: str = ""  # the verifier key the checkpoint was checked against
+    key_pinned: bool = False  # True only when the auditor gave --key
+    recorded_key: str | None = None  # what station.init (seq 0) recorded
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -82,13 +116,113 @@ class Report:
         return not self.findings
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, name: str | None = None) -> str:
+    name = name or path.name
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
-        raise BundleUnreadable(f"{path.name} is missing from the bundle") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise BundleUnreadable(f"{path.name} cannot be read: {err}") from err
+        where = "" if name.startswith("--") else " from the bundle"  # an argument's file
+        raise BundleUnreadable(f"{name} is missing{where}") from err
+    except UnicodeDecodeError as err:
+        raise BundleUnreadable(f"{name}: byte {err.start} is not UTF-8") from err
+    except OSError as err:
+        raise BundleUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
+
+
+def _parse_key(text: str, name: str) -> Verifier:
+    """A verifier key line, or exit 2 naming where it came from (file or ``--key``)."""
+    try:
+        return Verifier.parse(text)
+    except NoteError as err:
+        raise BundleUnreadable(f"{name}: {err}") from err
+
+
+def _read_checkpoint_shape(text: str, name: str) -> None:
+    """Refuse a checkpoint that cannot even be parsed (exit 2) before any signature is
+    judged: a garbled size line is unreadable input, not a forged signature."""
+    try:
+        read_checkpoint(text)
+    except CheckpointMalformedError as err:
+        raise BundleUnreadable(f"{name}: {err}") from err
+
+
+def _shown(name: str) -> str:
+    """A file name as printable text: a name that is not UTF-8 on disk comes back from
+    the OS with surrogate escapes, which ``print`` would refuse with a traceback."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kind(value: object) -> str:
+    """JSON's name for a parsed value's type, for messages an auditor reads."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _refuse_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _load_json(path: Path, name: str) -> Any:
+    """Parse a JSON file from the bundle; every way it can fail exits 2 with its name."""
+    if not path.is_file():
+        raise BundleUnreadable(f"{name}: not a regular file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise BundleUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError as err:
+        raise BundleUnreadable(f"{name}: JSON nested too deeply") from err
+    except UnicodeDecodeError as err:
+        raise BundleUnreadable(f"{name}: byte {err.start} is not UTF-8") from err
+    except json.JSONDecodeError as err:
+        raise BundleUnreadable(
+            f"{name}: not valid JSON at line {err.lineno} column {err.colno} ({err.msg})"
+        ) from err
+    except ValueError as err:  # a NaN, or an integer past Python's digit limit
+        raise BundleUnreadable(f"{name}: not valid JSON ({err})") from err
+
+
+def _natural(value: dict[str, Any], key: str, name: str) -> int:
+    """``value[key]`` as a non-negative integer (``true`` is not 1 here)."""
+    if key not in value:
+        raise BundleUnreadable(f"{name}: {key} is missing")
+    item = value[key]
+    if type(item) is not int or item < 0:
+        raise BundleUnreadable(
+            f"{name}: {key} is {_kind(item)} ({str(item)[:40]}), not a non-negative integer")
+    return item
+
+
+def _hash_list(value: dict[str, Any], key: str, name: str) -> list[bytes]:
+    """``value[key]`` as a list of 32-byte hashes, each given as 64 hex digits."""
+    if key not in value:
+        raise BundleUnreadable(f"{name}: {key} is missing")
+    items = value[key]
+    if type(items) is not list:
+        raise BundleUnreadable(f"{name}: {key} is {_kind(items)}, not a list of hex strings")
+    hashes = []
+    for index, item in enumerate(items):
+        if type(item) is not str:
+            raise BundleUnreadable(
+                f"{name}: {key}[{index}] is not a hex string ({_kind(item)})")
+        if not _HEX_HASH.fullmatch(item):
+            raise BundleUnreadable(
+                f"{name}: {key}[{index}] is not a hex string of {HASH_SIZE} bytes "
+                f"({item[:72]!r})")
+        hashes.append(bytes.fromhex(item))
+    return hashes
 
 
 class _CompactRange:
@@ -161,10 +295,13 @@ def scan_events(
         except ValueError as err:
             scan.findings.append(Finding(f"not valid JSON ({err})", seq=seq))
             break
+        except RecursionError:
+            scan.findings.append(Finding("not valid JSON (nested too deeply)", seq=seq))
+            break
         if type(value) is not dict:
             scan.findings.append(Finding("not a JSON object", seq=seq))
             break
-        if value.get("seq") != seq:
+        if type(value.get("seq")) is not int or value.get("seq") != seq:
             scan.findings.append(Finding(
                 f"event carries seq {value.get('seq')!r}: an event was dropped, inserted or "
                 "reordered", seq=seq))
@@ -193,48 +330,114 @@ def scan_events(
     return scan
 
 
-def _load_proofs(bundle: Path, report: Report) -> list[tuple[str, dict[str, Any]]]:
+def _load_proofs(bundle: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Every proof in ``proofs/``, type-checked: a malformed one exits 2 with its place."""
     proofs_dir = bundle / "proofs"
     proofs: list[tuple[str, dict[str, Any]]] = []
     if not proofs_dir.is_dir():
         return proofs
     for path in sorted(proofs_dir.iterdir()):
-        name = f"proofs/{path.name}"
-        try:
-            value = json.loads(path.read_bytes())
-            if not (
-                isinstance(value, dict)
-                and isinstance(value.get("seq"), int)
-                and isinstance(value.get("tree_size"), int)
-                and isinstance(value.get("hashes"), list)
-            ):
-                raise ValueError("needs integer seq, integer tree_size and a hashes list")
-            value["hashes"] = [bytes.fromhex(item) for item in value["hashes"]]
-        except (OSError, ValueError) as err:
-            report.findings.append(Finding(f"malformed proof: {err}", file=name))
-            continue
-        proofs.append((name, value))
+        name = f"proofs/{_shown(path.name)}"
+        value = _load_json(path, name)
+        if type(value) is not dict:
+            raise BundleUnreadable(f"{name}: the proof is {_kind(value)}, not a JSON object")
+        event = value.get("event")
+        if event is not None and type(event) is not str:
+            raise BundleUnreadable(f"{name}: event is {_kind(event)}, not a string")
+        if event is not None and not _is_unicode(event):
+            raise BundleUnreadable(f"{name}: event holds a lone surrogate (\\ud800…), not text")
+        proofs.append((name, {
+            "seq": _natural(value, "seq", name),
+            "tree_size": _natural(value, "tree_size", name),
+            "hashes": _hash_list(value, "hashes", name),
+            "event": event,
+        }))
     return proofs
 
 
-def verify_bundle(
-    bundle: Path, *, older_checkpoint: str | None = None, pinned_key: str | None = None
-) -> Report:
-    """Check everything in ``bundle``; findings name the seq or file and the reason."""
-    report = Report()
-    vkey_text = pinned_key or _read_text(bundle / "station.vkey").strip()
+def _recorded_key(scan: EventScan) -> tuple[Verifier | None, Finding | None]:
+    """The verifier key event 0 (``station.init``) recorded, or why there is none.
+
+    Event 0 is covered by the hash chain and the signed root, so it is the bundle's own
+    word on the key the station was born with."""
+    line = scan.lines.get(0)
+    if line is None:
+        return None, (Finding("events.jsonl has no event 0 (station.init): the station's key "
+                              "cannot be checked", file="events.jsonl")
+                      if not scan.findings else None)
+    event = json.loads(line)
+    recorded = event.get("verifier_key")
+    if event.get("type") != "station.init" or type(recorded) is not str:
+        return None, Finding("event 0 is not a station.init recording verifier_key: the "
+                             "station's key cannot be checked", seq=0)
     try:
-        verifier = Verifier.parse(vkey_text)
+        return Verifier.parse(recorded), None
     except NoteError as err:
-        raise BundleUnreadable(f"station.vkey: {err}") from err
-    if pinned_key is not None:
-        bundled = (bundle / "station.vkey")
-        if bundled.exists() and bundled.read_text(encoding="utf-8").strip() != pinned_key.strip():
-            report.findings.append(
-                Finding("differs from the key you pinned with --key", file="station.vkey")
-            )
+        return None, Finding(f"station.init's verifier_key cannot be read: {err}", seq=0)
+
+
+def verify_bundle(
+    bundle: Path, *, older_checkpoint: str | None = None, pinned_key: str | None = None,
+    older_name: str = "--consistency",
+) -> Report:
+    """Check everything in ``bundle``; findings name the seq or file and the reason.
+
+    Raises :class:`BundleUnreadable` (exit 2) for input that cannot be parsed;
+    ``older_name`` says where ``older_checkpoint`` came from, for that message."""
+    report = Report()
+    bundled = _parse_key(_read_text(bundle / "station.vkey").strip(), "station.vkey")
+    pinned = _parse_key(pinned_key, "--key") if pinned_key is not None else None
+    verifier = pinned or bundled  # the key the checkpoints must be signed by
+    report.key, report.key_pinned = verifier.encode(), pinned is not None
+    note = _read_text(bundle / "checkpoint")
+    _read_checkpoint_shape(note, "checkpoint")
+    if older_checkpoint is not None:
+        _read_checkpoint_shape(older_checkpoint, older_name)
+    proofs = _load_proofs(bundle)
+    files_dir = bundle / "files"
+    files = sorted(files_dir.iterdir()) if files_dir.is_dir() else []
+    for path in files:
+        if not path.is_file():
+            raise BundleUnreadable(f"files/{_shown(path.name)}: not a regular file")
+
+    events_path = bundle / "events.jsonl"
+    if not events_path.exists():
+        raise BundleUnreadable("events.jsonl is missing from the bundle")
+    if not events_path.is_file():
+        raise BundleUnreadable("events.jsonl: not a regular file")
+    old_size: int | None = (read_checkpoint(older_checkpoint).size
+                            if older_checkpoint is not None else None)
     try:
-        checkpoint = open_checkpoint(_read_text(bundle / "checkpoint"), verifier)
+        with open(events_path, "rb") as handle:
+            scan = scan_events(
+                handle,
+                capture={0} | {proof["seq"] for _, proof in proofs},
+                root_at={old_size} if old_size is not None else set(),
+            )
+    except OSError as err:
+        raise BundleUnreadable(f"events.jsonl cannot be read: {err.strerror or err}") from err
+
+    # The key first: a history re-signed with another key verifies against that key, so
+    # the only thing that tells is the key the station recorded when it was set up.
+    if pinned is not None and bundled.encode() != pinned.encode():
+        report.findings.append(Finding(
+            f"公钥不一致 key mismatch: station.vkey holds {bundled.encode()}, not the key you "
+            f"pinned with --key {pinned.encode()}", file="station.vkey"))
+    recorded, problem = _recorded_key(scan)
+    if problem is not None:
+        report.findings.append(problem)
+    if recorded is not None:
+        report.recorded_key = recorded.encode()
+        if recorded.encode() != verifier.encode():
+            source = "--key" if pinned is not None else "station.vkey"
+            report.findings.append(Finding(
+                f"公钥不一致 key mismatch: station.init recorded the station's key "
+                f"{recorded.encode()}, but the checkpoint is checked against {source} "
+                f"{verifier.encode()}: the history may have been re-signed with another key",
+                seq=0))
+
+    try:
+        checkpoint = open_checkpoint(note, verifier)
     except CheckpointError as err:
         report.findings.append(Finding(str(err), file="checkpoint"))
         return report
@@ -247,17 +450,6 @@ def verify_bundle(
         except CheckpointError as err:
             report.findings.append(Finding(f"older checkpoint: {err}", file="--consistency"))
             return report
-    proofs = _load_proofs(bundle, report)
-    wanted_leaves = {proof["seq"] for _, proof in proofs}
-    events_path = bundle / "events.jsonl"
-    if not events_path.exists():
-        raise BundleUnreadable("events.jsonl is missing from the bundle")
-    with open(events_path, "rb") as handle:
-        scan = scan_events(
-            handle,
-            capture=wanted_leaves,
-            root_at={old.size} if old is not None else set(),
-        )
     report.findings.extend(scan.findings)
     seq = scan.count
     captured_leaves, captured_lines, ingested = scan.leaves, scan.lines, scan.ingested
@@ -321,7 +513,7 @@ def verify_bundle(
         if proof_seq not in captured_leaves:
             report.findings.append(Finding("no such event in the ledger", seq=proof_seq, file=name))
             continue
-        event_text = proof.get("event")
+        event_text = proof["event"]
         if event_text is not None and event_text.encode("utf-8") != captured_lines[proof_seq]:
             report.findings.append(
                 Finding("event in the proof differs from the ledger", seq=proof_seq, file=name)
@@ -342,24 +534,25 @@ def verify_bundle(
             continue
         report.proofs_checked += 1
 
-    files_dir = bundle / "files"
-    if files_dir.is_dir():
-        for path in sorted(files_dir.iterdir()):
-            name = f"files/{path.name}"
-            digest = hashlib.sha256()
+    for path in files:
+        name = f"files/{_shown(path.name)}"
+        digest = hashlib.sha256()
+        try:
             with open(path, "rb") as handle:
                 while chunk := handle.read(8 << 20):
                     digest.update(chunk)
-            actual = digest.hexdigest()
-            if actual != path.name:
-                report.findings.append(
-                    Finding(f"content hashes to {actual}: the file was replaced or damaged",
-                            file=name)
-                )
-            elif actual not in ingested:
-                report.findings.append(Finding("no ingest event records this file", file=name))
-            else:
-                report.files_checked += 1
+        except OSError as err:
+            raise BundleUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
+        actual = digest.hexdigest()
+        if actual != path.name:
+            report.findings.append(
+                Finding(f"content hashes to {actual}: the file was replaced or damaged",
+                        file=name)
+            )
+        elif actual not in ingested:
+            report.findings.append(Finding("no ingest event records this file", file=name))
+        else:
+            report.files_checked += 1
     return report
 
 
@@ -367,11 +560,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="evidence-station-verify",
         description=(
-            "Verify an evidence-station export bundle offline: hash chain, Merkle root, "
-            "signed checkpoint, inclusion proofs and files. 校验导出包：哈希链、Merkle 根、"
-            "签名检查点、包含证明与文件。"
+            "校验导出包：哈希链、Merkle 根、签名检查点、包含证明与文件。 Verify an "
+            "evidence-station export bundle offline: hash chain, Merkle root, signed "
+            "checkpoint, inclusion proofs and files."
         ),
-        epilog="Exit status: 0 verified, 1 a check failed, 2 the bundle could not be read.",
+        epilog="退出码 Exit status: 0 verified, 1 a check failed, 2 the bundle could not be read.",
     )
     parser.add_argument("bundle", type=Path, help="export bundle directory")
     parser.add_argument(
@@ -381,17 +574,21 @@ def main(argv: list[str] | None = None) -> int:
         help="an older signed checkpoint that this bundle's history must extend",
     )
     parser.add_argument(
-        "--key", metavar="VKEY", help="verifier key to trust instead of the bundle's station.vkey"
+        "--key", metavar="VKEY",
+        help="固定公钥：报告或光盘上印的验证公钥 the verifier key printed on reports and discs; "
+             "without it only the bundle's own station.vkey is used (KEY NOT PINNED)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     try:
-        older = args.consistency.read_text(encoding="utf-8") if args.consistency else None
+        older_name = f"--consistency {args.consistency}"
+        older = _read_text(args.consistency, older_name) if args.consistency else None
         if not args.bundle.is_dir():
             raise BundleUnreadable(f"{args.bundle} is not a directory")
-        report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key)
+        report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key,
+                               older_name=older_name)
     except (BundleUnreadable, OSError) as err:
-        print(f"evidence-station-verify: cannot read bundle: {err}", file=sys.stderr)
+        print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
     if args.json:
         print(
@@ -404,6 +601,10 @@ def main(argv: list[str] | None = None) -> int:
                     "proofs_checked": report.proofs_checked,
                     "files_checked": report.files_checked,
                     "consistency_checked": report.consistency_checked,
+                    "key": report.key,
+                    "key_pinned": report.key_pinned,
+                    "recorded_key": report.recorded_key,
+                    "warnings": [] if report.key_pinned else [KEY_NOT_PINNED],
                     "findings": [
                         {"seq": f.seq, "file": f.file, "reason": f.reason}
                         for f in report.findings
@@ -415,17 +616,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"tree size: {report.tree_size}")
         print(f"root:      {report.root.hex()} ({base64.b64encode(report.root).decode()})")
+        pinned = "已用 --key 固定 pinned with --key" if report.key_pinned else (
+            "未固定 NOT PINNED — 来自导出包 from the bundle")
+        print(f"key:       {report.key} ({pinned})")
         if report.ok:
             extra = (f", consistent with checkpoint at size {report.consistency_checked}"
                      if report.consistency_checked is not None else "")
+            caveat = "" if report.key_pinned else " (未固定公钥 KEY NOT PINNED)"
             print(
-                f"OK 校验通过: {report.events} events, {report.proofs_checked} proofs, "
+                f"OK 校验通过{caveat}: {report.events} events, {report.proofs_checked} proofs, "
                 f"{report.files_checked} files{extra}"
             )
         else:
             print(f"FAILED 校验失败: {report.findings[0]}")
             for finding in report.findings[1:]:
                 print(f"  also: {finding}")
+        if not report.key_pinned:
+            print(f"!!! {KEY_NOT_PINNED}")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

@@ -4,17 +4,23 @@ with only `cryptography`; the written note's PDF rendered to PNG and looked at."
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evidence_station.cli import main
 from evidence_station.demo import make_demo_camera
+from hashing.checkpoint import Checkpoint, sign_checkpoint
+from hashing.note import Signer
 from retention.disc import MEDIA, RESERVED, DiscError, DiscFile, plan_discs, volume_id
+from tests.conftest import tree_snapshot
 
 Run = Callable[..., tuple[int, str, str]]
 pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="xorriso not installed")
@@ -125,3 +131,198 @@ def test_corrupted_image_fails_verification(cli: Run, tmp_path: Path) -> None:
 def test_no_evidence_no_disc(cli: Run, tmp_path: Path) -> None:
     code, out, err = cli("disc", "plan", "--case-number", "NOPE")
     assert code == 2 and "no clips designated as evidence" in out + err
+
+
+# --- the disc's verify.py: the station key and malformed input ----------------------------
+
+@pytest.fixture(scope="module")
+def burned_disc(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One real disc (init, ingest, label, designate, ``disc burn`` to an image, extracted
+    as an auditor would) and the station's verifier key; each test corrupts a copy."""
+    base = tmp_path_factory.mktemp("burned")
+    data = base / "data"
+
+    def run(*args: str) -> int:
+        return main(["--data-dir", str(data), "--lang", "en", *args])
+
+    camera = make_demo_camera(base / "cam", count=2, seconds=0.5)
+    assert run("init", "--station", "disc-station") == 0
+    assert run("ingest", str(camera)) == 0
+    ingests = [json.loads(line) for line in (data / "ledger" / "events.jsonl").read_text()
+                .splitlines() if json.loads(line)["type"] == "ingest"]
+    ids = [event["clip_id"] for event in ingests]
+    assert run("label", *ids, "--case-number", "B-7", "--party", "张三", "--handler", "李四") == 0
+    assert run("evidence", ids[0], "--collector", "李四", "--collected-at", "2026-11-03T14:30",
+               "--location", "人民路", "--fact-to-prove", "当事人占道经营") == 0
+    image = base / "disc.iso"
+    assert run("disc", "burn", "--case-number", "B-7", "--drive", f"stdio:{image}",
+               "--maker", "王五", "--extractor", "李四") == 0
+    root = base / "extracted"
+    subprocess.run(["xorriso", "-osirrox", "on", "-indev", f"stdio:{image}", "-extract", "/",
+                    str(root)], check=True, capture_output=True)
+    return root, (data / "keys" / "station.vkey").read_text().strip()
+
+
+@pytest.fixture
+def disc(burned_disc: tuple[Path, str], tmp_path: Path) -> Path:
+    root = Path(shutil.copytree(burned_disc[0], tmp_path / "disc"))
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)  # an extracted ISO is read-only
+    return root
+
+
+def run_disc_verifier(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python3 verify.py DISC_ROOT``, isolated (-I): only the disc's own hashing/."""
+    return subprocess.run([sys.executable, "-I", str(root / "verify.py"), str(root), *args],
+                          capture_output=True, text=True, cwd=root)
+
+
+@pytest.mark.slow
+def test_disc_key_not_pinned_is_said_and_pinned_key_is_quiet(
+        disc: Path, burned_disc: tuple[Path, str]) -> None:
+    before = tree_snapshot(disc)
+    unpinned = run_disc_verifier(disc)
+    assert unpinned.returncode == 0, unpinned.stdout + unpinned.stderr
+    assert "VERIFIED" in unpinned.stdout and "!!! 未固定公钥 KEY NOT PINNED" in unpinned.stdout
+    pinned = run_disc_verifier(disc, "--key", burned_disc[1])
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert "NOT PINNED" not in pinned.stdout and "未固定" not in pinned.stdout
+    assert f"key: {burned_disc[1]} (已固定 pinned with --key)" in pinned.stdout
+    assert tree_snapshot(disc) == before
+
+
+@pytest.mark.slow
+def test_disc_resigned_with_another_key_caught_by_pinned_key(
+        disc: Path, burned_disc: tuple[Path, str]) -> None:
+    """A copy of the disc whose checkpoint is re-signed with a forger's key under the
+    same station name, station.vkey swapped: only the pinned key tells."""
+    real_key = burned_disc[1]
+    origin, size, root = (disc / "checkpoint").read_text().split("\n")[:3]
+    thief = Signer.generate(origin)
+    (disc / "checkpoint").write_text(
+        sign_checkpoint(Checkpoint(origin, int(size), base64.b64decode(root)), thief))
+    (disc / "station.vkey").write_text(thief.verifier.encode() + "\n")
+    before = tree_snapshot(disc)
+    unpinned = run_disc_verifier(disc)
+    assert unpinned.returncode == 0 and "KEY NOT PINNED" in unpinned.stdout  # the limit
+    pinned = run_disc_verifier(disc, "--key", real_key)
+    assert pinned.returncode == 1, pinned.stdout + pinned.stderr
+    assert "FAIL station.vkey: 公钥不一致 key mismatch" in pinned.stdout
+    assert real_key in pinned.stdout and thief.verifier.encode() in pinned.stdout
+    assert "FAIL checkpoint: not signed by the pinned key" in pinned.stdout
+    assert "NOT VERIFIED" in pinned.stdout and "Traceback" not in pinned.stderr
+    assert tree_snapshot(disc) == before
+
+
+@pytest.mark.slow
+def test_disc_manifest_naming_another_checkpoint_fails(disc: Path) -> None:
+    manifest = json.loads((disc / "manifest.json").read_text())
+    manifest["checkpoint"]["size"] += 1
+    (disc / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    before = tree_snapshot(disc)
+    done = run_disc_verifier(disc)
+    assert done.returncode == 1 and "FAIL manifest.json: names checkpoint" in done.stdout
+    assert tree_snapshot(disc) == before
+
+
+def _manifest(change: Callable[[dict[str, Any]], object]) -> Callable[[Path], None]:
+    def corrupt(root: Path) -> None:
+        manifest = json.loads((root / "manifest.json").read_text())
+        change(manifest)
+        (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    return corrupt
+
+
+def _proof(change: Callable[[dict[str, Any]], object]) -> Callable[[Path], None]:
+    def corrupt(root: Path) -> None:
+        path = next((root / "proofs").iterdir())
+        proof = json.loads(path.read_text())
+        change(proof)
+        path.write_text(json.dumps(proof, ensure_ascii=False))
+    return corrupt
+
+
+def _raw(name: str, data: bytes) -> Callable[[Path], None]:
+    def corrupt(root: Path) -> None:
+        (next((root / "proofs").iterdir()) if name == "PROOF" else root / name).write_bytes(data)
+    return corrupt
+
+
+def _set(key: str, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda value_of: value_of.__setitem__(key, value)
+
+
+def _set_file(key: str, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda manifest: manifest["files"][0].__setitem__(key, value)
+
+
+def _hash(index: int, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda proof: proof["hashes"].__setitem__(index, value)
+
+
+def _no_proof(root: Path) -> None:
+    next((root / "proofs").iterdir()).unlink()
+
+
+DISC_MALFORMED: dict[str, tuple[Callable[[Path], None], str]] = {
+    "manifest truncated": (_raw("manifest.json", b'{"files": ['), "manifest.json: not valid JSON"),
+    "manifest a list": (_raw("manifest.json", b"[]"), "manifest.json is a list"),
+    "manifest files a string": (_manifest(_set("files", "x")), "manifest.json: files is a string"),
+    "manifest file a number": (_manifest(_set("files", [3])), "manifest.json: files[0] is a number"),
+    "manifest path escapes": (_manifest(_set_file("path", "../../etc/passwd")),
+                              "manifest.json: files[0]: path '../../etc/passwd' is not a file"),
+    "manifest path absolute": (_manifest(_set_file("path", "/etc/passwd")),
+                               "files[0]: path '/etc/passwd' is not a file under evidence/"),
+    "manifest path null byte": (_manifest(_set_file("path", "evidence/a\x00b")),
+                                "files[0]: path"),
+    "manifest sha256 a number": (_manifest(_set_file("sha256", 7)),
+                                 "files[0]: sha256 is a number, not a string"),
+    "manifest sha256 not hex": (_manifest(_set_file("sha256", "xyz")),
+                                "files[0]: sha256 is not a hex string"),
+    "manifest clip_id a path": (_manifest(_set_file("clip_id", "../manifest")),
+                                "files[0]: clip_id '../manifest' is not a clip id"),
+    "manifest clip_id missing": (_manifest(lambda m: m["files"][0].pop("clip_id")),
+                                 "files[0]: clip_id is missing"),
+    "manifest checkpoint a string": (_manifest(_set("checkpoint", "3/ab")),
+                                     "manifest.json: checkpoint is a string"),
+    "manifest checkpoint size a string": (
+        _manifest(lambda m: m["checkpoint"].__setitem__("size", "3")),
+        "manifest.json: checkpoint: size is a string"),
+    "proof missing": (_no_proof, "is missing from the disc"),
+    "proof hash a number": (_proof(_hash(0, 5)), "hashes[0] is not a hex string (a number)"),
+    "proof hash nested": (_proof(_hash(0, [["ab"]])), "hashes[0] is not a hex string (a list)"),
+    "proof hashes null": (_proof(_set("hashes", None)), "hashes is null, not a list"),
+    "proof seq null": (_proof(_set("seq", None)), "seq is null"),
+    "proof seq a boolean": (_proof(_set("seq", False)), "seq is a boolean"),
+    "proof event a number": (_proof(_set("event", 1)), "event is a number, not a string"),
+    "proof event not JSON": (_proof(_set("event", "{nope")), "event: not valid JSON"),
+    "proof event a list": (_proof(_set("event", "[]")), "event is a list"),
+    "proof not JSON": (_raw("PROOF", b"\x00\x01"), "not valid JSON"),
+    "proof NaN": (_raw("PROOF", b'{"seq": NaN}'), "not valid JSON (NaN"),
+    "checkpoint size garbage": (_raw("checkpoint", b"o\nlots\nAAAA\n\n\xe2\x80\x94 o AAAAAAAA\n"),
+                                "checkpoint: line 2 (tree size)"),
+    "checkpoint not a note": (_raw("checkpoint", b"hello"), "checkpoint: malformed note"),
+    "station.vkey garbage": (_raw("station.vkey", b"x+y+z"), "station.vkey: verifier key"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", DISC_MALFORMED, ids=list(DISC_MALFORMED))
+def test_disc_malformed_input_exits_2_naming_file_and_place(case: str, disc: Path) -> None:
+    corrupt, place = DISC_MALFORMED[case]
+    corrupt(disc)
+    before = tree_snapshot(disc)
+    done = run_disc_verifier(disc)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "verify.py: 无法读取 cannot read: " in done.stderr and place in done.stderr, done.stderr
+    assert "OK  " not in done.stdout  # refused before any file is called good
+    assert tree_snapshot(disc) == before
+
+
+@pytest.mark.slow
+def test_disc_malformed_key_argument_exits_2(disc: Path) -> None:
+    before = tree_snapshot(disc)
+    done = run_disc_verifier(disc, "--key", "not-a-key")
+    assert done.returncode == 2 and "cannot read: --key: verifier key" in done.stderr
+    assert "Traceback" not in done.stderr and tree_snapshot(disc) == before

@@ -19,7 +19,7 @@ from evidence_station.station import Station
 from hashing.checkpoint import Checkpoint, sign_checkpoint
 from hashing.note import Signer
 from hashing.verify import verify_bundle
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tree_snapshot
 
 Opener = Callable[..., Station]
 
@@ -188,3 +188,246 @@ def test_verifier_runs_with_only_cryptography(bundle: Path, tmp_path: Path,
                           cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK" in done.stdout
+
+
+# --- the station's key: station.init, station.vkey, --key ---------------------------------
+
+def run_verifier(*args: str) -> subprocess.CompletedProcess[str]:
+    """The auditor's command line, in its own process, so a traceback would show."""
+    return subprocess.run([sys.executable, "-m", "hashing.verify", *args],
+                          capture_output=True, text=True, cwd=ROOT)
+
+
+def _rewrite_history(bundle: Path, signer: Signer, *, rekey_station_init: bool = False) -> None:
+    """What a forger does with a key of their own: change event 2, re-chain every event,
+    re-sign the checkpoint with ``signer`` and put its verifier key in station.vkey. With
+    ``rekey_station_init`` event 0 is rewritten to record the new key too."""
+    import hashlib
+
+    from hashing.canonical import canonical_json
+    from hashing.merkle import leaf_hash, root_from_leaf_hashes
+
+    rewritten = [json.loads(line) for line in lines(bundle)]
+    rewritten[2]["sha256"] = "f" * 64
+    if rekey_station_init:
+        rewritten[0]["verifier_key"] = signer.verifier.encode()
+    prev = "0" * 64
+    new_lines = []
+    for value in rewritten:
+        value["prev"] = prev
+        data = canonical_json(value)
+        prev = hashlib.sha256(data).hexdigest()
+        new_lines.append(data + b"\n")
+    write_lines(bundle, new_lines)
+    size, root = root_from_leaf_hashes(leaf_hash(line[:-1]) for line in new_lines)
+    origin = (bundle / "checkpoint").read_text().split("\n")[0]
+    shutil.rmtree(bundle / "proofs")
+    for path in (bundle / "files").iterdir():
+        path.chmod(0o644)
+    shutil.rmtree(bundle / "files")
+    _resign(bundle, Checkpoint(origin, size, root), signer)
+    (bundle / "station.vkey").write_text(signer.verifier.encode() + "\n")
+
+
+def test_resigned_with_new_key_caught_by_station_init_without_key(bundle: Path,
+                                                                   data_dir: Path) -> None:
+    """Rewritten history, re-signed with a new key under the same station name and the
+    bundle's station.vkey swapped: without --key it used to print OK."""
+    real_key = (data_dir / "keys" / "station.vkey").read_text().strip()
+    origin = (bundle / "checkpoint").read_text().split("\n")[0]
+    thief = Signer.generate(origin)
+    _rewrite_history(bundle, thief)
+    before = tree_snapshot(bundle)
+    done = run_verifier(str(bundle))
+    assert done.returncode == 1, done.stdout + done.stderr
+    first = next(line for line in done.stdout.splitlines() if line.startswith("FAILED"))
+    assert "seq 0" in first and "key mismatch" in first and "station.init" in first
+    assert real_key in first and thief.verifier.encode() in first  # both keys named
+    assert "Traceback" not in done.stdout + done.stderr
+    assert tree_snapshot(bundle) == before  # the verifier writes nothing
+    # the same with the real key pinned: both the bundle's key and the signature are wrong
+    done = run_verifier(str(bundle), "--key", real_key)
+    assert done.returncode == 1 and "station.vkey" in done.stdout and "pinned" in done.stdout
+    assert tree_snapshot(bundle) == before
+
+
+def test_forger_who_also_rewrites_station_init_is_caught_only_by_a_pinned_key(
+        bundle: Path, data_dir: Path) -> None:
+    """The limit of the station.init check, and why the warning is loud: whoever rewrites
+    event 0 too is self-consistent; only the key printed on reports and discs tells."""
+    real_key = (data_dir / "keys" / "station.vkey").read_text().strip()
+    thief = Signer.generate((bundle / "checkpoint").read_text().split("\n")[0])
+    _rewrite_history(bundle, thief, rekey_station_init=True)
+    before = tree_snapshot(bundle)
+    unpinned = run_verifier(str(bundle))
+    assert unpinned.returncode == 0 and "KEY NOT PINNED" in unpinned.stdout
+    pinned = run_verifier(str(bundle), "--key", real_key)
+    assert pinned.returncode == 1, pinned.stdout
+    assert real_key in pinned.stdout and thief.verifier.encode() in pinned.stdout
+    assert tree_snapshot(bundle) == before
+
+
+def test_unpinned_key_is_said_loudly_and_pinned_key_is_quiet(bundle: Path,
+                                                              data_dir: Path) -> None:
+    before = tree_snapshot(bundle)
+    unpinned = run_verifier(str(bundle))
+    assert unpinned.returncode == 0, unpinned.stdout + unpinned.stderr
+    assert "OK 校验通过 (未固定公钥 KEY NOT PINNED)" in unpinned.stdout
+    assert "!!! 未固定公钥 KEY NOT PINNED" in unpinned.stdout and "--key" in unpinned.stdout
+    as_json = json.loads(run_verifier(str(bundle), "--json").stdout)
+    assert as_json["ok"] and not as_json["key_pinned"] and as_json["warnings"]
+    assert as_json["recorded_key"] == as_json["key"]
+    real_key = (data_dir / "keys" / "station.vkey").read_text().strip()
+    pinned = run_verifier(str(bundle), "--key", real_key)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert "OK 校验通过:" in pinned.stdout and "NOT PINNED" not in pinned.stdout
+    assert "未固定" not in pinned.stdout and real_key in pinned.stdout
+    assert tree_snapshot(bundle) == before
+
+
+# --- malformed input: exit 2, the file and the place named, no traceback ------------------
+
+@pytest.fixture(scope="module")
+def pristine_bundle(tmp_path_factory: pytest.TempPathFactory, demo_camera: Path) -> Path:
+    """One real export (init, ingest, ``ledger export`` with a clip) for the many
+    malformed-input cases; each case corrupts a copy."""
+    from evidence_station.config import Config
+    from evidence_station.station import init_station
+
+    base = tmp_path_factory.mktemp("pristine")
+    init_station(base / "data", "test-station", "tester")
+    camera = shutil.copytree(demo_camera, base / "cam")
+    config = Config.model_validate({"ingest": {"reserve_mib": 0}})
+    with Station.open(base / "data", config, writable=True) as station:
+        ingest_source(station, camera, actor="tester")
+        clip = station.catalog.clips()[0]["id"]
+        export_bundle(station, base / "bundle", [clip], actor=Actor("auditor", "auditor"))
+    return base / "bundle"
+
+
+def _proof_path(bundle: Path) -> Path:
+    return next((bundle / "proofs").iterdir())
+
+
+def _set_proof_field(key: str, value: object) -> Callable[[Path], str]:
+    def corrupt(bundle: Path) -> str:
+        path = _proof_path(bundle)
+        proof = json.loads(path.read_text())
+        if value is _MISSING:
+            del proof[key]
+        elif isinstance(value, tuple):  # (index, item): one element of the hashes list
+            proof[key][value[0]] = value[1]
+        else:
+            proof[key] = value
+        path.write_text(json.dumps(proof))
+        return f"proofs/{path.name}"
+    return corrupt
+
+
+def _write_proof(data: bytes) -> Callable[[Path], str]:
+    def corrupt(bundle: Path) -> str:
+        path = _proof_path(bundle)
+        path.write_bytes(data if data else path.read_bytes()[:-20])  # b"": truncate it
+        return f"proofs/{path.name}"
+    return corrupt
+
+
+def _checkpoint_line(number: int, text: str) -> Callable[[Path], str]:
+    def corrupt(bundle: Path) -> str:
+        note = (bundle / "checkpoint").read_text().split("\n")
+        note[number] = text if number < 3 else note[number][:2] + text
+        (bundle / "checkpoint").write_text("\n".join(note))
+        return "checkpoint"
+    return corrupt
+
+
+def _write_file(name: str, data: bytes) -> Callable[[Path], str]:
+    def corrupt(bundle: Path) -> str:
+        (bundle / name).write_bytes(data)
+        return name
+    return corrupt
+
+
+def _directory_in_files(bundle: Path) -> str:
+    (bundle / "files" / "not-a-clip").mkdir()
+    return "files/not-a-clip"
+
+
+_MISSING = object()
+_SHORT_HASH = "ab" * 31
+
+MALFORMED: dict[str, tuple[Callable[[Path], str], str]] = {
+    "hash is a number": (_set_proof_field("hashes", (0, 12345)), "hashes[0] is not a hex string"),
+    "hash is null": (_set_proof_field("hashes", (0, None)), "hashes[0] is not a hex string"),
+    "hash is a nested list": (_set_proof_field("hashes", (1, ["ab"])),
+                              "hashes[1] is not a hex string"),
+    "hash is not hex": (_set_proof_field("hashes", (0, "zz" * 32)), "hashes[0] is not a hex"),
+    "hash with spaces": (_set_proof_field("hashes", (0, " ".join(["ab"] * 32))),
+                         "hashes[0] is not a hex"),
+    "hash too short": (_set_proof_field("hashes", (0, _SHORT_HASH)), "hashes[0] is not a hex"),
+    "hashes not a list": (_set_proof_field("hashes", "abcd"), "hashes is a string"),
+    "hashes missing": (_set_proof_field("hashes", _MISSING), "hashes is missing"),
+    "seq a string": (_set_proof_field("seq", "3"), "seq is a string"),
+    "seq negative": (_set_proof_field("seq", -1), "seq is a number (-1)"),
+    "seq a boolean": (_set_proof_field("seq", True), "seq is a boolean"),
+    "tree_size null": (_set_proof_field("tree_size", None), "tree_size is null"),
+    "tree_size missing": (_set_proof_field("tree_size", _MISSING), "tree_size is missing"),
+    "event a number": (_set_proof_field("event", 7), "event is a number"),
+    "event a lone surrogate": (_set_proof_field("event", "\ud800"), "event holds a lone"),
+    "proof is a list": (_write_proof(b"[1, 2]"), "the proof is a list"),
+    "proof is a string": (_write_proof(b'"seq"'), "the proof is a string"),
+    "proof truncated": (_write_proof(b""), "not valid JSON at line"),
+    "proof with NaN": (_write_proof(b'{"seq": 1, "tree_size": NaN, "hashes": []}'),
+                       "not valid JSON (NaN"),
+    "proof nested deeply": (_write_proof(b"[" * 100000 + b"]" * 100000), "JSON nested too deeply"),
+    "proof not UTF-8": (_write_proof(b'{"seq": "\xff"}'), "byte 9 is not UTF-8"),
+    "proof huge integer": (_write_proof(b'{"seq": ' + b"9" * 5000 + b"}"), "not valid JSON"),
+    "checkpoint size a word": (_checkpoint_line(1, "abc"), "line 2 (tree size)"),
+    "checkpoint size superscript": (_checkpoint_line(1, "²"), "line 2 (tree size)"),
+    "checkpoint size 5000 digits": (_checkpoint_line(1, "9" * 5000), "line 2 (tree size)"),
+    "checkpoint root not base64": (_checkpoint_line(2, "not*base64"), "line 3 (root hash)"),
+    "checkpoint root short": (_checkpoint_line(2, "AAAA"), "line 3 (root hash) has 3 bytes"),
+    "checkpoint origin empty": (_checkpoint_line(0, ""), "line 1 (origin)"),
+    "checkpoint signature not base64": (_checkpoint_line(4, " station !!!"),
+                                        "signature line 1"),
+    "checkpoint without signatures": (_write_file("checkpoint", b"o\n1\nAAAA\n"),
+                                      "malformed note"),
+    "checkpoint not UTF-8": (_write_file("checkpoint", b"\xff\xfe\n"), "byte 0 is not UTF-8"),
+    "station.vkey not a key": (_write_file("station.vkey", b"name+zz+!!!\n"), ""),
+    "station.vkey bad base64": (_write_file("station.vkey", b"n+01020304+AAA*\n"), ""),
+    "directory in files/": (_directory_in_files, "not a regular file"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_malformed_input_exits_2_naming_file_and_place(case: str, pristine_bundle: Path,
+                                                       tmp_path: Path) -> None:
+    corrupt, place = MALFORMED[case]
+    bundle = Path(shutil.copytree(pristine_bundle, tmp_path / "bundle"))
+    name = corrupt(bundle)
+    before = tree_snapshot(bundle)
+    done = run_verifier(str(bundle))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert f"cannot read: {name}: {place}" in message, message
+    assert tree_snapshot(bundle) == before  # nothing written, nothing repaired
+
+
+@pytest.mark.parametrize(("args", "place"), [
+    (["--key", "not-a-key"], "--key: verifier key 'not-a-key'"),
+    (["--key", "x+00+AQ=="], "--key: verifier key"),
+    (["--consistency", "OLD"], "--consistency OLD: line 2 (tree size)"),
+    (["--consistency", "MISSING"], "--consistency MISSING is missing"),
+])
+def test_malformed_arguments_exit_2(args: list[str], place: str, pristine_bundle: Path,
+                                    tmp_path: Path) -> None:
+    old = tmp_path / "OLD"
+    old.write_text("origin\nbig\nAAAA\n\n— origin AAAAAAAA\n")
+    args = [str(tmp_path / a) if a in ("OLD", "MISSING") else a for a in args]
+    place = place.replace("OLD", str(old)).replace("MISSING", str(tmp_path / "MISSING"))
+    before = tree_snapshot(pristine_bundle)
+    done = run_verifier(str(pristine_bundle), *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and place in done.stderr, done.stderr
+    assert tree_snapshot(pristine_bundle) == before
