@@ -106,15 +106,18 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
                        json.dumps(manifest, ensure_ascii=False, indent=1).encode())
     write_file_durably(staging / "checkpoint", note.encode())
     write_file_durably(staging / "station.vkey", station.layout.verifier_key.read_bytes())
-    html = _TEMPLATES.get_template("disc_note.html").render(m=manifest, checkpoint=note)
+    html = _TEMPLATES.get_template("disc_note.html").render(
+        m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip())
     write_file_durably(staging / "note.html", html.encode())
     html_to_pdf(staging / "note.html", staging / "note.pdf")
     _copy_verifier(staging)
     write_file_durably(staging / "README.txt", (
         f"Evidence disc {plan.number}/{total} of case {case_number} from station {station.name}.\n"
-        "Verify on any machine with Python 3.11+ and `pip install cryptography`:\n"
-        "    python3 verify.py .\n"
-        f"本光盘为案件 {case_number} 的证据光盘（第 {plan.number}/{total} 张）。校验：python3 verify.py .\n"
+        "Verify on any machine with Python 3.11+ and `pip install cryptography`, pinning the\n"
+        "station key printed on the paper note (not the one on this disc):\n"
+        "    python3 verify.py . --key KEY\n"
+        f"本光盘为案件 {case_number} 的证据光盘（第 {plan.number}/{total} 张）。"
+        "校验（公钥以纸质说明上印的为准）：python3 verify.py . --key 公钥\n"
     ).encode())
     return manifest
 
@@ -156,7 +159,8 @@ def burn_case(station: Station, case_number: str, drive: str, *, medium: str, ma
                               maker=maker, extractor=extractor)
             manifest_sha = hashlib.sha256((staging / "manifest.json").read_bytes()).hexdigest()
             burn(staging, drive, manifest["volume_id"])
-            report = verify_disc(drive, Path(work) / "readback")
+            report = verify_disc(drive, Path(work) / "readback",
+                                 station.layout.verifier_key.read_text().strip())
         event = station.record(Draft("disc.burn", actor.account, {
             "case_number": case_number, "disc": plan.number, "discs": len(plans), "drive": drive,
             "medium": medium, "volume_id": manifest["volume_id"], "manifest_sha256": manifest_sha,
@@ -169,9 +173,10 @@ def burn_case(station: Station, case_number: str, drive: str, *, medium: str, ma
     return results
 
 
-def verify_disc(drive: str, readback: Path) -> dict[str, Any]:
+def verify_disc(drive: str, readback: Path, key: str | None = None) -> dict[str, Any]:
     """Read the whole disc back: xorriso's MD5 check of the session, then every file's
-    SHA-256 with the disc's own verifier in a separate Python (as an auditor would)."""
+    SHA-256 with the disc's own verifier in a separate Python (as an auditor would),
+    pinned to ``key`` (the station's verifier key) so a disc signed by another key fails."""
     problems = []
     try:
         check_md5(drive)
@@ -181,7 +186,8 @@ def verify_disc(drive: str, readback: Path) -> dict[str, Any]:
         extract(drive, readback)
     except DiscError as err:
         return {"verified": False, "problems": [*problems, str(err)], "output": ""}
-    result = subprocess.run([sys.executable, "-I", str(readback / "verify.py"), str(readback)],
+    pin = ["--key", key] if key else []
+    result = subprocess.run([sys.executable, "-I", str(readback / "verify.py"), str(readback), *pin],
                             capture_output=True, text=True, timeout=6 * 3600, check=False)
     if result.returncode != 0:
         problems.append("the disc's verifier failed:\n" + (result.stdout + result.stderr)[-2000:])

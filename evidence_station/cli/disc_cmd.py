@@ -101,9 +101,10 @@ def disc_verify(app: AppContext, case_number: str, drive: str) -> None:
 
     with app.reading() as station:
         app.require(station, "disc.verify")
+        key = station.layout.verifier_key.read_text().strip()
     _check_drive(app, drive)
     with tempfile.TemporaryDirectory(prefix="disc-verify-") as work:
-        report = verify_disc(drive, Path(work) / "readback")
+        report = verify_disc(drive, Path(work) / "readback", key)
     manifest = report.get("manifest") or {}
     if manifest and manifest.get("case_number") != case_number:
         raise click.ClickException(f"{drive} holds case {manifest.get('case_number')!r}, "
