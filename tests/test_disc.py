@@ -73,6 +73,7 @@ def test_burn_verify_and_self_verifying_disc(cli: Run, tmp_path: Path,
     assert "案号 A-12" in out and "制作人 王五" in out and "提取人 李四" in out  # the label text
     code, out, err = cli("disc", "verify", "--case-number", "A-12", "--drive", f"stdio:{image}")
     assert code == 0 and "VERIFIED" in out, out + err
+    assert "NOT PINNED" not in out  # the station reads its discs back pinned to its own key
 
     # what an auditor does: extract, and run the disc's verify.py with only cryptography
     root = tmp_path / "extracted"
