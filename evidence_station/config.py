@@ -174,7 +174,7 @@ class WebConfig(Strict):
         5, ge=1, le=1000, title="登录失败上限（每分钟） Login failures per minute",
         description="Failed logins allowed per client address and, separately, per account name "
         "within a minute; more are refused until the minute has passed.")
-    page_size: int = Field(50, ge=5, le=1000, title="每页条数 Rows per page",
+    page_size: int = Field(50, ge=1, le=1000, title="每页条数 Rows per page",
                            description="Clips (and ledger events) listed per page.")
 
 
