@@ -487,3 +487,46 @@ class Catalog:
 
     def counts(self) -> dict[str, int]:
         return {name: self.db[name].count for name in ("clips", "sources", "sessions", "devices")}
+
+    def clip_list_page(self, *, officer_id: str | None = None, unlabelled: bool = False,
+                       session_id: str | None = None, search: str | None = None,
+                       limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """One page of the clip list, filtered and paged in SQL (the web UI's clip queue),
+        each row with its current ``label`` (case number, party, handler) or None.
+
+        ``officer_id`` limits to one officer's clips; ``search`` matches a substring of the
+        clip id, device, officer, recording time, case number, party or handler. Reporter
+        and complainant are commitments here (R12) and are never searched. Ask for one row
+        more than a page to learn whether a next page exists."""
+        where: list[str] = []
+        params: list[Any] = []
+        if officer_id is not None:
+            where.append("x.officer_id = ?")
+            params.append(officer_id)
+        if unlabelled:
+            where.append("l.clip_id is null")
+        if session_id:
+            where.append("x.clip_id in (select clip_id from sources where session_id = ?)")
+            params.append(session_id)
+        if search:
+            needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + "%"
+            columns = ("x.clip_id", "x.device_id", "x.officer_id", "x.recorded_at",
+                       "l.case_number", "l.party", "l.handler")
+            where.append("(" + " or ".join(f"lower(coalesce({column}, '')) like ? escape '\\'"
+                                           for column in columns) + ")")
+            params.extend([needle] * len(columns))
+        sql = (f"select x.*, l.clip_id as label_clip, l.case_number as label_case_number, "
+               f"l.party as label_party, l.handler as label_handler from ({CLIP_SELECT}) x "
+               "left join labels l on l.clip_id = x.clip_id")
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by x.first_seq limit ? offset ?"
+        params.extend([max(0, int(limit)), max(0, int(offset))])
+        rows = []
+        for row in self.db.query(sql, params):
+            item = self._clip_row(row)
+            item["label"] = {"case_number": row["label_case_number"], "party": row["label_party"],
+                             "handler": row["label_handler"]} if row["label_clip"] else None
+            rows.append(item)
+        return rows

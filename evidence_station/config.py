@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError
 
 from evidence_station.errors import ConfigError
 
@@ -158,6 +158,26 @@ class RetentionConfig(Strict):
                             description="The daemon lists expired footage daily at this hour.")
 
 
+class WebConfig(Strict):
+    idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, title="空闲超时（分钟） Idle timeout (minutes)",
+        description="A web session unused this long ends; the user logs in again.")
+    lifetime_hours: float = Field(
+        12, gt=0, le=7 * 24, title="会话最长时长（小时） Session lifetime (hours)",
+        description="A web session ends this long after login, however busy it is.")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list, title="可信代理 Trusted proxies",
+        description="Addresses (or networks) of reverse proxies in front of the web UI. Only when "
+        "the direct peer is one of them is X-Forwarded-For believed; otherwise anyone could "
+        "claim any address and dodge the login throttle.")
+    login_failures_per_minute: int = Field(
+        5, ge=1, le=1000, title="登录失败上限（每分钟） Login failures per minute",
+        description="Failed logins allowed per client address and, separately, per account name "
+        "within a minute; more are refused until the minute has passed.")
+    page_size: int = Field(50, ge=1, le=1000, title="每页条数 Rows per page",
+                           description="Clips (and ledger events) listed per page.")
+
+
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
                          description="Configuration format version.")
@@ -166,6 +186,7 @@ class Config(Strict):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)  # type: ignore[arg-type]
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # type: ignore[arg-type]
     retention: RetentionConfig = Field(default_factory=RetentionConfig)  # type: ignore[arg-type]
+    web: WebConfig = Field(default_factory=WebConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

@@ -152,9 +152,12 @@ def _review_resolve(catalog: Catalog, event: Event) -> None:
 
 def _label(catalog: Catalog, event: Event) -> None:
     fields = event.fields
-    label = {key: fields.get(key) for key in
-             ("case_number", "party", "handler", "reporter", "complainant", "category")}
     for clip_id in fields["clip_ids"]:
+        # a key the event leaves out keeps the clip's current value (a relabel that does
+        # not name the reporter keeps it; older events name every key)
+        current = catalog.label_of(clip_id) or {}
+        label = {key: fields[key] if key in fields else current.get(key) for key in
+                 ("case_number", "party", "handler", "reporter", "complainant", "category")}
         catalog.table("labels").upsert(
             {"clip_id": clip_id, **label, "labelled_by": fields["actor"],
              "labelled_at": fields["time"], "seq": event.seq}, pk="clip_id")

@@ -44,5 +44,13 @@ class AccountStore:
             self.set_password(username, password)
         return True
 
+    def changed_at(self, username: str) -> float | None:
+        """When the password was last set (POSIX seconds): a web session older than that
+        belongs to the old password and is over."""
+        rows = list(self.db.query("select updated_at from accounts where username = ?", [username]))
+        if not rows or not rows[0]["updated_at"]:
+            return None
+        return datetime.fromisoformat(str(rows[0]["updated_at"])).timestamp()
+
     def close(self) -> None:
         self.db.close()

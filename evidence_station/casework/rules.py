@@ -66,20 +66,29 @@ def _text(fields: Mapping[str, Any], key: str, *, required: bool, limit: int = 2
     return value.strip()
 
 
+# Optional label fields a relabel keeps unless the request names them (see label_fields).
+KEPT_LABEL_FIELDS = (*IDENTITY_FIELDS, "category")
+
+
 def label_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """R5: case number, party and handler, for one or more clips."""
+    """R5: case number, party and handler, for one or more clips.
+
+    Reporter, complainant and category are optional, and a relabel that leaves one *out*
+    keeps the clip's current value (the event then lacks that key); naming it empty clears
+    it on purpose. A form that always sent them empty used to erase identities (R12) and a
+    long-term category (R9) whenever a clerk corrected a case number."""
     clip_ids = fields.get("clip_ids")
     if not isinstance(clip_ids, list) or not clip_ids or not all(isinstance(c, str) for c in clip_ids):
         raise CaseworkError("choose at least one clip to label")
     result: dict[str, Any] = {"clip_ids": sorted(set(clip_ids))}
     for key in ("case_number", "party", "handler"):
         result[key] = _text(fields, key, required=True)
-    for key in IDENTITY_FIELDS:
-        result[key] = _text(fields, key, required=False)
-    category = _text(fields, "category", required=False)
+    for key in KEPT_LABEL_FIELDS:
+        if key in fields:
+            result[key] = _text(fields, key, required=False)
+    category = result.get("category")
     if category is not None and category not in CATEGORIES:
         raise CaseworkError(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
-    result["category"] = category
     return result
 
 

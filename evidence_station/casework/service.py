@@ -24,6 +24,7 @@ from typing import Any
 from evidence_station.casework import retention, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
 from evidence_station.casework.identities import IdentityStore, protect
+from evidence_station.casework.logins import end_sessions_of
 from evidence_station.errors import NotAuthorisedError, RefusedError
 from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
 from evidence_station.station import Station
@@ -215,6 +216,18 @@ def _set_password(station: Station, fields: Mapping[str, Any], event: Event) -> 
         store.close()
 
 
+def _new_password(station: Station, fields: Mapping[str, Any], event: Event) -> None:
+    """A changed password ends the account's web sessions first: whoever held the old one
+    must not stay logged in, even if storing the new hash then fails."""
+    _end_sessions(station, fields, event)
+    _set_password(station, fields, event)
+
+
+def _end_sessions(station: Station, fields: Mapping[str, Any], event: Event) -> None:
+    """A disabled account (or a changed password) logs out everywhere at once."""
+    end_sessions_of(station.layout.root, str(event.fields["username"]))
+
+
 def _review_resolve(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     flag_id = str(fields.get("flag_id") or "")
     if not station.catalog.has_flag(flag_id):
@@ -313,8 +326,8 @@ REQUESTS: dict[str, Request] = {
     "access.release.approve": Request("access.approve_outside", _release_approve),
     "user.add": Request("users.manage", _user_add, _set_password),
     "user.role": Request("users.manage", _user_role),
-    "user.password": Request("users.manage", _user_password, _set_password),
-    "user.disable": Request("users.manage", _user_disable),
+    "user.password": Request("users.manage", _user_password, _new_password),
+    "user.disable": Request("users.manage", _user_disable, _end_sessions),
     "user.enable": Request("users.manage", lambda s, a, f: {"username": _existing_user(s, f)}),
     "review.resolve": Request("review.resolve", _review_resolve),
     "device.register": Request("devices.manage", _device_register),

@@ -53,11 +53,14 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
 @click.option("--case-number", required=True, help="案号")
 @click.option("--party", required=True, help="当事人")
 @click.option("--handler", required=True, help="承办人")
-@click.option("--reporter", default=None, help="举报人 (masked for roles that may not see it, R12)")
-@click.option("--complainant", default=None, help="投诉人 (masked for roles that may not see it, R12)")
+@click.option("--reporter", default=None,
+              help="举报人 (masked for roles that may not see it, R12). Left out, a relabel keeps "
+              "it; --reporter \"\" clears it.")
+@click.option("--complainant", default=None,
+              help="投诉人 (masked, R12). Left out, a relabel keeps it; --complainant \"\" clears it.")
 @click.option("--category", type=click.Choice(CATEGORIES), default=None,
               help="What it is about; dispute/complaint/obstruction/assault/mass_incident/emergency "
-              "are preserved long-term (R9).")
+              "are preserved long-term (R9). Left out, a relabel keeps it.")
 @click.option("--session", default=None, help="Every clip of this docking session.")
 @click.option("--device-id", default=None, help="Every clip of this camera (with the other filters).")
 @click.option("--officer-id", default=None, help="Every clip of this officer (with the other filters).")
@@ -73,9 +76,11 @@ def label_command(app: AppContext, clips: tuple[str, ...], case_number: str, par
 
     为片段标注案号、当事人、承办人。"""
     chosen = _select_clips(app, clips, session, device_id, officer_id, time_from, time_to)
+    # an option not given keeps the clip's current value; `--reporter ""` clears it
+    optional = {"reporter": reporter, "complainant": complainant, "category": category}
     seq = app.perform("label", {
         "clip_ids": chosen, "case_number": case_number, "party": party, "handler": handler,
-        "reporter": reporter, "complainant": complainant, "category": category}).seq
+        **{key: value for key, value in optional.items() if value is not None}}).seq
     app.say(app.t("casework.labelled", count=len(chosen), seq=seq))
 
 

@@ -23,7 +23,10 @@ def web_command(app: AppContext, host: str, port: int) -> None:
 
     with app.reading():
         pass  # a clear error now if the data dir is not initialised
-    uvicorn.run(create_app(app.data_dir, app.config), host=host, port=port, log_level="info")
+    # uvicorn's own proxy handling would believe X-Forwarded-For from 127.0.0.1, i.e. from
+    # every local client; the app decides that itself from [web] trusted_proxies
+    uvicorn.run(create_app(app.data_dir, app.config), host=host, port=port, log_level="info",
+                proxy_headers=False)
 
 
 def register(group: click.Group) -> None:

@@ -1,0 +1,1 @@
+"""The web UI's routes, one router per area (frigate's ``api/`` habit)."""

@@ -1,0 +1,31 @@
+"""The review queue (analysis flags, R1–R4) and resolving a flag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from evidence_station.web.deps import CurrentUser, PostedForm, Web, WebUser, allowed, page, record
+
+router = APIRouter()
+Resolver = Annotated[WebUser, Depends(allowed("review.resolve"))]
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, web: Web, user: CurrentUser) -> HTMLResponse:
+    """Clerks resolve flags; auditors and admins may look."""
+    if not (user.can("review.resolve") or user.can("ledger.view")):
+        raise HTTPException(403, "not allowed")
+    with web.station() as opened:
+        flags = opened.catalog.review()
+    return page(request, web, "review.html", user, flags=flags)
+
+
+@router.post("/review/{flag_id}/resolve")
+async def resolve(request: Request, web: Web, user: Resolver, data: PostedForm,
+                  flag_id: str) -> Response:
+    await record(request, web, user, "review.resolve",
+                 {"flag_id": flag_id, "resolution": data.get("resolution")})
+    return RedirectResponse("/review", status_code=303)
