@@ -43,10 +43,10 @@ class EvidenceClip:
 def case_evidence(station: Station, case_number: str) -> list[EvidenceClip]:
     """The clips designated as evidence (R7) in ``case_number``, still stored."""
     result = []
-    for clip_id in station.catalog.case_evidence_ids(case_number):
-        clip = station.catalog.find_clip(clip_id)[0]
-        designation = station.catalog.evidence_of(clip_id)
-        label = station.catalog.label_of(clip_id)
+    for clip_id in station.catalog.casework.case_evidence_ids(case_number):
+        clip = station.catalog.footage.find_clip(clip_id)[0]
+        designation = station.catalog.casework.evidence_of(clip_id)
+        label = station.catalog.casework.label_of(clip_id)
         assert designation is not None and label is not None
         result.append(EvidenceClip(clip, designation, label))
     if not result:

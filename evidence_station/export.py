@@ -34,7 +34,7 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: Ac
         raise ExportTargetError(out=out)
     clips = []
     for wanted in clip_ids:
-        matches = station.catalog.find_clip(wanted)
+        matches = station.catalog.footage.find_clip(wanted)
         if len(matches) != 1:
             raise ClipNotFoundError(clip=wanted)
         clips.append(matches[0])

@@ -74,7 +74,7 @@ def account_named(catalog: Catalog, name: str, *, via: str, uid: int | None = No
     """An account a trusted front end (the web session) authenticated by password."""
     if name in BUILT_IN:
         raise NotAuthorisedError(f"the built-in account {name!r} cannot be used from {via}")
-    row = _active(catalog.user(name), name)
+    row = _active(catalog.accounts.user(name), name)
     return Actor(row["username"], row["role"], uid, via, row.get("officer_id"))
 
 
@@ -85,7 +85,7 @@ def actor_for_uid(catalog: Catalog, uid: int, *, data_dir: Path, via: str) -> Ac
     login = login_of(uid)
     if login is None:
         raise NotAuthorisedError(f"OS uid {uid} has no login name, so no account")
-    row = catalog.user_for_os_login(login)
+    row = catalog.accounts.user_for_os_login(login)
     if row is None:
         raise NotAuthorisedError(
             f"OS user {login!r} has no station account; an admin adds one with "

@@ -155,7 +155,7 @@ def _label(catalog: Catalog, event: Event) -> None:
     for clip_id in fields["clip_ids"]:
         # a key the event leaves out keeps the clip's current value (a relabel that does
         # not name the reporter keeps it; older events name every key)
-        current = catalog.label_of(clip_id) or {}
+        current = catalog.casework.label_of(clip_id) or {}
         label = {key: fields[key] if key in fields else current.get(key) for key in
                  ("case_number", "party", "handler", "reporter", "complainant", "category")}
         catalog.table("labels").upsert(

@@ -29,17 +29,17 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
     catalog = station.catalog
     if kind == "retention":
         states = [classify(facts, policy_of(station.config)) for facts in clip_facts(station)]
-        holds = catalog.open_holds()
-        requests = catalog.deletion_requests()
+        holds = catalog.casework.open_holds()
+        requests = catalog.casework.deletion_requests()
         return reports.retention_report(
             station=station.name, today=day, classes=dict(Counter(s.klass for s in states)),
             expiries=[s.expires for s in states if s.expires and not s.held],
             expired=expired_now(station, day), holds=holds, requests=requests,
-            deletions=catalog.deletions(), checkpoint=_checkpoint(station))
+            deletions=catalog.casework.deletions(), checkpoint=_checkpoint(station))
     if kind == "compliance":
-        flags = catalog.review()
-        drifts = catalog.drifts()
-        access = catalog.access_register()
+        flags = catalog.flags.review()
+        drifts = catalog.footage.drifts()
+        access = catalog.casework.access_register()
         totals = {"clips": catalog.counts()["clips"], "open flags": len(flags),
                   **{kind: count for kind, count in Counter(f["kind"] for f in flags).items()},
                   "views": sum(1 for a in access if a["kind"] == "view"),

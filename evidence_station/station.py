@@ -169,12 +169,12 @@ class Station:
             self.catalog.reset()
             self.catalog.replay_needed = False
         self.catalog.catch_up(self.ledger)
-        for session in self.catalog.running_sessions():
+        for session in self.catalog.docking.running_sessions():
             self.record(Draft(
                 "session.end", "station",
                 {"session_id": session["session_id"], "state": "interrupted",
                  "reason": "station stopped during the session (crash or power loss)",
-                 "counts": self.catalog.session_counts(session["session_id"]), "problems": []},
+                 "counts": self.catalog.docking.session_counts(session["session_id"]), "problems": []},
             ))
             self.notices.append(f"session {session['session_id']} was left open; marked interrupted")
 

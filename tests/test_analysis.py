@@ -191,10 +191,10 @@ def test_daemon_analysis_waits_while_a_dock_copies(tmp_path: Path, demo_camera: 
         worker.start()
         worker.submit("DEMO0001")
         time.sleep(1.5)
-        assert station.catalog.unanalysed_clips() != []  # nothing analysed while copying
+        assert station.catalog.footage.unanalysed_clips() != []  # nothing analysed while copying
         copying.clear()
         deadline = time.monotonic() + 30
         while worker.busy() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert station.catalog.unanalysed_clips() == []
+        assert station.catalog.footage.unanalysed_clips() == []
         worker.stop()

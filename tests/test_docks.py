@@ -153,15 +153,15 @@ def test_loop_camera_docks_to_safe_to_unplug(fs: str, tmp_path: Path, media_cach
     assert daemon.stop() == 0
 
     with open_station(daemon) as station:
-        clips = station.catalog.clips()
+        clips = station.catalog.footage.clips()
         assert len(clips) == 3
         # FAT/exFAT local times, read in the camera's zone, equal the source files' times
         by_name = {p.name.upper(): p.stat().st_mtime for p in (source / "DCIM" / "100MEDIA").iterdir()}
         for clip in clips:
-            source_row = station.catalog.sources_of(clip["id"])[0]
+            source_row = station.catalog.footage.sources_of(clip["id"])[0]
             name = source_row["source_path"].rsplit("/", 1)[-1].upper()
             assert abs(datetime.fromisoformat(source_row["file_mtime"]).timestamp() - by_name[name]) < 2
-        devices = {row["device_id"]: row for row in station.catalog.devices()}
+        devices = {row["device_id"]: row for row in station.catalog.docking.devices()}
         assert devices[DEVICE]["last_port"] == port_of(devnode)
         assert devices[DEVICE]["storage_total"] > 0 and devices[DEVICE]["storage_free"] > 0
     dock_event = ledger_events(daemon, "dock")[0]
@@ -196,7 +196,7 @@ def test_two_cameras_at_once(tmp_path: Path, media_cache: Path, loops: list[str]
     assert sorted(str(e["device_id"]) for e in ingests) == ["DSJ7002"] * 3 + ["DSJ7003"] * 3
     assert sum(1 for e in ingests if e["duplicate"]) == 3
     with open_station(daemon) as station:
-        assert len(station.catalog.clips()) == 3
+        assert len(station.catalog.footage.clips()) == 3
     assert len(ledger_events(daemon, "session.end")) == 2
 
 
@@ -236,7 +236,7 @@ def test_unplug_mid_copy_is_interrupted_then_resumed(tmp_path: Path, loops: list
     assert len({event["source_path"] for event in ingests}) == 8
     assert not any(event["duplicate"] for event in ingests)
     with open_station(daemon) as station:
-        assert len(station.catalog.clips()) == 8
+        assert len(station.catalog.footage.clips()) == 8
         assert not list(station.store.tmp.iterdir())  # no half-written copy left behind
 
 
@@ -478,5 +478,5 @@ def test_optional_wipe_removes_only_committed_recordings(fs: str, tmp_path: Path
             subprocess.run(["fusermount", "-u", str(left)], check=True)
         assert names == ["notes.txt"]
     with open_station(daemon) as station:
-        for clip in station.catalog.clips():
+        for clip in station.catalog.footage.clips():
             assert station.store.path_for(clip["sha256"]).exists()  # the footage is in the store

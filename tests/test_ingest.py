@@ -44,7 +44,7 @@ def test_ingest_camera_then_resume_without_duplicates(open_station: Opener, came
     assert result.device_id == "CAM12345" and result.officer_id == "654321"  # from the names
     assert tree_snapshot(camera) == before  # the source is never written to
     with open_station(writable=False) as station:
-        clips = station.catalog.clips()
+        clips = station.catalog.footage.clips()
         for clip in clips:
             stored = station.store.path_for(clip["sha256"])
             assert stored.stat().st_mode & 0o777 == 0o444
@@ -67,11 +67,11 @@ def test_duplicate_content_and_duplicate_names(open_station: Opener, tmp_path: P
     result = run(open_station, root, device_id="DEV1")
     assert sorted(o.status for o in result.outcomes) == ["committed", "committed", "duplicate"]
     with open_station(writable=False) as station:
-        assert len(station.catalog.clips()) == 2
+        assert len(station.catalog.footage.clips()) == 2
         assert len(list(station.store.iter_objects())) == 2  # stored once
-        clip = station.catalog.find_clip(hashlib.sha256(
+        clip = station.catalog.footage.find_clip(hashlib.sha256(
             (media_cache / "clip0.mp4").read_bytes()).hexdigest())[0]
-        paths = [s["source_path"] for s in station.catalog.sources_of(clip["id"])]
+        paths = [s["source_path"] for s in station.catalog.footage.sources_of(clip["id"])]
         assert paths == ["DCIM/100MEDIA/REC0001.MP4", "DCIM/100MEDIA/REC0002.MP4"]
     assert_check_passes(open_station)
 
@@ -92,7 +92,7 @@ def test_zero_length_and_truncated_media_flagged_and_kept(open_station: Opener, 
     with open_station(writable=False) as station:  # preserved exactly, flags in the catalog
         cut = hashlib.sha256(whole[: len(whole) // 2]).hexdigest()
         assert station.store.path_for(cut).read_bytes() == whole[: len(whole) // 2]
-        flagged = station.catalog.clips(flagged=True)
+        flagged = station.catalog.footage.clips(flagged=True)
         assert len(flagged) == 3
         assert any("moov" in f["detail"] for c in flagged for f in c["flags"])
 
@@ -175,7 +175,7 @@ def test_store_full_before_copy_refuses_cleanly(tmp_path: Path, tmpfs: Callable[
         assert "BIG.MP4" in result.error.render("en")
         assert result.state == "interrupted" and not result.safe_to_unplug
         assert list(station.store.tmp.iterdir()) == []
-        assert station.catalog.clips() == []
+        assert station.catalog.footage.clips() == []
         report = check_station(station)
     assert report.ok
     assert tree_snapshot(root) == before
@@ -217,7 +217,7 @@ def test_disk_full_mid_write_leaves_nothing_half_written(tmp_path: Path,
         assert isinstance(result.error, StoreFullError)
         assert list(station.store.tmp.iterdir()) == []  # temp removed
         assert list(station.store.iter_objects()) == []
-        assert station.catalog.clips() == []  # nothing committed
+        assert station.catalog.footage.clips() == []  # nothing committed
         assert result.outcomes[0].problem is not None
         report = check_station(station)
     assert report.ok
@@ -266,7 +266,7 @@ def test_source_disappearing_mid_copy_interrupts_then_resumes(
     assert "disappeared" in (first.reason or "")
     with open_station(writable=False) as station:
         assert list(station.store.tmp.iterdir()) == []
-        assert station.catalog.sessions()[-1]["state"] == "interrupted"
+        assert station.catalog.docking.sessions()[-1]["state"] == "interrupted"
     second = run(open_station, root, device_id="DEV9")  # docked again
     assert second.count("already") == 2 and second.count("committed") == 2
     assert len(events_of(open_station, "ingest")) == 4

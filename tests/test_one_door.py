@@ -321,7 +321,7 @@ def test_every_command_works_while_the_daemon_runs(door: Door) -> None:
         code, out, err = door.run(None, "review", "resolve", flags[0]["flag_id"],
                                   "--resolution", "已核对")
         assert code == 0, out + err
-        assert reader.catalog.clips()  # the reader still reads
+        assert reader.catalog.footage.clips()  # the reader still reads
     kinds = [e["type"] for e in map(json.loads, door.ledger().splitlines())]
     for kind in ("ledger.export", "report", "disc.burn"):
         assert kind in kinds, kind

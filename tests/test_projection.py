@@ -180,10 +180,10 @@ def test_a_projection_that_failed_once_is_replayed_not_skipped(station_copy: Pat
     held clip could then be requested for deletion. Now the hold is projected first."""
     clock = FixedClock(EXPIRED)
     with Station.open(station_copy, load_config(None), writable=True, clock=clock) as station:
-        clip = next(c["id"] for c in station.catalog.clips()
-                    if not c["deleted_at"] and station.catalog.deletion_request(c["id"]) is None
-                    and not station.catalog.active_holds(c["id"])
-                    and station.catalog.evidence_of(c["id"]) is None)
+        clip = next(c["id"] for c in station.catalog.footage.clips()
+                    if not c["deleted_at"] and station.catalog.casework.deletion_request(c["id"]) is None
+                    and not station.catalog.casework.active_holds(c["id"])
+                    and station.catalog.casework.evidence_of(c["id"]) is None)
         station.catalog.db.execute("PRAGMA busy_timeout=50")
         blocker = sqlite3.connect(station_copy / "catalog.sqlite", isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")  # another writer holds the catalog
@@ -196,5 +196,5 @@ def test_a_projection_that_failed_once_is_replayed_not_skipped(station_copy: Pat
         with pytest.raises(RefusedError, match="legal hold"):
             perform(station, Actor("li", "clerk", None, "socket"), "deletion.request",
                     {"clip_ids": [clip], "reason": "期满"})
-        assert station.catalog.applied_seq == held and station.catalog.active_holds(clip)
+        assert station.catalog.applied_seq == held and station.catalog.casework.active_holds(clip)
         assert check_station(station).ok

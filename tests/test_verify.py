@@ -28,7 +28,7 @@ Opener = Callable[..., Station]
 def bundle(open_station: Opener, camera: Path, tmp_path: Path) -> Path:
     with open_station() as station:
         ingest_source(station, camera, actor="tester")
-        clip = station.catalog.clips()[1]["id"]
+        clip = station.catalog.footage.clips()[1]["id"]
         export_bundle(station, tmp_path / "bundle", [clip], actor=Actor("auditor", "auditor"))
     return tmp_path / "bundle"
 
@@ -300,7 +300,7 @@ def pristine_bundle(tmp_path_factory: pytest.TempPathFactory, demo_camera: Path)
     config = Config.model_validate({"ingest": {"reserve_mib": 0}})
     with Station.open(base / "data", config, writable=True) as station:
         ingest_source(station, camera, actor="tester")
-        clip = station.catalog.clips()[0]["id"]
+        clip = station.catalog.footage.clips()[0]["id"]
         export_bundle(station, base / "bundle", [clip], actor=Actor("auditor", "auditor"))
     return base / "bundle"
 

@@ -25,7 +25,7 @@ def clip_ids(data: Path) -> list[str]:
     from evidence_station.station import Station
 
     with Station.open(data, load_config(None)) as station:
-        return [row["id"] for row in station.catalog.clips()]
+        return [row["id"] for row in station.catalog.footage.clips()]
 
 
 def events(data: Path, kind: str) -> list[dict[str, object]]:
@@ -522,8 +522,8 @@ def test_relabel_keeps_reporter_complainant_and_category(data: Path) -> None:
     from evidence_station.station import Station
 
     with Station.open(data, load_config(None)) as station:
-        label = station.catalog.label_of(clip)
-        first = station.catalog.label_history(clip)[0]
+        label = station.catalog.casework.label_of(clip)
+        first = station.catalog.casework.label_history(clip)[0]
     assert label is not None and label["category"] == "complaint"  # R9 class kept as well
     assert label["reporter"] == first["reporter"]  # the same commitment, not a new one
     web.post("/clips/label", data={**form, "case_number": "A-3", "clear_reporter": "1"})
@@ -547,6 +547,7 @@ def test_routes_are_grouped_per_area() -> None:
 def test_clip_list_pages_come_from_the_catalog_query(data: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from evidence_station.catalog import Catalog
+    from evidence_station.catalog.footage import FootageQueries
     from evidence_station.config import Config
     from evidence_station.web.app import create_app
 
@@ -557,7 +558,7 @@ def test_clip_list_pages_come_from_the_catalog_query(data: Path,
 
     def refused(*args: object, **kwargs: object) -> None:
         raise AssertionError("the clip list reads one page, never every clip")
-    monkeypatch.setattr(Catalog, "clips", refused)
+    monkeypatch.setattr(FootageQueries, "clips", refused)
 
     def shown_ids(url: str) -> list[str]:
         page = with_pages.get(url).text
@@ -580,8 +581,8 @@ def test_clip_list_pages_come_from_the_catalog_query(data: Path,
     monkeypatch.undo()
     catalog = Catalog(data / "catalog.sqlite")
     try:
-        everything = [row["id"] for row in catalog.clips()]
-        assert [r["id"] for r in catalog.clip_list_page(limit=1, offset=1)] == everything[1:2]
-        assert catalog.clip_list_page(officer_id="999999") == []
+        everything = [row["id"] for row in catalog.footage.clips()]
+        assert [r["id"] for r in catalog.footage.clip_list_page(limit=1, offset=1)] == everything[1:2]
+        assert catalog.footage.clip_list_page(officer_id="999999") == []
     finally:
         catalog.close()

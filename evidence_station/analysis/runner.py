@@ -83,7 +83,7 @@ class Analyser:
     def analyse_clip(self, clip_id: str) -> Event:
         station, config = self.station, self.station.config.analysis
         with station.lock:
-            clip = station.catalog.find_clip(clip_id)[0]
+            clip = station.catalog.footage.find_clip(clip_id)[0]
             session, returned_at = self._docking(clip_id)
         path = station.store.path_for(clip["sha256"])
         facts = probe_media(path)
@@ -123,7 +123,7 @@ class Analyser:
 
     def _docking(self, clip_id: str) -> tuple[datetime | None, datetime | None]:
         """(docked at, returned from remote work at) of the session that first brought it."""
-        docking = self.station.catalog.first_docking(clip_id)
+        docking = self.station.catalog.footage.first_docking(clip_id)
         if docking is None:
             return None, None
         return _local(docking["started_at"], self.zone), _local(docking["returned_at"], self.zone)
@@ -142,8 +142,8 @@ class Analyser:
     def analyse_device(self, device_id: str) -> list[Event]:
         station, config = self.station, self.station.config.analysis
         with station.lock:
-            rows = station.catalog.device_clips(device_id)
-            open_flags = [flag for flag in station.catalog.review()
+            rows = station.catalog.footage.device_clips(device_id)
+            open_flags = [flag for flag in station.catalog.flags.review()
                           if flag["kind"] in DEVICE_KINDS]
         clips = [rules.TimedClip(row["clip_id"], start, row["duration_s"],
                                  row["spoken_time"] is not None, row["file_seq"])
@@ -153,7 +153,7 @@ class Analyser:
                  *rules.sequence_flags(clips)]
         events = []
         with station.lock:
-            new = [_flag_record(f) for f in found if not station.catalog.has_flag(flag_id(f))]
+            new = [_flag_record(f) for f in found if not station.catalog.flags.has_flag(flag_id(f))]
         if new:
             events.append(station.record(Draft("review.flag", self.actor,
                                                {"device_id": device_id, "flags": new})))
@@ -170,13 +170,14 @@ class Analyser:
         """Analyse every clip without an analysis, then the devices they came from.
         ``before_each`` runs before every clip (the daemon waits there while a dock copies)."""
         with self.station.lock:
-            pending = self.station.catalog.unanalysed_clips()
+            pending = self.station.catalog.footage.unanalysed_clips()
         devices: set[str] = set()
         for clip_id in pending:
             before_each()
             self.analyse_clip(clip_id)
             with self.station.lock:
-                devices.update(source["device_id"] for source in self.station.catalog.sources_of(clip_id))
+                sources = self.station.catalog.footage.sources_of(clip_id)
+                devices.update(source["device_id"] for source in sources)
         for device_id in sorted(devices):
             self.analyse_device(device_id)
         return len(pending)

@@ -53,13 +53,13 @@ def clip_facts(station: Station, clip_id: str | None = None) -> list[ClipFacts]:
     zone = ZoneInfo(station.config.station.timezone)
     catalog = station.catalog
     result = []
-    for row in catalog.retention_rows(TIME_FLAG_KINDS, clip_id):
+    for row in catalog.casework.retention_rows(TIME_FLAG_KINDS, clip_id):
         ingested = _local_date(row["ingested_at"], zone)
         assert ingested is not None
         result.append(ClipFacts(
             row["clip_id"], row["sha256"], _local_date(row["recorded_at"], zone), ingested,
             row["case_number"], row["category"], _local_date(row["labelled_at"], zone),
-            bool(row["evidence"]), tuple(catalog.active_holds(row["clip_id"])),
+            bool(row["evidence"]), tuple(catalog.casework.active_holds(row["clip_id"])),
             tuple(sorted(set(json.loads(row["time_flags"] or "[]"))))))
     return result
 

@@ -36,7 +36,7 @@ Act = Callable[[Station, Mapping[str, Any], Event], None]
 
 
 def _clip(station: Station, clip_id: str) -> dict[str, Any]:
-    matches = station.catalog.find_clip(clip_id)
+    matches = station.catalog.footage.find_clip(clip_id)
     if len(matches) != 1 or matches[0]["id"] != clip_id:
         raise RefusedError(f"no clip {clip_id!r}; use the 16-character id from `clips`")
     return matches[0]
@@ -73,7 +73,7 @@ def _label(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[st
 def _evidence(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     clip_id = str(fields.get("clip_id") or "")
     _clip(station, clip_id)
-    analysis = station.catalog.analysis_of(clip_id)
+    analysis = station.catalog.footage.analysis_of(clip_id)
     media_kind = (analysis or {}).get("media", {}) or {}
     return rules.evidence_fields(fields, media_kind=media_kind.get("kind"),
                                  transcript=(analysis or {}).get("transcript"))
@@ -109,7 +109,7 @@ def _open_release(station: Station, fields: Mapping[str, Any]) -> dict[str, Any]
         request_id = int(fields.get("request_id", fields.get("release_request")))
     except (TypeError, ValueError) as err:
         raise RefusedError("name the release request by its number (from `access copy --outside`)") from err
-    request = station.catalog.release_request(request_id)
+    request = station.catalog.casework.release_request(request_id)
     if request is None:
         raise RefusedError(f"there is no release request #{request_id}")
     return request
@@ -164,7 +164,7 @@ def _password(fields: Mapping[str, Any]) -> None:
 def _user_add(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     valid = rules.user_fields(fields)
     name = valid["username"]
-    if name in BUILT_IN or station.catalog.user(name) is not None:
+    if name in BUILT_IN or station.catalog.accounts.user(name) is not None:
         raise RefusedError(f"user {name!r} exists; use `user role` or `user passwd`")
     _password(fields)
     os_user = fields.get("os_user")
@@ -175,7 +175,7 @@ def _user_add(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict
             pwd.getpwnam(os_user)
         except KeyError as err:
             raise RefusedError(f"there is no OS user {os_user!r} on this station") from err
-        taken = station.catalog.user_for_os_login(os_user)
+        taken = station.catalog.accounts.user_for_os_login(os_user)
         if taken is not None:
             raise RefusedError(f"OS user {os_user!r} is already mapped to account {taken['username']!r}")
     return {**valid, "os_user": os_user}
@@ -183,7 +183,7 @@ def _user_add(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict
 
 def _existing_user(station: Station, fields: Mapping[str, Any]) -> str:
     username = str(fields.get("username") or "")
-    if station.catalog.user(username) is None:
+    if station.catalog.accounts.user(username) is None:
         raise RefusedError(f"no user {username!r}")
     return username
 
@@ -230,7 +230,7 @@ def _end_sessions(station: Station, fields: Mapping[str, Any], event: Event) -> 
 
 def _review_resolve(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
     flag_id = str(fields.get("flag_id") or "")
-    if not station.catalog.has_flag(flag_id):
+    if not station.catalog.flags.has_flag(flag_id):
         raise RefusedError(f"no flag {flag_id!r}")
     resolution = fields.get("resolution")
     if not isinstance(resolution, str) or not resolution.strip():
@@ -272,7 +272,7 @@ def _deletion(station: Station, actor: Actor, fields: Mapping[str, Any]) -> dict
     if state is None:
         raise RefusedError(f"{clip_id} is already deleted")
     today = retention.today(station)
-    request = station.catalog.deletion_request(clip_id)
+    request = station.catalog.casework.deletion_request(clip_id)
     refusal = deletion_refusal(state, today, requested_by=request["requested_by"] if request else None,
                                approver=actor.account,
                                approver_is_admin=rules.can(actor.role, "deletion.approve"))

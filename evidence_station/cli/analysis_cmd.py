@@ -65,16 +65,16 @@ def analyze_command(app: AppContext, clips: tuple[str, ...]) -> None:
         analyser = Analyser.for_station(station, actor=actor.account)
         if clips:
             for clip in clips:
-                matches = station.catalog.find_clip(clip)
+                matches = station.catalog.footage.find_clip(clip)
                 if len(matches) != 1:
                     raise click.BadParameter(f"{clip!r} matches {len(matches)} clips", param_hint="CLIP")
                 analyser.analyse_clip(matches[0]["id"])
-                for source in station.catalog.sources_of(matches[0]["id"]):
+                for source in station.catalog.footage.sources_of(matches[0]["id"]):
                     analyser.analyse_device(source["device_id"])
             count = len(clips)
         else:
             count = analyser.analyse_pending()
-        open_flags = len(station.catalog.review())
+        open_flags = len(station.catalog.flags.review())
     app.say(app.t("analysis.done", count=count, flags=open_flags))
 
 
@@ -90,7 +90,7 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
     app: AppContext = ctx.obj
     with app.reading() as station:
         app.require(station, "clips.all")
-        rows = station.catalog.review(include_resolved=include_resolved)
+        rows = station.catalog.flags.review(include_resolved=include_resolved)
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return

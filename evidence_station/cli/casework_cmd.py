@@ -26,7 +26,7 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
         if clips:
             chosen = []
             for clip in clips:
-                matches = station.catalog.find_clip(clip)
+                matches = station.catalog.footage.find_clip(clip)
                 if len(matches) != 1:
                     raise CaseworkError(f"{clip!r} matches {len(matches)} clips; give more of the id")
                 chosen.append(matches[0]["id"])
@@ -34,7 +34,7 @@ def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, 
         if not any((session, device, officer, time_from, time_to)):
             raise CaseworkError("name clips, or choose them with --session, --device-id, "
                                 "--officer-id, --from/--to")
-        rows = station.catalog.clips(device_id=device, session_id=session)
+        rows = station.catalog.footage.clips(device_id=device, session_id=session)
     chosen = []
     for row in rows:
         if officer and row["officer_id"] != officer:
@@ -187,9 +187,9 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
     checkpoint, note = latest
     clip_id = fields.get("clip_id")
     if clip_id is None:  # an outside release names its clip in the request
-        request = station.catalog.release_request(int(str(fields["release_request"])))
+        request = station.catalog.casework.release_request(int(str(fields["release_request"])))
         clip_id = request["clip_id"] if request else None
-    matches = station.catalog.find_clip(str(clip_id)) if clip_id else []
+    matches = station.catalog.footage.find_clip(str(clip_id)) if clip_id else []
     if len(matches) != 1:
         raise CaseworkError(f"no clip {clip_id!r}")
     row = matches[0]
@@ -295,7 +295,7 @@ def user_list(app: AppContext, as_json: bool) -> None:
     """List users and their roles."""
     with app.reading() as station:
         app.require(station, "users.manage")
-        rows = station.catalog.users()
+        rows = station.catalog.accounts.users()
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return

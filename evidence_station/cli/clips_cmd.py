@@ -46,9 +46,9 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
         if not can_view_all(actor):  # R10: an officer sees only their own clips
             service.authorise(actor, "clips.own")
             officer_id = actor.officer_id or "-"
-        rows = station.catalog.clips(device_id=device_id, session_id=session_id, flagged=flagged)
+        rows = station.catalog.footage.clips(device_id=device_id, session_id=session_id, flagged=flagged)
         for row in rows:
-            label = station.catalog.label_of(row["id"])
+            label = station.catalog.casework.label_of(row["id"])
             row["label"] = {key: label[key] for key in ("case_number", "party", "handler")} \
                 if label else None
     rows = [row for row in rows if _matches(row, case_number, party, handler, officer_id,
@@ -105,7 +105,7 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     """
     with app.reading() as station:
         actor = app.actor(station)
-        matches = station.catalog.find_clip(clip)
+        matches = station.catalog.footage.find_clip(clip)
         if not can_view_all(actor):
             service.authorise(actor, "clips.own")
             matches = [m for m in matches if actor.officer_id and m["officer_id"] == actor.officer_id]
@@ -114,19 +114,19 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         if len(matches) > 1:
             raise AmbiguousClipError(clip=clip, matches=", ".join(m["id"] for m in matches))
         row = matches[0]
-        row["sources"] = station.catalog.sources_of(row["id"])
+        row["sources"] = station.catalog.footage.sources_of(row["id"])
         row["store_path"] = str(station.store.path_for(row["sha256"]))
         # R12: identities revealed only to roles that may see them
         role = "admin" if actor.account == ROOT_ACCOUNT else actor.role
         identities = IdentityStore(station.layout.root / "identities.sqlite")
         try:
-            row["labels"] = shown(station.catalog.label_of(row["id"]), role, identities)
+            row["labels"] = shown(station.catalog.casework.label_of(row["id"]), role, identities)
             row["label_history"] = [shown(entry, role, identities)
-                                    for entry in station.catalog.label_history(row["id"])]
+                                    for entry in station.catalog.casework.label_history(row["id"])]
         finally:
             identities.close()
-        row["designation"] = station.catalog.evidence_of(row["id"])
-        row["access"] = station.catalog.access_of(row["id"])
+        row["designation"] = station.catalog.casework.evidence_of(row["id"])
+        row["access"] = station.catalog.casework.access_of(row["id"])
         latest = station.latest_checkpoint()
         if latest is not None and row["ledger_seq"] < latest[0].size:
             row["inclusion_proof"] = {

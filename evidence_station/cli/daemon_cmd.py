@@ -113,7 +113,7 @@ def devices_command(app: AppContext, as_json: bool) -> None:
     """The device register (R16): every camera seen or registered, its officer, the port
     and storage seen at its last docking.  设备登记表：记录仪、绑定警号、最近接入与存储情况。"""
     with app.reading() as station:
-        rows = station.catalog.devices()
+        rows = station.catalog.docking.devices()
     if as_json:
         app.console.print_json(json.dumps(rows, ensure_ascii=False))
         return

@@ -138,7 +138,7 @@ class Daemon:
                     and not job.unplugged.is_set()):
                 keys = [key for key in (status.device_id,) if key]
                 with self.station.lock:
-                    registered = self.station.catalog.registered_device(keys)
+                    registered = self.station.catalog.docking.registered_device(keys)
                 if registered:
                     self._start_job(DockJob(job.port, job.kind, job.source, job.device))
 

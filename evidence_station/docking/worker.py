@@ -184,7 +184,7 @@ def _dock_root(job: DockJob, ctx: DockContext,
     named_device, named_officer = found.device_id, found.officer_id
     keys = identity_keys(device, named_device)
     with station.lock:
-        registered = station.catalog.registered_device(keys)
+        registered = station.catalog.docking.registered_device(keys)
     decision = decide(keys=keys, profile_matched=match is not None, registered=registered,
                       is_folder=device is None)
     storage = _storage(root, device) if device else None
@@ -244,7 +244,7 @@ def _wipe(job: DockJob, ctx: DockContext, device: BlockDevice, result: SessionRe
     committed: dict[str, str] = {}
     with ctx.station.lock:
         for outcome in result.outcomes:
-            sha256 = outcome.sha256 or ctx.station.catalog.committed_hash(
+            sha256 = outcome.sha256 or ctx.station.catalog.footage.committed_hash(
                 result.device_id, outcome.item.path_b64)
             if sha256:
                 committed[outcome.item.display] = sha256

@@ -93,7 +93,7 @@ def plan(
         encoding = path_encoding(camera_file.rel_path)
         item = PlannedFile(camera_file, info.recorded_at, (*name_flags(encoding), *flags),
                            file_seq=info.seq)
-        if catalog.already_ingested(result.device_id, item.path_b64, camera_file.size,
+        if catalog.footage.already_ingested(result.device_id, item.path_b64, camera_file.size,
                                     camera_file.mtime_ns):
             result.already.append(dataclasses.replace(item, already_ingested=True))
         else:
@@ -160,7 +160,7 @@ def commit(station: Station, *, session_id: str, plan: Plan, item: PlannedFile, 
     with station.lock:  # another dock may commit the same content at the same moment
         # A store object without a catalog clip is one an interrupted run stored but never
         # committed: adopting it now is a first ingest, not a duplicate.
-        duplicate = station.catalog.has_clip(clip_id_for(stored.digest.sha256))
+        duplicate = station.catalog.footage.has_clip(clip_id_for(stored.digest.sha256))
         return station.record(Draft("ingest", actor, _ingest_fields(
             session_id, plan, item, stored, flags, duplicate)))
 

@@ -69,7 +69,7 @@ class WebContext:
         """Who is logged in needs the catalog only, not the ledger a Station opens too."""
         catalog = Catalog(Layout(self.data_dir).catalog)
         try:
-            return catalog.user(username)
+            return catalog.accounts.user(username)
         finally:
             catalog.close()
 

@@ -18,7 +18,7 @@ Admin = Annotated[WebUser, Depends(allowed("users.manage"))]
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, web: Web, user: Admin) -> HTMLResponse:
     with web.station() as opened:
-        users = opened.catalog.users()
+        users = opened.catalog.accounts.users()
     status_path = web.data_dir / "run" / "status.json"
     docks = json.loads(status_path.read_text()).get("docks", []) if status_path.exists() else []
     settings = {"analysis": web.config.analysis.model_dump(mode="json"),

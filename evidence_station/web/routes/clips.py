@@ -36,7 +36,7 @@ def own_officer(user: WebUser) -> str | None:
 def one_clip(opened: Station, user: WebUser, clip_id: str) -> dict[str, Any]:
     """The clip, if this user may see it (an officer only their own)."""
     officer = own_officer(user)
-    matches = [row for row in opened.catalog.find_clip(clip_id) if row["id"] == clip_id]
+    matches = [row for row in opened.catalog.footage.find_clip(clip_id) if row["id"] == clip_id]
     if not matches or (officer is not None and (not officer or matches[0]["officer_id"] != officer)):
         raise HTTPException(404, "no such clip, or not yours to see")
     return matches[0]
@@ -51,10 +51,10 @@ def clips_page(request: Request, web: Web, user: CurrentUser, show: str = "unlab
     officer = own_officer(user)
     size = web.config.web.page_size
     with web.station() as opened:
-        rows = [] if officer == "" else opened.catalog.clip_list_page(
+        rows = [] if officer == "" else opened.catalog.footage.clip_list_page(
             officer_id=officer, unlabelled=show == "unlabelled", session_id=session or None,
             search=q.strip() or None, limit=size + 1, offset=(number - 1) * size)
-        sessions = opened.catalog.sessions()
+        sessions = opened.catalog.docking.sessions()
     has_next = len(rows) > size
     query = {"show": show, "q": q, "session": session}
 
@@ -94,10 +94,11 @@ async def label_clips(request: Request, web: Web, user: Labeller, data: PostedFo
 def clip_page(request: Request, web: Web, user: CurrentUser, clip_id: str) -> HTMLResponse:
     with web.station() as opened:
         clip = one_clip(opened, user, clip_id)
-        label = shown(opened.catalog.label_of(clip_id), user.role, web.identities)
-        history = [shown(h, user.role, web.identities) for h in opened.catalog.label_history(clip_id)]
-        designation = opened.catalog.evidence_of(clip_id)
-        access = opened.catalog.access_of(clip_id)
+        label = shown(opened.catalog.casework.label_of(clip_id), user.role, web.identities)
+        history = [shown(h, user.role, web.identities)
+                   for h in opened.catalog.casework.label_history(clip_id)]
+        designation = opened.catalog.casework.evidence_of(clip_id)
+        access = opened.catalog.casework.access_of(clip_id)
     return page(request, web, "clip.html", user, clip=clip, label=label, history=history,
                 designation=designation, access=access, playable=clip_id in user.grants)
 

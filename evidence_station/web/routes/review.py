@@ -19,7 +19,7 @@ def review_page(request: Request, web: Web, user: CurrentUser) -> HTMLResponse:
     if not (user.can("review.resolve") or user.can("ledger.view")):
         raise HTTPException(403, "not allowed")
     with web.station() as opened:
-        flags = opened.catalog.review()
+        flags = opened.catalog.flags.review()
     return page(request, web, "review.html", user, flags=flags)
 
 

@@ -1,0 +1,32 @@
+"""The review queue: the flags analysis raised and how they were resolved."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+
+class FlagQueries:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def review(self, *, include_resolved: bool = False,
+               clip_id: str | None = None) -> list[dict[str, Any]]:
+        where, params = [], []
+        if not include_resolved:
+            where.append("state = 'open'")
+        if clip_id:
+            where.append("clip_id = ?")
+            params.append(clip_id)
+        sql = "select * from review" + (" where " + " and ".join(where) if where else "")
+        rows = []
+        for row in self.db.query(sql + " order by raised_seq, flag_id", params):
+            item = dict(row)
+            item["figures"] = json.loads(item["figures"] or "{}")
+            rows.append(item)
+        return rows
+
+    def has_flag(self, flag_id: str) -> bool:
+        return bool(list(self.db.query("select 1 from review where flag_id = ?", [flag_id])))
