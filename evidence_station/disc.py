@@ -68,6 +68,7 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
         latest = station.latest_checkpoint()
     assert latest is not None
     checkpoint, note = latest
+    note = station.best_note(checkpoint, note)  # with the witnesses' cosignatures
     zone = ZoneInfo(station.config.station.timezone)
     extracted_at = datetime.now(zone).replace(microsecond=0).isoformat()
     (staging / "evidence").mkdir(parents=True)

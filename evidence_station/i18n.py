@@ -65,6 +65,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rebuild.done": ("目录已从账本重建：{clips} 个片段，{sources} 个来源", "Catalog rebuilt from the ledger: {clips} clips, {sources} sources"),
     "export.done": ("导出包已写入 {out}：{events} 条事件，{proofs} 个证明，{files} 个文件", "Bundle written to {out}: {events} events, {proofs} proofs, {files} files"),
     "checkpoint.done": ("检查点已签发：树大小 {size}，根 {root}", "Checkpoint issued: tree size {size}, root {root}"),
+    "witness.none": ("未配置证人（[witness] urls）。", "No witnesses configured ([witness] urls)."),
+    "witness.cosigned": ("证人 {witness} 已联署检查点（树大小 {size}）", "Witness {witness} cosigned the checkpoint at tree size {size}"),
+    "witness.refused": ("证人 {witness} 拒绝联署（树大小 {size}）：{detail}", "Witness {witness} refused the checkpoint at tree size {size}: {detail}"),
+    "witness.unreachable": ("证人 {witness}（{url}）无法连接：{detail}", "Witness {witness} ({url}) is unreachable: {detail}"),
+    "witness.skipped": ("证人 {witness} 暂未请求：{detail}", "Witness {witness} not asked now: {detail}"),
     "recover.none": ("账本完整，无需恢复。", "The ledger is intact; nothing to recover."),
     "recover.done": (
         "已恢复：保留 {kept} 条完整事件，残缺字节已移至 {quarantine}",

@@ -231,9 +231,29 @@ class Station:
     def verifier(self) -> Verifier:
         return Verifier.parse(self.layout.verifier_key.read_text())
 
-    def issue_checkpoint(self) -> tuple[Checkpoint, str]:
+    def issue_checkpoint(self, *, witness: bool = True) -> tuple[Checkpoint, str]:
+        """Sign a checkpoint of the ledger as it is, then ask the configured witnesses to
+        cosign it (DESIGN.md, "Witnesses"). The witnesses are asked outside the writer
+        lock; an unreachable one costs at most ``[witness] timeout_s`` and is then left
+        to the schedule, so a station offline from its witnesses keeps working."""
         with self.lock:
-            return _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+            issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+        if witness and self.config.witness.urls and self.ledger.writable:
+            from evidence_station.witness.client import ask_witnesses
+
+            ask_witnesses(self)
+        return issued
+
+    def cosigned_note(self, size: int) -> str | None:
+        """The checkpoint of ``size`` with every witness cosignature gathered for it, or
+        None when no witness has cosigned it."""
+        from evidence_station.witness.client import cosigned_note
+
+        return cosigned_note(self.layout.ledger, size)
+
+    def best_note(self, checkpoint: Checkpoint, note: str) -> str:
+        """What to hand out for ``checkpoint``: the cosigned note when there is one."""
+        return self.cosigned_note(checkpoint.size) or note
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         note = self.checkpoints.latest_note()
