@@ -107,6 +107,9 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
                        json.dumps(manifest, ensure_ascii=False, indent=1).encode())
     write_file_durably(staging / "checkpoint", note.encode())
     write_file_durably(staging / "station.vkey", station.layout.verifier_key.read_bytes())
+    cosigned_by = _cosigned_by(station, note)
+    if cosigned_by:  # the on-disc verifier then requires their cosignatures
+        write_file_durably(staging / "witness.vkeys", "".join(k + "\n" for k in cosigned_by).encode())
     html = _TEMPLATES.get_template("disc_note.html").render(
         m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip())
     write_file_durably(staging / "note.html", html.encode())
@@ -121,6 +124,15 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
         "校验（公钥以纸质说明上印的为准）：python3 verify.py . --key 公钥\n"
     ).encode())
     return manifest
+
+
+def _cosigned_by(station: Station, note: str) -> list[str]:
+    """The configured witnesses whose valid cosignature ``note`` carries."""
+    from hashing.cosignature import CosignerVerifier, verify_cosignatures
+
+    keys = [CosignerVerifier.parse(k) for k in station.config.witness.keys]
+    good, _ = verify_cosignatures(note, keys)
+    return [g.witness for g in good]
 
 
 def _copy_verifier(staging: Path) -> None:

@@ -327,3 +327,29 @@ def test_disc_malformed_key_argument_exits_2(disc: Path) -> None:
     done = run_disc_verifier(disc, "--key", "not-a-key")
     assert done.returncode == 2 and "cannot read: --key: verifier key" in done.stderr
     assert "Traceback" not in done.stderr and tree_snapshot(disc) == before
+
+
+@pytest.mark.slow
+def test_disc_carrying_cosignatures_requires_them(disc: Path) -> None:
+    """Issue 18: a disc whose checkpoint carries witness cosignatures lists the witnesses in
+    witness.vkeys, and its own verifier then requires them (or the --witness-key given)."""
+    from hashing.cosignature import Cosigner, add_signature_lines
+    from hashing.note import split_note
+
+    witness = Cosigner.generate("ybj.dxh.wuhan.example/central/witness")
+    note = (disc / "checkpoint").read_text()
+    body, _ = split_note(note)
+    cosigned = add_signature_lines(note, [witness.cosign(body, 1795000000)])
+    (disc / "checkpoint").write_text(cosigned)
+    (disc / "witness.vkeys").write_text(witness.verifier.encode() + "\n")
+    done = run_disc_verifier(disc)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"witness: {witness.verifier.encode()} cosigned at 1795000000" in done.stdout
+    other = Cosigner.generate("other.example/witness").verifier.encode()
+    pinned_other = run_disc_verifier(disc, "--witness-key", other)
+    assert pinned_other.returncode == 1 and "0 of the 1 required" in pinned_other.stdout
+    (disc / "checkpoint").write_text(note)  # the cosignature stripped
+    stripped = run_disc_verifier(disc)
+    assert stripped.returncode == 1 and "0 of the 1 required" in stripped.stdout
+    (disc / "witness.vkeys").write_text("garbage\n")
+    assert run_disc_verifier(disc).returncode == 2
