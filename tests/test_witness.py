@@ -446,3 +446,33 @@ def test_two_stations_witness_each_other_over_http_between_processes(tmp_path: P
     finally:
         wa.stop()
         wb.stop()
+
+
+def _verify(bundle: Path, *args: str) -> int:
+    import subprocess
+    import sys
+
+    from tests.witness_helpers import ROOT, env
+
+    return subprocess.run([sys.executable, "-m", "hashing.verify", str(bundle), *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env()).returncode
+
+
+@pytest.mark.slow
+def test_export_carries_cosignatures_and_a_fork_fails_the_verifier(
+        pair: tuple[Path, WitnessProcess, Config], tmp_path: Path) -> None:
+    a, witness, _ = pair
+    config = write_config(tmp_path / "a.toml", urls=[witness.url], keys=[witness.key])
+    station_key = (a / "keys" / "station.vkey").read_text().strip()
+    fork = tmp_path / "fork"
+    shutil.copytree(a, fork)
+    cli("--config", config, "--data-dir", a, "ledger", "export", "--out", tmp_path / "honest")
+    assert "— " + witness.key.split("+")[0] in (tmp_path / "honest" / "checkpoint").read_text()
+    assert _verify(tmp_path / "honest", "--key", station_key, "--witness-key", witness.key) == 0
+    other = Cosigner.generate("other.example/witness").verifier.encode()
+    assert _verify(tmp_path / "honest", "--key", station_key, "--witness-key", other) == 1
+    # the forked copy signs a valid-looking bundle with the real key, but no witness cosigns it
+    # (its refusal alarm lands after the checkpoint, so the bundle is still complete)
+    cli("--config", config, "--data-dir", fork, "ledger", "export", "--out", tmp_path / "forked")
+    assert _verify(tmp_path / "forked", "--key", station_key) == 0
+    assert _verify(tmp_path / "forked", "--key", station_key, "--witness-key", witness.key) == 1
