@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evidence_station.casework.service import record_own  # noqa: E402
-from evidence_station.identity import ROOT_ACCOUNT, Actor  # noqa: E402
-from evidence_station.station import Station  # noqa: E402
-from tests.witness_helpers import (  # noqa: E402
+from evidence_station.casework.service import record_own
+from evidence_station.identity import ROOT_ACCOUNT, Actor
+from evidence_station.station import Station
+from tests.witness_helpers import (
     WitnessProcess,
     config_for,
     free_port,
