@@ -26,6 +26,8 @@ from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
 from hashing.ledger import Draft
+from hashing.proof import EXTENSION as PROOF_EXTENSION
+from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash
 from retention.disc import DiscError, DiscFile, DiscPlan, burn, check_md5, extract, plan_discs, volume_id
 
@@ -90,6 +92,9 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
                  "event": station.ledger.event(clip["ledger_seq"]).data.decode("utf-8")}
         write_file_durably(staging / "proofs" / f"{clip['id']}.json",
                            json.dumps(proof, ensure_ascii=False, indent=1).encode())
+        write_file_durably(staging / "proofs" / f"{clip['id']}{PROOF_EXTENSION}", encode_proof(
+            clip["ledger_seq"], station.ledger.inclusion_proof(clip["ledger_seq"], checkpoint.size),
+            note, station.ledger.event(clip["ledger_seq"]).data).encode())
         files.append({"path": name, "clip_id": clip["id"], "sha256": clip["sha256"],
                       "size": clip["size"], "source_path": clip["source_path"],
                       "device_id": clip["device_id"], "officer_id": clip["officer_id"],

@@ -20,7 +20,7 @@ from evidence_station.demo import make_demo_camera
 from hashing.checkpoint import Checkpoint, sign_checkpoint
 from hashing.note import Signer
 from retention.disc import MEDIA, RESERVED, DiscError, DiscFile, plan_discs, volume_id
-from tests.conftest import tree_snapshot
+from tests.conftest import ROOT, tree_snapshot
 
 Run = Callable[..., tuple[int, str, str]]
 pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="xorriso not installed")
@@ -353,3 +353,15 @@ def test_disc_carrying_cosignatures_requires_them(disc: Path) -> None:
     assert stripped.returncode == 1 and "0 of the 1 required" in stripped.stdout
     (disc / "witness.vkeys").write_text("garbage\n")
     assert run_disc_verifier(disc).returncode == 2
+
+
+@pytest.mark.slow
+def test_each_disc_clip_has_a_tlog_proof(disc: Path, burned_disc: tuple[Path, str]) -> None:
+    """Issue 18: every clip on the disc has one self-contained C2SP tlog-proof file."""
+    manifest = json.loads((disc / "manifest.json").read_text())
+    for item in manifest["files"]:
+        proof = disc / "proofs" / f"{item['clip_id']}.tlog-proof"
+        done = subprocess.run([sys.executable, "-m", "hashing.verify", str(proof), "--key",
+                               burned_disc[1], "--file", str(disc / item["path"])],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -37,7 +37,7 @@ from hashing.cosignature import (
     verify_cosignatures,
 )
 from hashing.merkle import EMPTY_ROOT
-from hashing.note import Signer
+from hashing.note import Signer, split_note
 from tests.witness_helpers import (
     WitnessProcess,
     cli,
@@ -476,3 +476,34 @@ def test_export_carries_cosignatures_and_a_fork_fails_the_verifier(
     cli("--config", config, "--data-dir", fork, "ledger", "export", "--out", tmp_path / "forked")
     assert _verify(tmp_path / "forked", "--key", station_key) == 0
     assert _verify(tmp_path / "forked", "--key", station_key, "--witness-key", witness.key) == 1
+
+
+def test_tlog_proof_file_with_cosignatures() -> None:
+    """hashing/proof.py: the C2SP tlog-proof form, the event in `extra`, cosignatures required."""
+    from hashing.proof import ProofFileMalformed, encode_proof, parse_proof, verify_proof
+    from tests.reference_merkle import Reference
+
+    events = [f'{{"seq":{i},"sha256":"{i:064x}","type":"ingest"}}'.encode() for i in range(7)]
+    tree = Reference(events)
+
+    def reference_inclusion_proof(_: object, index: int) -> list[bytes]:
+        return tree.path(index, 0, len(events))
+
+    leaves = None
+    log = Signer.generate("ybj.example/s1")
+    note = sign_checkpoint(Checkpoint("ybj.example/s1", 7, tree.mth(0, 7)), log)
+    witness = Cosigner.generate("ybj.example/central/witness")
+    body, _ = split_note(note)
+    cosigned = add_signature_lines(note, [witness.cosign(body, 1795000000)])
+    text = encode_proof(5, reference_inclusion_proof(leaves, 5), cosigned, events[5])
+    assert parse_proof(text).extra == events[5]
+    keys = dict(key=log.verifier, witnesses=[witness.verifier], min_witnesses=1)
+    report = verify_proof(text, **keys, file_sha256=f"{5:064x}")  # type: ignore[arg-type]
+    assert report.ok, report.findings
+    assert not verify_proof(encode_proof(5, reference_inclusion_proof(leaves, 5), note, events[5]),
+                            **keys).ok  # type: ignore[arg-type]  # no cosignature
+    assert not verify_proof(text, **keys, file_sha256="0" * 64).ok  # type: ignore[arg-type]
+    assert not verify_proof(encode_proof(4, reference_inclusion_proof(leaves, 5), cosigned,
+                                         events[5]), **keys).ok  # type: ignore[arg-type]
+    with pytest.raises(ProofFileMalformed):
+        parse_proof("c2sp.org/tlog-proof@v2\nindex 1\n\n" + note)
