@@ -507,3 +507,21 @@ def test_tlog_proof_file_with_cosignatures() -> None:
                                          events[5]), **keys).ok  # type: ignore[arg-type]
     with pytest.raises(ProofFileMalformed):
         parse_proof("c2sp.org/tlog-proof@v2\nindex 1\n\n" + note)
+
+
+def test_witness_alarm_is_a_review_flag_that_review_and_check_handle(tmp_path: Path) -> None:
+    """The alarm's review flag has no clip: `review` lists it, `check` compares it."""
+    from evidence_station.cli import main
+    from evidence_station.identity import STATION
+
+    new_station(tmp_path / "a", ORIGIN)
+    with Station.open(tmp_path / "a", Config(), writable=True) as station:
+        record_own(station, STATION, "witness.alarm", {
+            "witness": "w.example/w+00000000+AA", "url": "http://127.0.0.1:9", "kind": "refused",
+            "checkpoint_size": 1, "detail": "HTTP 422: …", "since": None,
+            "flags": [{"flag_id": "W1", "clip_id": None, "kind": "witness_refused",
+                       "article": None, "figures": {"witness": "w.example/w"}}]})
+    base = ["--data-dir", str(tmp_path / "a"), "--lang", "en"]
+    assert main([*base, "review"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
+    assert main([*base, "review", "--json"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
+    assert main([*base, "check"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
