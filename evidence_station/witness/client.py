@@ -175,7 +175,14 @@ class WitnessClient:
         the witnesses skipped for failing recently (the schedule, `ledger witness`)."""
         if not self.config.urls:
             return []
-        with self.round_lock:
+        # Wait for a round in progress (its answers may be ours), but never forever: a
+        # caller holding the station's lock while another round waits for that lock must
+        # not deadlock; the schedule then asks for this checkpoint.
+        budget = 2 * self.config.timeout_s * (len(self.config.urls) + 1) + 1
+        if not self.round_lock.acquire(timeout=budget):
+            log.warning("witness round still running after %.0f s; left to the schedule", budget)
+            return []
+        try:
             latest = self.station.latest_checkpoint()
             if latest is None:
                 return []
@@ -183,6 +190,8 @@ class WitnessClient:
             statuses = self.load()
             outcomes = [self._ask_one(status, checkpoint, note, force=force) for status in statuses]
             self._save(statuses)
+        finally:
+            self.round_lock.release()
         for status, outcome in zip(statuses, outcomes, strict=True):
             self._alarm_or_recover(status, outcome, checkpoint)
         if any(o.alarm for o in outcomes):
@@ -254,7 +263,7 @@ class WitnessClient:
         if outcome.result == "refused":
             kind = "refused"
         elif outcome.result in ("unreachable", "skipped") and status.failing_since:
-            since = datetime.fromisoformat(status.acked_at or status.failing_since)
+            since = datetime.fromisoformat(status.failing_since)  # unreachable since then
             if self._now() - since > timedelta(seconds=self.config.alarm_after_s):
                 kind = "unreachable"
         if outcome.result == "cosigned" and status.alarm:
