@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, model_validator
 
 from evidence_station.errors import ConfigError
 
@@ -178,6 +178,57 @@ class WebConfig(Strict):
                            description="Clips (and ledger events) listed per page.")
 
 
+class WitnessConfig(Strict):
+    """The witnesses this station asks to cosign its checkpoints (DESIGN.md, "Witnesses")."""
+
+    urls: list[str] = Field(
+        default_factory=list, title="证人地址 Witness URLs",
+        description="Each witness's submission prefix (http://host:port); POST "
+        "<url>/add-checkpoint is asked after every checkpoint and on a schedule.")
+    keys: list[str] = Field(
+        default_factory=list, title="证人公钥 Witness keys",
+        description="The verifier key line of each witness (`evidence-station witness key` "
+        "on it prints one), in the order of `urls`: keys[i] is the witness at urls[i].")
+    timeout_s: float = Field(
+        5.0, gt=0, le=120, title="请求超时 Request timeout (s)",
+        description="How long one request to a witness may take.")
+    retry_every_s: int = Field(
+        300, ge=1, le=86_400, title="重试间隔 Retry interval (s)",
+        description="An unreachable witness is asked again on this schedule (the daemon); "
+        "in between, checkpoints are issued without waiting for it.")
+    alarm_after_s: int = Field(
+        3600, ge=0, le=30 * 86_400, title="失联告警 Unreachable alarm after (s)",
+        description="A witness unreachable for longer than this raises an alarm (ledger "
+        "event, review flag, journald crit). A refusal is an alarm at once.")
+
+    @model_validator(mode="after")
+    def _paired(self) -> WitnessConfig:
+        if len(self.urls) != len(self.keys):
+            raise ValueError(f"[witness] has {len(self.urls)} urls and {len(self.keys)} keys: "
+                             "give one key per url, in the same order")
+        for url in self.urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"[witness] url {url!r} must start with http:// or https://")
+        return self
+
+
+class WitnessServerConfig(Strict):
+    """What `witness serve` follows when this station is a witness for others."""
+
+    logs: list[str] = Field(
+        default_factory=list, title="跟随的站点 Followed logs",
+        description="The verifier key line of each station this witness follows (its "
+        "`station.vkey`); the key's name is the log's origin.")
+    name: str | None = Field(
+        None, title="证人名称 Witness name",
+        description="Name of the witness key when it is first made; default "
+        "<this station's origin>/witness.")
+    host: str = Field("127.0.0.1", title="监听地址 Listen address",
+                      description="Address `witness serve` listens on; --host overrides it.")
+    port: int = Field(7380, ge=0, le=65535, title="端口 Port",
+                      description="Port `witness serve` listens on; --port overrides it.")
+
+
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
                          description="Configuration format version.")
@@ -187,6 +238,8 @@ class Config(Strict):
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)  # type: ignore[arg-type]
     retention: RetentionConfig = Field(default_factory=RetentionConfig)  # type: ignore[arg-type]
     web: WebConfig = Field(default_factory=WebConfig)  # type: ignore[arg-type]
+    witness: WitnessConfig = Field(default_factory=WitnessConfig)  # type: ignore[arg-type]
+    witness_server: WitnessServerConfig = Field(default_factory=WitnessServerConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

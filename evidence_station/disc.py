@@ -26,6 +26,8 @@ from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
 from hashing.ledger import Draft
+from hashing.proof import EXTENSION as PROOF_EXTENSION
+from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash
 from retention.disc import DiscError, DiscFile, DiscPlan, burn, check_md5, extract, plan_discs, volume_id
 
@@ -68,6 +70,7 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
         latest = station.latest_checkpoint()
     assert latest is not None
     checkpoint, note = latest
+    note = station.best_note(checkpoint, note)  # with the witnesses' cosignatures
     zone = ZoneInfo(station.config.station.timezone)
     extracted_at = datetime.now(zone).replace(microsecond=0).isoformat()
     (staging / "evidence").mkdir(parents=True)
@@ -89,6 +92,9 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
                  "event": station.ledger.event(clip["ledger_seq"]).data.decode("utf-8")}
         write_file_durably(staging / "proofs" / f"{clip['id']}.json",
                            json.dumps(proof, ensure_ascii=False, indent=1).encode())
+        write_file_durably(staging / "proofs" / f"{clip['id']}{PROOF_EXTENSION}", encode_proof(
+            clip["ledger_seq"], station.ledger.inclusion_proof(clip["ledger_seq"], checkpoint.size),
+            note, station.ledger.event(clip["ledger_seq"]).data).encode())
         files.append({"path": name, "clip_id": clip["id"], "sha256": clip["sha256"],
                       "size": clip["size"], "source_path": clip["source_path"],
                       "device_id": clip["device_id"], "officer_id": clip["officer_id"],
@@ -106,6 +112,9 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
                        json.dumps(manifest, ensure_ascii=False, indent=1).encode())
     write_file_durably(staging / "checkpoint", note.encode())
     write_file_durably(staging / "station.vkey", station.layout.verifier_key.read_bytes())
+    cosigned_by = _cosigned_by(station, note)
+    if cosigned_by:  # the on-disc verifier then requires their cosignatures
+        write_file_durably(staging / "witness.vkeys", "".join(k + "\n" for k in cosigned_by).encode())
     html = _TEMPLATES.get_template("disc_note.html").render(
         m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip())
     write_file_durably(staging / "note.html", html.encode())
@@ -120,6 +129,15 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
         "校验（公钥以纸质说明上印的为准）：python3 verify.py . --key 公钥\n"
     ).encode())
     return manifest
+
+
+def _cosigned_by(station: Station, note: str) -> list[str]:
+    """The configured witnesses whose valid cosignature ``note`` carries."""
+    from hashing.cosignature import CosignerVerifier, verify_cosignatures
+
+    keys = [CosignerVerifier.parse(k) for k in station.config.witness.keys]
+    good, _ = verify_cosignatures(note, keys)
+    return [g.witness for g in good]
 
 
 def _copy_verifier(staging: Path) -> None:

@@ -27,6 +27,10 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("ledger.recovered", "a torn tail after a crash, quarantined"),
     EventType("ledger.export", "an export bundle written for an auditor"),
     EventType("report", "an admin report made (retention, compliance)"),
+    # witnesses (C2SP tlog-witness): cosignatures are stored, not recorded; alarms are
+    EventType("witness.alarm", "a witness refused a checkpoint, or was unreachable too long",
+              ("review",)),
+    EventType("witness.recovered", "a witness cosigned again after an alarm"),
     # docking and ingest
     EventType("dock", "a camera or card docked at a port", ("devices",)),
     EventType("session.start", "a docking session began", ("sessions", "devices")),

@@ -44,9 +44,14 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: Ac
     out.mkdir(parents=True, exist_ok=True)
     ledger = station.ledger
     with open(out / "events.jsonl", "wb") as handle:
-        for _, body in ledger.raw_events(0):
+        # exactly the events the checkpoint covers: a witness alarm recorded while the
+        # witnesses were asked lands after it, and goes in the next bundle
+        for seq, body in ledger.raw_events(0):
+            if seq >= checkpoint.size:
+                break
             handle.write(body + b"\n")
-    (out / "checkpoint").write_text(note, encoding="utf-8")
+    # the witnesses' cosignatures, when they gave them (DESIGN.md, "Witnesses")
+    (out / "checkpoint").write_text(station.best_note(checkpoint, note), encoding="utf-8")
     (out / "station.vkey").write_text(station.verifier.encode() + "\n", encoding="utf-8")
     if clips:
         (out / "proofs").mkdir()

@@ -279,6 +279,7 @@ PROJECTORS: dict[str, Projector] = {
     "device.register": _device_register,
     "analysis": _analysis,
     "review.flag": _raise_flags,
+    "witness.alarm": _raise_flags,
     "review.resolve": _review_resolve,
     "label": _label,
     "evidence.designate": _evidence_designate,

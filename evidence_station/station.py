@@ -33,6 +33,11 @@ from hashing.note import Signer, Verifier
 
 STATION_FILE = "station.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A globally unique origin (C2SP tlog-checkpoint: "a schema-less URL containing neither
+# Unicode spaces nor plus (U+002B)"): a DNS-style host with a dot, then a path.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_URL_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+(?:/[A-Za-z0-9._-]+)+$")
+_MAX_URL_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,36 @@ class Layout:
         return self.root / "keys" / "station.vkey"
 
 
+def is_url_name(station: str) -> bool:
+    """A schema-less URL-like station name (``ybj.dxh.wuhan.example/station-01``)."""
+    return "/" in station
+
+
 def origin_for(station: str) -> str:
-    return f"evidence-station/{station}"
+    """The checkpoint origin of a station (DESIGN.md, "Witnesses"): a URL-like name is
+    used verbatim, so it is unique across every witness that follows it; a short name
+    keeps the origin stations had before origins were global, ``evidence-station/NAME``."""
+    return station if is_url_name(station) else f"evidence-station/{station}"
+
+
+def check_station_name(station: str) -> None:
+    """Refuse a name that is neither a short name nor a schema-less URL-like origin."""
+    if is_url_name(station):
+        if "://" in station:
+            raise LedgerProblem(
+                detail=f"站点名称 {station!r} 不要带协议头 (https://) / give the name without a "
+                "scheme: ybj.dxh.wuhan.example/station-01")
+        if len(station) > _MAX_URL_NAME or not _URL_NAME.match(station):
+            raise LedgerProblem(
+                detail=f"站点名称 {station!r} 不是 主机名/路径 形式 / is not a schema-less URL "
+                "such as ybj.dxh.wuhan.example/station-01 (lower-case host with a dot, then "
+                f"/path of letters, digits, '.', '_' or '-'; ≤ {_MAX_URL_NAME})")
+        return
+    if not _NAME.match(station):
+        raise LedgerProblem(
+            detail=f"station name {station!r}: use letters, digits, '.', '_' or '-' (≤ 64), "
+            "or a schema-less URL such as ybj.dxh.wuhan.example/station-01"
+        )
 
 
 def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM_CLOCK) -> Verifier:
@@ -74,10 +107,7 @@ def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM
     if layout.station_file.exists():
         existing = json.loads(layout.station_file.read_text())
         raise AlreadyInitialisedError(data_dir=data_dir, station=existing.get("station"))
-    if not _NAME.match(station):
-        raise LedgerProblem(
-            detail=f"station name {station!r}: use letters, digits, '.', '_' or '-' (≤ 64)"
-        )
+    check_station_name(station)
     # The daemon's user owns the data dir, and only it (and root) may enter: footage, labels,
     # accounts and the ledger's lock are nobody else's business (DESIGN.md, one door).
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -201,9 +231,29 @@ class Station:
     def verifier(self) -> Verifier:
         return Verifier.parse(self.layout.verifier_key.read_text())
 
-    def issue_checkpoint(self) -> tuple[Checkpoint, str]:
+    def issue_checkpoint(self, *, witness: bool = True) -> tuple[Checkpoint, str]:
+        """Sign a checkpoint of the ledger as it is, then ask the configured witnesses to
+        cosign it (DESIGN.md, "Witnesses"). The witnesses are asked outside the writer
+        lock; an unreachable one costs at most ``[witness] timeout_s`` and is then left
+        to the schedule, so a station offline from its witnesses keeps working."""
         with self.lock:
-            return _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+            issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+        if witness and self.config.witness.urls and self.ledger.writable:
+            from evidence_station.witness.client import ask_witnesses
+
+            ask_witnesses(self)
+        return issued
+
+    def cosigned_note(self, size: int) -> str | None:
+        """The checkpoint of ``size`` with every witness cosignature gathered for it, or
+        None when no witness has cosigned it."""
+        from evidence_station.witness.client import cosigned_note
+
+        return cosigned_note(self.layout.ledger, size)
+
+    def best_note(self, checkpoint: Checkpoint, note: str) -> str:
+        """What to hand out for ``checkpoint``: the cosigned note when there is one."""
+        return self.cosigned_note(checkpoint.size) or note
 
     def latest_checkpoint(self) -> tuple[Checkpoint, str] | None:
         note = self.checkpoints.latest_note()

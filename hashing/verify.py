@@ -14,6 +14,11 @@ run it in a bare virtualenv (or from a disc) against an export bundle (DESIGN.md
 * with ``--consistency OLD``: the first OLD-size events give OLD's root, so the history
   an older checkpoint committed to was not rewritten.
 
+* with ``--witness-key VKEY`` (repeatable): the checkpoint carries a valid C2SP
+  tlog-cosignature from at least ``--min-witnesses`` (default: all) of those witnesses,
+  each of which cosigns only a checkpoint that extends the one it saw before — so the
+  station did not rebuild or fork its history after the witnesses saw it;
+
 * the key in ``station.vkey`` (and ``--key``, when given) is the verifier key that event
   0, ``station.init``, recorded when the station was set up: a history re-signed with a
   new key under the same station name, and ``station.vkey`` swapped for it, is a finding.
@@ -52,6 +57,7 @@ from hashing.checkpoint import (
     open_checkpoint,
     read_checkpoint,
 )
+from hashing.cosignature import Cosigned, CosignerVerifier, verify_cosignatures
 from hashing.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -109,6 +115,8 @@ class Report:
     key: str = ""  # the verifier key the checkpoint was checked against
     key_pinned: bool = False  # True only when the auditor gave --key
     recorded_key: str | None = None  # what station.init (seq 0) recorded
+    witnesses: list[Cosigned] = field(default_factory=list)  # valid cosignatures found
+    min_witnesses: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -376,15 +384,51 @@ def _recorded_key(scan: EventScan) -> tuple[Verifier | None, Finding | None]:
         return None, Finding(f"station.init's verifier_key cannot be read: {err}", seq=0)
 
 
+def parse_witness_keys(keys: list[str], min_witnesses: int | None) -> tuple[list[CosignerVerifier], int]:
+    """The ``--witness-key`` lines and the quorum; exit 2 naming the bad argument."""
+    witnesses = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            witnesses.append(CosignerVerifier.parse(key))
+        except NoteError as err:
+            raise BundleUnreadable(f"--witness-key #{number}: {err}") from err
+    wanted = len(witnesses) if min_witnesses is None else min_witnesses
+    if min_witnesses is not None and not witnesses:
+        raise BundleUnreadable("--min-witnesses needs the witnesses' keys (--witness-key)")
+    if not 0 < wanted <= len(witnesses) and witnesses:
+        raise BundleUnreadable(f"--min-witnesses {wanted}: give 1 … {len(witnesses)} "
+                               f"(the number of --witness-key given)")
+    return witnesses, wanted
+
+
+def check_cosignatures(note: str, witnesses: list[CosignerVerifier], wanted: int,
+                       report: Report, name: str = "checkpoint") -> None:
+    """Require ``wanted`` valid cosignatures by ``witnesses`` on ``note`` (C2SP
+    tlog-cosignature); a known witness's line that does not verify is a finding too."""
+    if not witnesses:
+        return
+    good, problems = verify_cosignatures(note, witnesses)
+    report.witnesses, report.min_witnesses = good, wanted
+    for problem in problems:
+        report.findings.append(Finding(problem, file=name))
+    if len(good) < wanted:
+        report.findings.append(Finding(
+            f"证人联署不足 too few witness cosignatures: {len(good)} of the {wanted} required "
+            f"(by {', '.join(w.name for w in witnesses)}); a checkpoint no witness cosigned may "
+            "come from a rewritten or forked history", file=name))
+
+
 def verify_bundle(
     bundle: Path, *, older_checkpoint: str | None = None, pinned_key: str | None = None,
-    older_name: str = "--consistency",
+    older_name: str = "--consistency", witness_keys: list[str] | None = None,
+    min_witnesses: int | None = None,
 ) -> Report:
     """Check everything in ``bundle``; findings name the seq or file and the reason.
 
     Raises :class:`BundleUnreadable` (exit 2) for input that cannot be parsed;
     ``older_name`` says where ``older_checkpoint`` came from, for that message."""
     report = Report()
+    witnesses, wanted = parse_witness_keys(witness_keys or [], min_witnesses)
     bundled = _parse_key(_read_text(bundle / "station.vkey").strip(), "station.vkey")
     pinned = _parse_key(pinned_key, "--key") if pinned_key is not None else None
     verifier = pinned or bundled  # the key the checkpoints must be signed by
@@ -553,6 +597,7 @@ def verify_bundle(
             report.findings.append(Finding("no ingest event records this file", file=name))
         else:
             report.files_checked += 1
+    check_cosignatures(note, witnesses, wanted, report)
     return report
 
 
@@ -578,15 +623,30 @@ def main(argv: list[str] | None = None) -> int:
         help="固定公钥：报告或光盘上印的验证公钥 the verifier key printed on reports and discs; "
              "without it only the bundle's own station.vkey is used (KEY NOT PINNED)",
     )
+    parser.add_argument(
+        "--witness-key", metavar="VKEY", action="append", default=[],
+        help="要求该证人的联署 require a C2SP cosignature by this witness (its verifier key; "
+             "repeatable)")
+    parser.add_argument(
+        "--min-witnesses", metavar="N", type=int, default=None,
+        help="至少 N 个证人联署 how many of the --witness-key witnesses must have cosigned "
+             "(default: all of them)")
+    parser.add_argument(
+        "--file", metavar="CLIP", type=Path, default=None,
+        help="与 .tlog-proof 一起：该文件须是证明中的入库文件 with a .tlog-proof: the clip file the "
+             "proof must be the ingest of")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
+    if args.bundle.is_file() and args.bundle.name.endswith(".tlog-proof"):
+        return _main_proof(args)
     try:
         older_name = f"--consistency {args.consistency}"
         older = _read_text(args.consistency, older_name) if args.consistency else None
         if not args.bundle.is_dir():
             raise BundleUnreadable(f"{args.bundle} is not a directory")
         report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key,
-                               older_name=older_name)
+                               older_name=older_name, witness_keys=args.witness_key,
+                               min_witnesses=args.min_witnesses)
     except (BundleUnreadable, OSError) as err:
         print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -604,6 +664,9 @@ def main(argv: list[str] | None = None) -> int:
                     "key": report.key,
                     "key_pinned": report.key_pinned,
                     "recorded_key": report.recorded_key,
+                    "witnesses": [{"key": w.witness, "timestamp": w.timestamp}
+                                  for w in report.witnesses],
+                    "min_witnesses": report.min_witnesses,
                     "warnings": [] if report.key_pinned else [KEY_NOT_PINNED],
                     "findings": [
                         {"seq": f.seq, "file": f.file, "reason": f.reason}
@@ -619,13 +682,17 @@ def main(argv: list[str] | None = None) -> int:
         pinned = "已用 --key 固定 pinned with --key" if report.key_pinned else (
             "未固定 NOT PINNED — 来自导出包 from the bundle")
         print(f"key:       {report.key} ({pinned})")
+        for cosigned in report.witnesses:
+            print(f"witness:   {cosigned.witness} cosigned at {cosigned.timestamp} (POSIX)")
         if report.ok:
             extra = (f", consistent with checkpoint at size {report.consistency_checked}"
                      if report.consistency_checked is not None else "")
             caveat = "" if report.key_pinned else " (未固定公钥 KEY NOT PINNED)"
+            witnessed = (f", {len(report.witnesses)} witness cosignatures"
+                         if report.min_witnesses else "")
             print(
                 f"OK 校验通过{caveat}: {report.events} events, {report.proofs_checked} proofs, "
-                f"{report.files_checked} files{extra}"
+                f"{report.files_checked} files{extra}{witnessed}"
             )
         else:
             print(f"FAILED 校验失败: {report.findings[0]}")
@@ -633,6 +700,59 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  also: {finding}")
         if not report.key_pinned:
             print(f"!!! {KEY_NOT_PINNED}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _main_proof(args: argparse.Namespace) -> int:
+    """``evidence-station-verify CLIP.tlog-proof --key VKEY [--witness-key …] [--file CLIP]``:
+    one clip checked with nothing but its proof file (C2SP tlog-proof)."""
+    from hashing.proof import ProofFileMalformed, verify_proof
+
+    name = _shown(args.bundle.name)
+    try:
+        if args.key is None:
+            raise BundleUnreadable("--key is required with a .tlog-proof: the file carries no "
+                                   "station key of its own; use the key printed on reports")
+        key = _parse_key(args.key, "--key")
+        witnesses, wanted = parse_witness_keys(args.witness_key, args.min_witnesses)
+        text = _read_text(args.bundle, name)
+        file_sha256 = None
+        if args.file is not None:
+            digest = hashlib.sha256()
+            try:
+                with open(args.file, "rb") as handle:
+                    while chunk := handle.read(8 << 20):
+                        digest.update(chunk)
+            except OSError as err:
+                raise BundleUnreadable(f"--file {args.file}: {err.strerror or err}") from err
+            file_sha256 = digest.hexdigest()
+        try:
+            report = verify_proof(text, key=key, witnesses=witnesses, min_witnesses=wanted,
+                                  file_sha256=file_sha256)
+        except ProofFileMalformed as err:
+            raise BundleUnreadable(f"{name}: {err}") from err
+    except BundleUnreadable as err:
+        print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    event = report.event or {}
+    if args.json:
+        print(json.dumps({"ok": report.ok, "origin": report.origin, "index": report.index,
+                          "tree_size": report.tree_size, "event": event,
+                          "witnesses": [{"key": w.witness, "timestamp": w.timestamp}
+                                        for w in report.witnesses],
+                          "findings": report.findings}, ensure_ascii=False))
+    else:
+        print(f"log:       {report.origin} size {report.tree_size}, entry {report.index}")
+        print(f"event:     {event.get('type')} sha256 {event.get('sha256')} at {event.get('time')}")
+        for cosigned in report.witnesses:
+            print(f"witness:   {cosigned.witness} cosigned at {cosigned.timestamp} (POSIX)")
+        if report.ok:
+            checked = " and the file" if args.file is not None else ""
+            print(f"OK 校验通过: the event{checked} is in the log the pinned key signed"
+                  + (f", cosigned by {len(report.witnesses)} witness(es)" if wanted else ""))
+        else:
+            for finding in report.findings:
+                print(f"FAILED 校验失败: {finding}")
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

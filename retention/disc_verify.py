@@ -188,7 +188,31 @@ def _read_proof(root: Path, clip_id: str) -> dict[str, Any]:
             "event": event}
 
 
-def verify(root: Path, pinned_key: str | None) -> int:
+def _witness_keys(root: Path, pinned: list[str], min_witnesses: int | None) -> tuple[list[Any], int]:
+    """The witnesses whose cosignatures the checkpoint must carry: ``--witness-key`` when
+    given (pinned), else the disc's ``witness.vkeys`` (one key a line) when the disc
+    carries cosignatures; and how many of them must have cosigned (default all)."""
+    from hashing.cosignature import CosignerVerifier
+    from hashing.note import NoteError
+
+    lines, source = pinned, "--witness-key"
+    if not lines and (root / "witness.vkeys").is_file():
+        lines = [line for line in _read_text(root, "witness.vkeys").splitlines() if line.strip()]
+        source = "witness.vkeys"
+    keys = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            keys.append(CosignerVerifier.parse(line))
+        except NoteError as err:
+            raise DiscUnreadable(f"{source} #{number}: {err}") from err
+    wanted = len(keys) if min_witnesses is None else min_witnesses
+    if min_witnesses is not None and not 0 < wanted <= len(keys):
+        raise DiscUnreadable(f"--min-witnesses {wanted}: give 1 … {len(keys)} (the witness keys)")
+    return keys, wanted
+
+
+def verify(root: Path, pinned_key: str | None, witness_keys: list[str] | None = None,
+           min_witnesses: int | None = None) -> int:
     """Check the disc at ``root`` and print the result; raises DiscUnreadable (exit 2)."""
     from hashing.checkpoint import (
         CheckpointError,
@@ -216,6 +240,7 @@ def verify(root: Path, pinned_key: str | None) -> int:
         raise DiscUnreadable(f"checkpoint: {err}") from err
     manifest, items = _read_manifest(root)
     proofs = {item["clip_id"]: _read_proof(root, item["clip_id"]) for item in items}
+    witnesses, wanted = _witness_keys(root, witness_keys or [], min_witnesses)
 
     # Everything is readable; from here on a difference is a finding (exit 1).
     if pinned is not None and on_disc.encode() != pinned.encode():
@@ -227,6 +252,16 @@ def verify(root: Path, pinned_key: str | None) -> int:
     except CheckpointError as err:
         problems.append(f"checkpoint: not signed by the "
                         f"{'pinned' if pinned is not None else 'disc'} key ({err})")
+    if witnesses:  # C2SP tlog-cosignature: the witnesses saw no other history
+        from hashing.cosignature import verify_cosignatures
+
+        good, failing = verify_cosignatures(note, witnesses)
+        problems.extend(f"checkpoint: {problem}" for problem in failing)
+        if len(good) < wanted:
+            problems.append(f"checkpoint: 证人联署不足 {len(good)} of the {wanted} required witness "
+                            "cosignatures")
+        for cosigned in good:
+            print(f"witness: {cosigned.witness} cosigned at {cosigned.timestamp} (POSIX)")
     stated = manifest["checkpoint"]
     if stated["size"] != checkpoint.size or stated["root"].lower() != checkpoint.root.hex():
         problems.append(f"manifest.json: names checkpoint {stated['size']}/{stated['root']}, "
@@ -289,6 +324,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--key", metavar="VKEY",
                         help="固定公钥：回执或报告上印的验证公钥 the verifier key printed on "
                              "receipts and reports; without it the disc's own key is used")
+    parser.add_argument("--witness-key", metavar="VKEY", action="append", default=[],
+                        help="要求该证人联署 require this witness's cosignature (repeatable); "
+                             "default: the keys in the disc's witness.vkeys, if any")
+    parser.add_argument("--min-witnesses", metavar="N", type=int, default=None,
+                        help="how many of the witnesses must have cosigned (default: all)")
     args = parser.parse_args(argv[1:])
     root = args.root.resolve()
     sys.path.insert(0, str(root))
@@ -299,7 +339,7 @@ def main(argv: list[str]) -> int:
         if not (root / "hashing" / "checkpoint.py").is_file():
             raise DiscUnreadable("hashing/ (the station's verification code) is missing from "
                                  "the disc")
-        return verify(root, args.key)
+        return verify(root, args.key, args.witness_key, args.min_witnesses)
     except DiscUnreadable as err:
         print(f"verify.py: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE

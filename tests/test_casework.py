@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from hashing.checkpoint import open_checkpoint
 from hashing.merkle import leaf_hash, verify_inclusion
 from hashing.note import Verifier
 from tests.accounts import run_as
+from tests.conftest import ROOT
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -148,6 +151,19 @@ def test_access_register_and_copy_with_proof(cli: Run, tmp_path: Path) -> None:
     verify_inclusion(index=manifest["proof"]["seq"], size=checkpoint.size,
                      leaf=leaf_hash(manifest["ingest_event"].encode()),
                      proof=[bytes.fromhex(h) for h in manifest["proof"]["hashes"]], root=checkpoint.root)
+    # issue 18: one self-contained C2SP tlog-proof beside the copy, checked with nothing else
+    proof_file = out_dir / f"{manifest['file']}.tlog-proof"
+    assert proof_file.read_text().startswith("c2sp.org/tlog-proof@v1\nextra ")
+    key = (out_dir / "station.vkey").read_text().strip()
+    verify = [sys.executable, "-m", "hashing.verify", str(proof_file), "--key", key]
+    done = subprocess.run([*verify, "--file", str(out_dir / manifest["file"])],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and "OK" in done.stdout, done.stdout + done.stderr
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"not the clip")
+    done = subprocess.run([*verify, "--file", str(other)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and "is not the one this ingest event records" in done.stdout
+    assert subprocess.run(verify[:4], capture_output=True, text=True, cwd=ROOT).returncode == 2
     access = json.loads(cli("show", clip, "--json")[1])["access"]
     assert [(a["kind"], a["person"], a["approver"], a["actor"]) for a in access] == [
         ("view", "赵六", "wang", "li"), ("copy", "li", "wang", "li")]

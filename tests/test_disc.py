@@ -20,7 +20,7 @@ from evidence_station.demo import make_demo_camera
 from hashing.checkpoint import Checkpoint, sign_checkpoint
 from hashing.note import Signer
 from retention.disc import MEDIA, RESERVED, DiscError, DiscFile, plan_discs, volume_id
-from tests.conftest import tree_snapshot
+from tests.conftest import ROOT, tree_snapshot
 
 Run = Callable[..., tuple[int, str, str]]
 pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="xorriso not installed")
@@ -327,3 +327,41 @@ def test_disc_malformed_key_argument_exits_2(disc: Path) -> None:
     done = run_disc_verifier(disc, "--key", "not-a-key")
     assert done.returncode == 2 and "cannot read: --key: verifier key" in done.stderr
     assert "Traceback" not in done.stderr and tree_snapshot(disc) == before
+
+
+@pytest.mark.slow
+def test_disc_carrying_cosignatures_requires_them(disc: Path) -> None:
+    """Issue 18: a disc whose checkpoint carries witness cosignatures lists the witnesses in
+    witness.vkeys, and its own verifier then requires them (or the --witness-key given)."""
+    from hashing.cosignature import Cosigner, add_signature_lines
+    from hashing.note import split_note
+
+    witness = Cosigner.generate("ybj.dxh.wuhan.example/central/witness")
+    note = (disc / "checkpoint").read_text()
+    body, _ = split_note(note)
+    cosigned = add_signature_lines(note, [witness.cosign(body, 1795000000)])
+    (disc / "checkpoint").write_text(cosigned)
+    (disc / "witness.vkeys").write_text(witness.verifier.encode() + "\n")
+    done = run_disc_verifier(disc)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"witness: {witness.verifier.encode()} cosigned at 1795000000" in done.stdout
+    other = Cosigner.generate("other.example/witness").verifier.encode()
+    pinned_other = run_disc_verifier(disc, "--witness-key", other)
+    assert pinned_other.returncode == 1 and "0 of the 1 required" in pinned_other.stdout
+    (disc / "checkpoint").write_text(note)  # the cosignature stripped
+    stripped = run_disc_verifier(disc)
+    assert stripped.returncode == 1 and "0 of the 1 required" in stripped.stdout
+    (disc / "witness.vkeys").write_text("garbage\n")
+    assert run_disc_verifier(disc).returncode == 2
+
+
+@pytest.mark.slow
+def test_each_disc_clip_has_a_tlog_proof(disc: Path, burned_disc: tuple[Path, str]) -> None:
+    """Issue 18: every clip on the disc has one self-contained C2SP tlog-proof file."""
+    manifest = json.loads((disc / "manifest.json").read_text())
+    for item in manifest["files"]:
+        proof = disc / "proofs" / f"{item['clip_id']}.tlog-proof"
+        done = subprocess.run([sys.executable, "-m", "hashing.verify", str(proof), "--key",
+                               burned_disc[1], "--file", str(disc / item["path"])],
+                              capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -431,3 +432,72 @@ def test_malformed_arguments_exit_2(args: list[str], place: str, pristine_bundle
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and place in done.stderr, done.stderr
     assert tree_snapshot(pristine_bundle) == before
+
+
+# --- witnesses: --witness-key, --min-witnesses (issue 18) ----------------------------------
+
+def _cosign_bundle(bundle: Path, *cosigners: object) -> None:
+    from hashing.cosignature import Cosigner, add_signature_lines
+    from hashing.note import split_note
+
+    note = (bundle / "checkpoint").read_text()
+    body, _ = split_note(note)
+    lines_ = [c.cosign(body, 1795000000) for c in cosigners if isinstance(c, Cosigner)]
+    (bundle / "checkpoint").write_text(add_signature_lines(note, lines_))
+
+
+def test_witness_cosignatures_are_required_when_keys_are_given(bundle: Path) -> None:
+    from hashing.cosignature import Cosigner
+
+    w1, w2 = Cosigner.generate("a.example/w1"), Cosigner.generate("b.example/w2")
+    k1, k2 = w1.verifier.encode(), w2.verifier.encode()
+    uncosigned = run_verifier(str(bundle), "--witness-key", k1)
+    assert uncosigned.returncode == 1 and "too few witness cosignatures: 0 of the 1" in uncosigned.stdout
+    _cosign_bundle(bundle, w1)
+    ok = run_verifier(str(bundle), "--witness-key", k1, "--json")
+    assert ok.returncode == 0, ok.stdout
+    result = json.loads(ok.stdout)
+    assert result["witnesses"] == [{"key": k1, "timestamp": 1795000000}]
+    assert result["min_witnesses"] == 1
+    # both required by default; one of two with --min-witnesses 1
+    assert run_verifier(str(bundle), "--witness-key", k1, "--witness-key", k2).returncode == 1
+    assert run_verifier(str(bundle), "--witness-key", k1, "--witness-key", k2,
+                        "--min-witnesses", "1").returncode == 0
+    _cosign_bundle(bundle, w2)
+    assert run_verifier(str(bundle), "--witness-key", k1, "--witness-key", k2).returncode == 0
+    # a cosignature by a key nobody asked for counts for nothing
+    stranger = Cosigner.generate("c.example/w3").verifier.encode()
+    assert run_verifier(str(bundle), "--witness-key", stranger).returncode == 1
+
+
+def test_forged_cosignature_is_a_finding(bundle: Path) -> None:
+    from hashing.cosignature import Cosigner
+
+    witness = Cosigner.generate("a.example/w1")
+    _cosign_bundle(bundle, witness)
+    note = (bundle / "checkpoint").read_text()
+    line = note.rstrip("\n").split("\n")[-1]
+    name, blob = line[2:].split(" ")
+    raw = bytearray(base64.b64decode(blob))
+    raw[8] ^= 1  # the timestamp: the signature covers it
+    forged = note.replace(line, f"— {name} {base64.b64encode(bytes(raw)).decode()}")
+    (bundle / "checkpoint").write_text(forged)
+    done = run_verifier(str(bundle), "--witness-key", witness.verifier.encode())
+    assert done.returncode == 1
+    assert "cosignature by a.example/w1 does not verify" in done.stdout
+
+
+def test_bad_witness_arguments_exit_2_naming_them(bundle: Path) -> None:
+    from hashing.cosignature import Cosigner
+
+    done = run_verifier(str(bundle), "--witness-key", "nonsense")
+    assert done.returncode == 2 and "--witness-key #1" in done.stderr
+    station_key = (bundle / "station.vkey").read_text().strip()  # a note key, type 0x01
+    done = run_verifier(str(bundle), "--witness-key", station_key)
+    assert done.returncode == 2 and "type 0x04" in done.stderr
+    key = Cosigner.generate("a.example/w1").verifier.encode()
+    done = run_verifier(str(bundle), "--witness-key", key, "--min-witnesses", "2")
+    assert done.returncode == 2 and "--min-witnesses 2" in done.stderr
+    done = run_verifier(str(bundle), "--min-witnesses", "1")
+    assert done.returncode == 2 and "--witness-key" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -29,7 +29,8 @@ from evidence_station.station import Station
 
 # Commands that never go to the daemon: they start it, create the data dir, serve pages,
 # or touch no station at all.
-LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement"})
+# `witness` is a server of its own with its own state beside the ledger, never the daemon's.
+LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement", "witness"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -77,11 +78,12 @@ def _register() -> None:
         report_cmd,
         retention_cmd,
         web_cmd,
+        witness_cmd,
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd):
+                   report_cmd, witness_cmd):
         module.register(cli)
 
 

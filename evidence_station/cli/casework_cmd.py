@@ -16,6 +16,8 @@ from evidence_station.cli.context import AppContext
 from evidence_station.errors import EvidenceStationError
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
+from hashing.proof import EXTENSION as PROOF_EXTENSION
+from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash, hash_file_from_disk
 
 
@@ -223,8 +225,14 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
                 "copied_at": station.clock.now().astimezone().isoformat()}
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     write_file_durably(target_dir / "manifest.json", manifest_bytes)
+    note = station.best_note(checkpoint, note)  # with the witnesses' cosignatures
     write_file_durably(target_dir / "checkpoint", note.encode())
     write_file_durably(target_dir / "station.vkey", station.layout.verifier_key.read_bytes())
+    # one self-contained proof for this clip (C2SP tlog-proof): checkpoint, cosignatures,
+    # inclusion proof and the ingest event, so a court can check it with nothing else
+    write_file_durably(target_dir / f"{target.name}{PROOF_EXTENSION}", encode_proof(
+        row["ledger_seq"], station.ledger.inclusion_proof(row["ledger_seq"], checkpoint.size),
+        note, station.ledger.event(row["ledger_seq"]).data).encode())
     app.hand_over(target_dir)
     done = perform(station, actor, "access.copy.done", {
         "copy_seq": intent.seq, "sha256": digest,

@@ -38,8 +38,34 @@ def checkpoint_command(app: AppContext) -> None:
     with app.writing() as station:
         app.require(station, "ledger.checkpoint")
         checkpoint, note = station.issue_checkpoint()
+        note = station.best_note(checkpoint, note)
     app.say(app.t("checkpoint.done", size=checkpoint.size, root=checkpoint.root.hex()))
     app.echo(note, nl=False)
+
+
+@ledger_group.command("witness")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as a JSON array.")
+@click.pass_obj
+def witness_command(app: AppContext, as_json: bool) -> None:
+    """Ask every [witness] to cosign the latest checkpoint now; exit 1 if one refused or
+    is unreachable. 立即请证人联署最新检查点。"""
+    import json
+
+    from evidence_station.witness.client import ask_witnesses
+
+    with app.writing() as station:
+        app.require(station, "ledger.checkpoint")
+        outcomes = ask_witnesses(station, force=True)
+    if as_json:
+        app.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False))
+    else:
+        if not outcomes:
+            app.say(app.t("witness.none"))
+        for outcome in outcomes:
+            app.say(app.t(f"witness.{outcome.result}", witness=outcome.witness, url=outcome.url,
+                          size=outcome.size, detail=outcome.detail))
+    if any(o.result != "cosigned" for o in outcomes):
+        raise click.exceptions.Exit(1)
 
 
 @ledger_group.command("recover")

@@ -185,7 +185,23 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone=self.station.config.station.timezone)
         self.scheduler.add_job(self.sweep, CronTrigger(hour=self.station.config.retention.sweep_hour),
                                id="retention-sweep", coalesce=True, max_instances=1)
+        witnesses = self.station.config.witness
+        if witnesses.urls:  # catch up with witnesses that were unreachable (DESIGN.md, Witnesses)
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            self.scheduler.add_job(self.witness_round, IntervalTrigger(seconds=witnesses.retry_every_s),
+                                   id="witness-round", coalesce=True, max_instances=1)
         self.scheduler.start()
+
+    def witness_round(self) -> None:
+        """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""
+        from evidence_station.witness.client import ask_witnesses
+
+        latest = self.station.latest_checkpoint()
+        if latest is None or latest[0].size < self.station.ledger.size:
+            self.station.issue_checkpoint()  # asks the witnesses itself
+            return
+        ask_witnesses(self.station, force=True)
 
     def sweep(self) -> int:
         from evidence_station.casework.service import perform

@@ -143,4 +143,4 @@ def _finish(station: Station, result: SessionResult, actor: str) -> None:
     checkpoint, note = station.issue_checkpoint()
     result.checkpoint_size = checkpoint.size
     result.checkpoint_root = checkpoint.root.hex()
-    result.checkpoint_note = note
+    result.checkpoint_note = station.best_note(checkpoint, note)  # cosigned, for the receipt
