@@ -269,7 +269,8 @@ def test_unknown_usb_storage_waits_until_registered(tmp_path: Path, loops: list[
     assert len(ingests) == 1 and ingests[0]["officer_id"] == "010203"  # only the .jpg is a recording
     register = ledger_events(daemon, "device.register")[0]  # through the control socket
     # the actor is the caller's account (root here), told by the kernel, never typed
-    assert register["actor"] == "root" and register["auth"] == {"via": "socket", "uid": os.getuid()}
+    assert register["actor"] == "root" and register["auth"]["via"] == "socket"
+    assert register["auth"]["uid"] == os.getuid() and len(register["auth"]["request_id"]) == 32
 
 
 def test_a_device_without_a_readable_filesystem_is_reported(tmp_path: Path, loops: list[str],
