@@ -52,6 +52,7 @@ bench: deps
 # The package is built from a copy of the tree (dpkg-buildpackage writes next to its
 # source, and pip builds in it), so the checkout stays clean and dist/ holds the result.
 DEB_BUILD := build/deb
+LINTIAN ?= lintian --fail-on error,warning --info
 deb: .stamp-apt
 	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/src dist
 	tar -c --exclude-vcs --exclude=./.venv --exclude=./build --exclude=./dist \
@@ -64,8 +65,7 @@ deb: .stamp-apt
 			"$$(date -R)"; cat debian/changelog; } > $(DEB_BUILD)/src/debian/changelog; fi
 	cd $(DEB_BUILD)/src && dpkg-buildpackage -b -us -uc
 	cp $(DEB_BUILD)/evidence-station_*_amd64.deb dist/
-	lintian --fail-on error,warning --info \
-		$(DEB_BUILD)/evidence-station_*_amd64.deb
+	$(LINTIAN) $(DEB_BUILD)/evidence-station_*_amd64.deb
 	ls -l dist/
 
 clean:
