@@ -89,6 +89,14 @@ def load_config_text(text: str) -> Config:
     return Config.model_validate(tomllib.loads(text))
 
 
+def test_package_version_follows_the_python_version() -> None:
+    """debian/changelog names the version `make deb` builds; it must be pyproject's."""
+    first = (ROOT / "debian" / "changelog").read_text(encoding="utf-8").splitlines()[0]
+    version = re.match(r"^evidence-station \(([^)]+)\)", first)
+    python = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert version is not None and version.group(1).split("+")[0].split("-")[0] == python
+
+
 def test_units_run_as_the_service_user_with_only_the_families_they_need() -> None:
     daemon, web = unit("evidence-station.service"), unit("evidence-station-web.service")
     for values in (daemon, web):
@@ -383,7 +391,7 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
             assert refused.returncode == EXIT_USAGE, refused.stdout + refused.stderr
             assert "evidence-station init --station" in refused.stderr
             assert not (data / "station.json").exists()
-            root("evidence-station", "init", "--station", "pkg-test.example/station-01")
+            root("evidence-station", "init", "--station", "pkg-test-01")
             strangers = root("find", "/var/lib/evidence-station", "!", "-user", USER, "-o", "!",
                              "-group", USER).stdout.strip()
             assert strangers == "", strangers
