@@ -225,12 +225,14 @@ def base_root() -> Path:
 
 
 def build(version: str | None, build_dir: str) -> subprocess.Popen[bytes]:
-    """``make deb`` from this tree (pip's cache kept between runs, quick compression); the
-    rebuild for the upgrade is the same tree, so lintian judges only the first."""
+    """``make deb`` from this tree (pip's cache kept between runs, quick compression).
+    lintian judges the first package while the clean root installs it; the rebuild for the
+    upgrade is the same tree."""
     env = dict(os.environ, PIP_CACHE_DIR=str(CACHE / "pip"), DEB_COMPRESS="-Zxz -z1")
     argv = ["make", "-C", str(ROOT), "deb", f"DEB_BUILD={build_dir}"]
+    argv.append("LINTIAN=true")  # the test runs lintian itself, beside the clean root
     if version:
-        argv += [f"DEB_VERSION={version}", "LINTIAN=true"]
+        argv.append(f"DEB_VERSION={version}")
     log = (CACHE / f"make-deb-{version or 'first'}.log").open("wb")
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 
@@ -339,7 +341,9 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
     finished(build(None, "build/deb"), "make deb")
     timings["build"] = time.monotonic() - started
     first = sorted((ROOT / "dist").glob("evidence-station_0.1.0_amd64.deb"))[-1]
-    # The higher version builds while the clean root installs the first one.
+    # lintian and the higher version run while the clean root installs the first one.
+    lintian = subprocess.Popen(["lintian", "--fail-on", "error,warning", str(first)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     upgrade_version = "0.1.0+upgradetest1"
     second_build = build(upgrade_version, "build/deb-upgrade")
     camera = make_demo_camera(tmp_path / "cam", count=1, seconds=0.5)
@@ -446,6 +450,10 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
             assert daemon.stop() == 0, daemon.output()
             daemon = None
 
+            lint_output = lintian.communicate(timeout=900)[0].decode(errors="replace")
+            assert lintian.returncode == 0, lint_output[-3000:]
+            report["lintian"] = lint_output.strip() or "clean (overrides in debian/*.lintian-overrides)"
+
             # -- remove and purge never delete evidence --------------------------------------
             removed = root("apt-get", "remove", "-y", "-qq", "evidence-station")
             assert "/var/lib/evidence-station is kept" in removed.stdout
@@ -460,6 +468,9 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
     finally:
         if daemon is not None:
             daemon.stop()
+        if lintian.poll() is None:
+            lintian.kill()
+            lintian.communicate()
         if second_build.poll() is None:
             second_build.kill()
             second_build.wait()
