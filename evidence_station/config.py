@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationErro
 from evidence_station.errors import ConfigError
 
 CONFIG_VERSION = 1
+SYSTEM_CONFIG = Path("/etc/evidence-station/config.toml")  # the Debian package's conffile
 DEFAULT_DATA_DIR = Path(
     os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")
 ) / "evidence-station"
@@ -248,6 +249,21 @@ MIGRATIONS: dict[int, Any] = {}
 
 def _error_location(error: Any) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"
+
+
+def find_config(option: Path | None) -> Path | None:
+    """Which file configures this run (DESIGN.md, "Settled between issues"): ``--config``,
+    else ``$EVIDENCE_STATION_CONFIG``, else the installed station's conffile if it exists,
+    else ``None`` — the embedded defaults of a checkout (demo camera, auto-init).
+
+    The lookup is what lets an admin type ``evidence-station init`` on an installed
+    station and reach the same data dir and socket as the service unit."""
+    if option is not None:
+        return option
+    env = os.environ.get("EVIDENCE_STATION_CONFIG")
+    if env:
+        return Path(env)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 
 
 def load_config(path: Path | None) -> Config:

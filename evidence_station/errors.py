@@ -38,6 +38,16 @@ class NotInitialisedError(EvidenceStationError):
     en = "{data_dir} is not an initialised data directory; run `evidence-station init --station NAME` first"
 
 
+class DaemonNotInitialisedError(EvidenceStationError):
+    """An installed station's daemon never invents a station name (exit 2, which the unit's
+    RestartPreventExitStatus= does not restart)."""
+
+    zh = ("{data_dir} 尚未初始化，守护进程不启动。请以 root 身份运行 "
+          "`evidence-station init --station 名称`，再运行 `systemctl start evidence-station`")
+    en = ("{data_dir} is not initialised, so the daemon does not start. As root, run "
+          "`evidence-station init --station NAME`, then `systemctl start evidence-station`")
+
+
 class AlreadyInitialisedError(EvidenceStationError):
     zh = "{data_dir} 已经初始化（站点 {station}），不会覆盖"
     en = "{data_dir} is already initialised (station {station}); refusing to overwrite it"

@@ -24,6 +24,7 @@ class EventType:
 EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     # the station and its ledger
     EventType("station.init", "a station's first event: its name and verifier key", ("meta",)),
+    EventType("station.upgrade", "the station's software changed (a package upgrade): from, to"),
     EventType("ledger.recovered", "a torn tail after a crash, quarantined"),
     EventType("ledger.export", "an export bundle written for an auditor"),
     EventType("report", "an admin report made (retention, compliance)"),

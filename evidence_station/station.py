@@ -25,6 +25,7 @@ from evidence_station.errors import (
     NotInitialisedError,
 )
 from evidence_station.event_types import EVENT_TYPES
+from evidence_station.install import remember_software_version
 from evidence_station.store import Store
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
 from hashing.durable import write_file_durably
@@ -129,6 +130,7 @@ def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM
         layout.station_file,
         json.dumps({"station": station, "origin": origin_for(station)}).encode(),
     )
+    remember_software_version(data_dir)  # an upgrade is measured from here (install.py)
     return signer.verifier
 
 

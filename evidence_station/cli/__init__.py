@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from evidence_station.cli.context import AppContext, Served
 from evidence_station.clock import Clock
-from evidence_station.config import load_config, resolve_data_dir
+from evidence_station.config import find_config, load_config, resolve_data_dir
 from evidence_station.errors import EXIT_USAGE, EvidenceStationError, ServiceNotRunningError
 from evidence_station.i18n import Lang, detect_lang
 from evidence_station.identity import Actor
@@ -40,7 +40,8 @@ LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement", "witness"})
               help="Data directory (store, catalog, ledger, keys). Also EVIDENCE_STATION_DATA_DIR. "
                    "数据目录。")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="TOML configuration file (see config.example.toml). 配置文件。")
+              help="TOML configuration file (see config.example.toml); else $EVIDENCE_STATION_CONFIG, "
+                   "else /etc/evidence-station/config.toml if present. 配置文件。")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
               help="Language of messages: zh (default) or en; else taken from LANG. 界面语言。")
 @click.version_option(package_name="evidence-station")
@@ -54,11 +55,12 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
     it offline with `evidence-station-verify`.
     """
     chosen = detect_lang(lang)
+    config_file = find_config(config_file)
     config = load_config(config_file)
     clock = ctx.obj if ctx.obj is not None else None  # main(…, clock=) hands the clock in
     ctx.obj = AppContext(
         lang=chosen, config=config, data_dir=resolve_data_dir(data_dir, config),
-        console=Console(), err_console=Console(stderr=True),
+        console=Console(), err_console=Console(stderr=True), config_file=config_file,
     )
     if clock is not None:
         ctx.obj.clock = clock
@@ -114,7 +116,7 @@ def _through_daemon(argv: list[str]) -> int | None:
     params, rest = split
     if not rest or rest[0] in LOCAL_COMMANDS or {"--help", "-h"} & set(rest):
         return None
-    config = load_config(params.get("config_file"))
+    config = load_config(find_config(params.get("config_file")))
     data_dir = resolve_data_dir(params.get("data_dir"), config)
     path = socket_path(data_dir, config)
     if not daemon_answers(path):

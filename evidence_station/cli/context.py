@@ -58,6 +58,8 @@ class AppContext:
     served: Served | None = None
     out: IO[str] = field(default_factory=lambda: sys.stdout)
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    # the file the config came from; None = the embedded defaults (a checkout)
+    config_file: Path | None = None
 
     def t(self, key: str, **values: object) -> str:
         return t(key, self.lang, **values)

@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from evidence_station.cli.context import AppContext
-from evidence_station.errors import NotInitialisedError
+from evidence_station.errors import DaemonNotInitialisedError, NotInitialisedError
 from evidence_station.identity import ROOT_ACCOUNT
+from evidence_station.install import note_upgrade
 from evidence_station.station import Station, init_station
 
 log = logging.getLogger("evidence_station.daemon")
@@ -27,10 +28,12 @@ log = logging.getLogger("evidence_station.daemon")
 @click.command("daemon")
 @click.option("--once", is_flag=True,
               help="Dock what is there now (devices, inbox folders, demo), wait until done, exit.")
-@click.option("--station", "station_name", default="station-01",
-              help="Station name used if the data dir is not initialised yet.")
+@click.option("--station", "station_name", default=None,
+              help="Initialise the data dir with this station name if it is not yet. Without it, "
+                   "only the embedded defaults (a checkout) initialise, as station-01; an installed "
+                   "station's daemon refuses to start before `init`. 未初始化时使用的站点名称。")
 @click.pass_obj
-def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
+def daemon_command(app: AppContext, once: bool, station_name: str | None) -> None:
     """Watch USB docks and inbox folders; ingest every camera; show per-port status.
 
     States per dock: detected → mounting → copying ⇄ verifying → committed → safe to
@@ -53,9 +56,19 @@ def daemon_command(app: AppContext, once: bool, station_name: str) -> None:
     try:
         station = Station.open(app.data_dir, app.config, writable=True, clock=app.clock)
     except NotInitialisedError:
-        init_station(app.data_dir, station_name, ROOT_ACCOUNT, app.clock)
+        # DESIGN.md, "Settled between issues": only a checkout (embedded defaults) or an
+        # explicit --station invents a name; an installed station waits for `init`.
+        if station_name is None and app.config_file is not None:
+            error = DaemonNotInitialisedError(data_dir=app.data_dir)
+            log.critical("%s", error.render("en"))
+            raise error from None
+        init_station(app.data_dir, station_name or "station-01", ROOT_ACCOUNT, app.clock)
         station = Station.open(app.data_dir, app.config, writable=True, clock=app.clock)
     app.notices(station)
+    upgrade = note_upgrade(station)
+    if upgrade is not None:
+        log.warning("software changed from %s to %s (ledger #%d, station.upgrade)",
+                    upgrade.fields.get("from"), upgrade.fields.get("to"), upgrade.seq)
     if os.stat(app.data_dir).st_mode & 0o077:
         os.chmod(app.data_dir, 0o700)  # DESIGN.md: the daemon owns the data dir, 0700
         log.warning("%s was readable by other users; now 0700", app.data_dir)
