@@ -81,7 +81,8 @@ def test_conffile_lists_every_key_and_sets_the_installed_station() -> None:
     assert config.station.data_dir == Path("/var/lib/evidence-station")
     # Every commented line is a default: uncommenting it alone changes nothing.
     uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
-    uncommented = re.sub(r"(?m)^(speech_model_dir = .*)$", r"# \1", uncommented)
+    # ... except the examples of keys whose default is "unset"
+    uncommented = re.sub(r"(?m)^((?:speech_model_dir|name) = .*)$", r"# \1", uncommented)
     assert load_config_text(uncommented) == config
 
 
