@@ -7,6 +7,7 @@ process. Every refusal also checks that the ledger did not change."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pwd
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -344,3 +346,45 @@ def test_the_data_dir_is_the_daemons_alone(door: Door) -> None:
     code, _, err = door.run("li", "clips")
     assert code == 2 and "service is not running" in err and "Traceback" not in err
     assert door.run(None, "clips")[0] == 0
+
+
+def test_root_without_the_daemon_keeps_the_service_users_files(door: Door, tmp_path: Path) -> None:
+    """Found by the Debian package work: on an installed station (data dir owned by the
+    service user) root's commands without the daemon left root-owned files — a catalog or
+    accounts file the daemon then could not open. Now they stay the owner's, and the
+    ledger still says root (uid 0) acted.
+
+    The commands run in a forked child of this process: once the effective uid is the
+    service user's, Python can import only what that user may read, and a checkout or
+    interpreter under /root is not (an installed station's /opt and /usr are). The child
+    runs every command once on a root-owned scratch station first, so all it imports is
+    loaded before the switch."""
+    from evidence_station.cli import main
+
+    door.daemon.stop()
+    service = login("sun")  # stands in for the package's `evidence-station` user here
+    subprocess.run(["chown", "-R", f"{service}:{service}", str(door.data)], check=True)
+    scratch = tmp_path / "scratch"
+    shutil.copytree(door.data, scratch)
+    subprocess.run(["chown", "-R", "root:root", str(scratch)], check=True)
+    commands = [("user", "add", "qian", "--role", "clerk", "--password-stdin"),
+                ("label", door.clips[0], "--case-number", "A-9", "--party", "p", "--handler", "h"),
+                ("ledger", "checkpoint"), ("catalog", "rebuild"), ("check",)]
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's result is its exit code
+        code = 0
+        try:
+            for data in (scratch, door.data):
+                for command in commands:
+                    with mock.patch("sys.stdin", io.StringIO(PASSWORD)):
+                        code = code or main(["--data-dir", str(data), "--config", str(door.config),
+                                             "--lang", "en", *command])
+        except BaseException:
+            code = 99
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    root_owned = [str(path) for path in door.data.rglob("*") if path.lstat().st_uid == 0]
+    assert root_owned == []
+    added = door.events("user.add")[-1]
+    assert added["actor"] == "root" and added["auth"]["uid"] == 0

@@ -145,13 +145,32 @@ def _may_run_in_process(data_dir: Path) -> None:
     service user (its owner) can; anyone else is told to start the service rather than
     shown a permission error (DESIGN.md, one door)."""
     try:
-        owner = data_dir.stat().st_uid
+        info = data_dir.stat()
     except FileNotFoundError:
         return  # the command says the station is not initialised
     except PermissionError:
-        owner = None
-    if os.geteuid() not in (0, owner):
+        raise ServiceNotRunningError(data_dir=data_dir) from None
+    if os.geteuid() not in (0, info.st_uid):
         raise ServiceNotRunningError(data_dir=data_dir)
+    if os.geteuid() == 0 and info.st_uid != 0:
+        _files_as_owner(info.st_uid, info.st_gid)
+
+
+def _files_as_owner(uid: int, gid: int) -> None:
+    """Root on an installed station's data dir (owned by the service user): what this
+    command creates there must stay the service user's, or the daemon could not open it
+    afterwards (a root-owned catalog or accounts file). So the effective ids become the
+    owner's; the real uid stays 0, so the command still acts as the break-glass ``root``
+    and the ledger says uid 0."""
+    import pwd
+
+    try:
+        login = pwd.getpwuid(uid).pw_name
+        os.setgroups(os.getgrouplist(login, gid))
+    except KeyError:
+        os.setgroups([gid])
+    os.setegid(gid)
+    os.seteuid(uid)
 
 
 def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) -> dict[str, Any]:
