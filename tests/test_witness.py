@@ -282,7 +282,7 @@ def test_forked_station_is_refused_and_the_honest_one_keeps_going(
         assert len(alarms) == 1 and alarms[0].fields["kind"] == "refused"
         assert alarms[0].fields["actor"] == "station"
         assert "HTTP 422" in alarms[0].fields["detail"]
-        assert [f["kind"] for f in forked.catalog.review()] == ["witness_refused"]
+        assert [f["kind"] for f in forked.catalog.flags.review()] == ["witness_refused"]
     with Station.open(small_fork, config, writable=True) as forked:
         append(forked, 1, "forged")  # smaller than the honest tree: the witness is past it
         forked.issue_checkpoint()
