@@ -34,7 +34,13 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from hashing.note import SIGNATURE_PREFIX, NoteError, NoteMalformedError, split_note
+from hashing.note import (
+    SIGNATURE_PREFIX,
+    NoteError,
+    NoteMalformedError,
+    parse_private_key,
+    split_note,
+)
 
 ALG_COSIGNATURE_V1 = 0x04  # tlog-cosignature: Ed25519 cosignature/v1
 COSIGNATURE_HEADER = "cosignature/v1\n"
@@ -126,18 +132,10 @@ class Cosigner:
 
     @classmethod
     def parse(cls, skey: str) -> Cosigner:
-        parts = skey.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise CosignatureError("witness signer key is not PRIVATE+KEY+name+hexid+base64key")
-        name, hex_id, encoded = parts[2:]
-        _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except binascii.Error as err:
-            raise CosignatureError(f"witness signer key: {err}") from err
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise CosignatureError("witness signer key is not an Ed25519 cosignature/v1 key")
-        cosigner = cls(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        name, hex_id, private_key = parse_private_key(
+            skey, ALG_COSIGNATURE_V1, "witness signer key", "an Ed25519 cosignature/v1 key",
+            CosignatureError, _check_name)
+        cosigner = cls(name, private_key)
         if cosigner.verifier.key_id.hex() != hex_id:
             raise CosignatureError("witness signer key: key id does not match name and key")
         return cosigner

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -77,6 +78,26 @@ class Verifier:
         return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(raw).decode()}"
 
 
+def parse_private_key(skey: str, algorithm: int, what: str, kind: str, error: type[Exception],
+                      check_name: Callable[[str], None] = _check_name,
+                      ) -> tuple[str, str, Ed25519PrivateKey]:
+    """``PRIVATE+KEY+<name>+<hex key id>+base64(<algorithm> ‖ seed)``: Go's note signer
+    key format, which a witness's cosigner key shares with its own algorithm byte. Gives
+    name, hex key id and key; the caller checks the id, formed as its verifier forms it."""
+    parts = skey.strip().split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise error(f"{what} is not PRIVATE+KEY+name+hexid+base64key")
+    name, hex_id, encoded = parts[2:]
+    check_name(name)
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except binascii.Error as err:
+        raise error(f"{what}: {err}") from err
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise error(f"{what} is not {kind}")
+    return name, hex_id, Ed25519PrivateKey.from_private_bytes(raw[1:])
+
+
 @dataclass(frozen=True)
 class Signer:
     name: str
@@ -89,18 +110,9 @@ class Signer:
 
     @classmethod
     def parse(cls, skey: str) -> Signer:
-        parts = skey.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("signer key is not PRIVATE+KEY+name+hexid+base64key")
-        name, hex_id, encoded = parts[2:]
-        _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except binascii.Error as err:
-            raise NoteError(f"signer key: {err}") from err
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("signer key is not an Ed25519 key")
-        signer = cls(name, Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        name, hex_id, private_key = parse_private_key(skey, ALG_ED25519, "signer key",
+                                                      "an Ed25519 key", NoteError)
+        signer = cls(name, private_key)
         if signer.verifier.key_id.hex() != hex_id:
             raise NoteError("signer key: key id does not match name and key")
         return signer
