@@ -42,7 +42,6 @@ import argparse
 import base64
 import hashlib
 import json
-import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,9 +57,9 @@ from hashing.checkpoint import (
     read_checkpoint,
 )
 from hashing.cosignature import Cosigned, CosignerVerifier, verify_cosignatures
+from hashing.fields import MalformedInput, hash_list, kind, natural, parse_json, shown
 from hashing.merkle import (
     EMPTY_ROOT,
-    HASH_SIZE,
     LEAF_PREFIX,
     ProofError,
     node_hash,
@@ -70,7 +69,6 @@ from hashing.note import NoteError, Verifier
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 ZERO_HASH = "0" * 64
-_HEX_HASH = re.compile(f"[0-9a-fA-F]{{{2 * HASH_SIZE}}}")
 
 KEY_NOT_PINNED = (
     "未固定公钥 KEY NOT PINNED: 签名只用导出包自带的 station.vkey 核对（并与 station.init "
@@ -82,7 +80,7 @@ KEY_NOT_PINNED = (
 )
 
 
-class BundleUnreadable(Exception):
+class BundleUnreadable(MalformedInput):
     """The bundle is missing a part or a part cannot be parsed at all (exit 2).
 
     The message starts with the file and the place in it, so an auditor can see what is
@@ -154,10 +152,6 @@ def _read_checkpoint_shape(text: str, name: str) -> None:
         raise BundleUnreadable(f"{name}: {err}") from err
 
 
-def _shown(name: str) -> str:
-    """A file name as printable text: a name that is not UTF-8 on disk comes back from
-    the OS with surrogate escapes, which ``print`` would refuse with a traceback."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _is_unicode(text: str) -> bool:
@@ -168,16 +162,8 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _kind(value: object) -> str:
-    """JSON's name for a parsed value's type, for messages an auditor reads."""
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
-def _refuse_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON")
 
 
 def _load_json(path: Path, name: str) -> Any:
@@ -188,49 +174,11 @@ def _load_json(path: Path, name: str) -> Any:
         data = path.read_bytes()
     except OSError as err:
         raise BundleUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
-    try:
-        return json.loads(data, parse_constant=_refuse_constant)
-    except RecursionError as err:
-        raise BundleUnreadable(f"{name}: JSON nested too deeply") from err
-    except UnicodeDecodeError as err:
-        raise BundleUnreadable(f"{name}: byte {err.start} is not UTF-8") from err
-    except json.JSONDecodeError as err:
-        raise BundleUnreadable(
-            f"{name}: not valid JSON at line {err.lineno} column {err.colno} ({err.msg})"
-        ) from err
-    except ValueError as err:  # a NaN, or an integer past Python's digit limit
-        raise BundleUnreadable(f"{name}: not valid JSON ({err})") from err
+    return parse_json(data, name)
 
 
-def _natural(value: dict[str, Any], key: str, name: str) -> int:
-    """``value[key]`` as a non-negative integer (``true`` is not 1 here)."""
-    if key not in value:
-        raise BundleUnreadable(f"{name}: {key} is missing")
-    item = value[key]
-    if type(item) is not int or item < 0:
-        raise BundleUnreadable(
-            f"{name}: {key} is {_kind(item)} ({str(item)[:40]}), not a non-negative integer")
-    return item
 
 
-def _hash_list(value: dict[str, Any], key: str, name: str) -> list[bytes]:
-    """``value[key]`` as a list of 32-byte hashes, each given as 64 hex digits."""
-    if key not in value:
-        raise BundleUnreadable(f"{name}: {key} is missing")
-    items = value[key]
-    if type(items) is not list:
-        raise BundleUnreadable(f"{name}: {key} is {_kind(items)}, not a list of hex strings")
-    hashes = []
-    for index, item in enumerate(items):
-        if type(item) is not str:
-            raise BundleUnreadable(
-                f"{name}: {key}[{index}] is not a hex string ({_kind(item)})")
-        if not _HEX_HASH.fullmatch(item):
-            raise BundleUnreadable(
-                f"{name}: {key}[{index}] is not a hex string of {HASH_SIZE} bytes "
-                f"({item[:72]!r})")
-        hashes.append(bytes.fromhex(item))
-    return hashes
 
 
 class _CompactRange:
@@ -345,19 +293,19 @@ def _load_proofs(bundle: Path) -> list[tuple[str, dict[str, Any]]]:
     if not proofs_dir.is_dir():
         return proofs
     for path in sorted(proofs_dir.iterdir()):
-        name = f"proofs/{_shown(path.name)}"
+        name = f"proofs/{shown(path.name)}"
         value = _load_json(path, name)
         if type(value) is not dict:
-            raise BundleUnreadable(f"{name}: the proof is {_kind(value)}, not a JSON object")
+            raise BundleUnreadable(f"{name}: the proof is {kind(value)}, not a JSON object")
         event = value.get("event")
         if event is not None and type(event) is not str:
-            raise BundleUnreadable(f"{name}: event is {_kind(event)}, not a string")
+            raise BundleUnreadable(f"{name}: event is {kind(event)}, not a string")
         if event is not None and not _is_unicode(event):
             raise BundleUnreadable(f"{name}: event holds a lone surrogate (\\ud800…), not text")
         proofs.append((name, {
-            "seq": _natural(value, "seq", name),
-            "tree_size": _natural(value, "tree_size", name),
-            "hashes": _hash_list(value, "hashes", name),
+            "seq": natural(value, "seq", name),
+            "tree_size": natural(value, "tree_size", name),
+            "hashes": hash_list(value, "hashes", name),
             "event": event,
         }))
     return proofs
@@ -442,7 +390,7 @@ def verify_bundle(
     files = sorted(files_dir.iterdir()) if files_dir.is_dir() else []
     for path in files:
         if not path.is_file():
-            raise BundleUnreadable(f"files/{_shown(path.name)}: not a regular file")
+            raise BundleUnreadable(f"files/{shown(path.name)}: not a regular file")
 
     events_path = bundle / "events.jsonl"
     if not events_path.exists():
@@ -579,7 +527,7 @@ def verify_bundle(
         report.proofs_checked += 1
 
     for path in files:
-        name = f"files/{_shown(path.name)}"
+        name = f"files/{shown(path.name)}"
         digest = hashlib.sha256()
         try:
             with open(path, "rb") as handle:
@@ -647,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         report = verify_bundle(args.bundle, older_checkpoint=older, pinned_key=args.key,
                                older_name=older_name, witness_keys=args.witness_key,
                                min_witnesses=args.min_witnesses)
-    except (BundleUnreadable, OSError) as err:
+    except (MalformedInput, OSError) as err:
         print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
     if args.json:
@@ -708,7 +656,7 @@ def _main_proof(args: argparse.Namespace) -> int:
     one clip checked with nothing but its proof file (C2SP tlog-proof)."""
     from hashing.proof import ProofFileMalformed, verify_proof
 
-    name = _shown(args.bundle.name)
+    name = shown(args.bundle.name)
     try:
         if args.key is None:
             raise BundleUnreadable("--key is required with a .tlog-proof: the file carries no "
@@ -731,7 +679,7 @@ def _main_proof(args: argparse.Namespace) -> int:
                                   file_sha256=file_sha256)
         except ProofFileMalformed as err:
             raise BundleUnreadable(f"{name}: {err}") from err
-    except BundleUnreadable as err:
+    except MalformedInput as err:
         print(f"evidence-station-verify: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
     event = report.event or {}

@@ -26,15 +26,18 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
-_HEX_HASH = re.compile(r"[0-9a-fA-F]{64}")
 _CLIP_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+try:  # the station's verification code beside this file, loaded by main() when run as
+    from hashing import fields  # ``python3 -I verify.py DISC`` (no script dir on the path)
+except ImportError:  # pragma: no cover - main() imports it, or says it is missing
+    fields = None  # type: ignore[assignment]
 
 KEY_NOT_PINNED = (
     "未固定公钥 KEY NOT PINNED: 签名只用光盘自带的 station.vkey 核对，伪造的光盘可以连公钥一起"
@@ -49,16 +52,8 @@ class DiscUnreadable(Exception):
     the file and the place in it, so the auditor needs no traceback to see what is wrong."""
 
 
-def _shown(name: str) -> str:
-    """A file name as printable text (a non-UTF-8 name would make ``print`` raise)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def _read_text(root: Path, name: str) -> str:
@@ -72,81 +67,33 @@ def _read_text(root: Path, name: str) -> str:
         raise DiscUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
 
 
-def _refuse_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not JSON")
 
 
-def _parse_json(text: str, name: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_refuse_constant)
-    except RecursionError as err:
-        raise DiscUnreadable(f"{name}: JSON nested too deeply") from err
-    except json.JSONDecodeError as err:
-        raise DiscUnreadable(
-            f"{name}: not valid JSON at line {err.lineno} column {err.colno} ({err.msg})"
-        ) from err
-    except ValueError as err:  # NaN, or an integer past Python's digit limit
-        raise DiscUnreadable(f"{name}: not valid JSON ({err})") from err
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:
     if type(value) is not dict:
-        raise DiscUnreadable(f"{name} is {_kind(value)}, not a JSON object")
+        raise DiscUnreadable(f"{name} is {fields.kind(value)}, not a JSON object")
     return value
 
 
-def _natural(value: dict[str, Any], key: str, name: str) -> int:
-    """``value[key]`` as a non-negative integer (``true`` is not 1 here)."""
-    if key not in value:
-        raise DiscUnreadable(f"{name}: {key} is missing")
-    item = value[key]
-    if type(item) is not int or item < 0:
-        raise DiscUnreadable(
-            f"{name}: {key} is {_kind(item)} ({str(item)[:40]}), not a non-negative integer")
-    return item
 
 
-def _text(value: dict[str, Any], key: str, name: str) -> str:
-    if key not in value:
-        raise DiscUnreadable(f"{name}: {key} is missing")
-    item = value[key]
-    if type(item) is not str:
-        raise DiscUnreadable(f"{name}: {key} is {_kind(item)}, not a string")
-    try:
-        item.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise DiscUnreadable(f"{name}: {key} holds a lone surrogate, not text") from err
-    return item
 
 
 def _hex_hash(value: dict[str, Any], key: str, name: str) -> str:
-    item = _text(value, key, name)
-    if not _HEX_HASH.fullmatch(item):
+    item = fields.text(value, key, name)
+    if not fields.HASH_HEX.fullmatch(item):
         raise DiscUnreadable(f"{name}: {key} is not a hex string of 32 bytes ({item[:72]!r})")
     return item.lower()
 
 
-def _hash_list(value: dict[str, Any], key: str, name: str) -> list[bytes]:
-    if key not in value:
-        raise DiscUnreadable(f"{name}: {key} is missing")
-    items = value[key]
-    if type(items) is not list:
-        raise DiscUnreadable(f"{name}: {key} is {_kind(items)}, not a list of hex strings")
-    hashes = []
-    for index, item in enumerate(items):
-        if type(item) is not str:
-            raise DiscUnreadable(f"{name}: {key}[{index}] is not a hex string ({_kind(item)})")
-        if not _HEX_HASH.fullmatch(item):
-            raise DiscUnreadable(
-                f"{name}: {key}[{index}] is not a hex string of 32 bytes ({item[:72]!r})")
-        hashes.append(bytes.fromhex(item))
-    return hashes
 
 
 def _disc_path(value: dict[str, Any], key: str, name: str) -> str:
     """A manifest path: relative, under evidence/, no '..' (a path trick would make the
     verifier hash a file that is not on the disc)."""
-    path = _text(value, key, name)
+    path = fields.text(value, key, name)
     parts = PurePosixPath(path).parts
     if ("\x00" in path or "\\" in path or PurePosixPath(path).is_absolute() or ".." in parts
             or len(parts) < 2 or parts[0] != "evidence"):
@@ -156,19 +103,19 @@ def _disc_path(value: dict[str, Any], key: str, name: str) -> str:
 
 def _read_manifest(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """manifest.json, every field the verifier uses type-checked (exit 2 on the first)."""
-    manifest = _object(_parse_json(_read_text(root, "manifest.json"), "manifest.json"),
+    manifest = _object(fields.parse_json(_read_text(root, "manifest.json"), "manifest.json"),
                        "manifest.json")
     stated = _object(manifest.get("checkpoint"), "manifest.json: checkpoint")
-    _natural(stated, "size", "manifest.json: checkpoint")
+    fields.natural(stated, "size", "manifest.json: checkpoint")
     _hex_hash(stated, "root", "manifest.json: checkpoint")
     files = manifest.get("files")
     if type(files) is not list:
-        raise DiscUnreadable(f"manifest.json: files is {_kind(files)}, not a list")
+        raise DiscUnreadable(f"manifest.json: files is {fields.kind(files)}, not a list")
     items = []
     for index, raw in enumerate(files):
         place = f"manifest.json: files[{index}]"
         item = _object(raw, place)
-        clip_id = _text(item, "clip_id", place)
+        clip_id = fields.text(item, "clip_id", place)
         if not _CLIP_ID.fullmatch(clip_id) or clip_id.startswith("."):
             raise DiscUnreadable(f"{place}: clip_id {clip_id[:80]!r} is not a clip id")
         items.append({"path": _disc_path(item, "path", place), "clip_id": clip_id,
@@ -179,12 +126,12 @@ def _read_manifest(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 def _read_proof(root: Path, clip_id: str) -> dict[str, Any]:
     """The clip's inclusion proof, type-checked; its event must be a JSON object."""
     name = f"proofs/{clip_id}.json"
-    proof = _object(_parse_json(_read_text(root, name), name), name)
-    event_text = _text(proof, "event", name)
-    event = _parse_json(event_text, f"{name}: event")
+    proof = _object(fields.parse_json(_read_text(root, name), name), name)
+    event_text = fields.text(proof, "event", name)
+    event = fields.parse_json(event_text, f"{name}: event")
     _object(event, f"{name}: event")
-    return {"seq": _natural(proof, "seq", name), "tree_size": _natural(proof, "tree_size", name),
-            "hashes": _hash_list(proof, "hashes", name), "event_text": event_text,
+    return {"seq": fields.natural(proof, "seq", name), "tree_size": fields.natural(proof, "tree_size", name),
+            "hashes": fields.hash_list(proof, "hashes", name), "event_text": event_text,
             "event": event}
 
 
@@ -300,7 +247,7 @@ def verify(root: Path, pinned_key: str | None, witness_keys: list[str] | None = 
             continue
         print(f"OK  {item['sha256']}  {item['path']}")
     for path in sorted((root / "evidence").rglob("*")):
-        relative = _shown(path.relative_to(root).as_posix())
+        relative = fields.shown(path.relative_to(root).as_posix())
         if path.is_file() and relative not in listed:
             problems.append(f"{relative}: on the disc but not in the manifest")
     for problem in problems:
@@ -312,6 +259,13 @@ def verify(root: Path, pinned_key: str | None, witness_keys: list[str] | None = 
     if pinned is None:
         print(f"!!! {KEY_NOT_PINNED}")
     return EXIT_OK if not problems else EXIT_FAILED
+
+
+def _load_fields() -> None:
+    global fields
+    from hashing import fields as loaded
+
+    fields = loaded
 
 
 def main(argv: list[str]) -> int:
@@ -339,7 +293,11 @@ def main(argv: list[str]) -> int:
         if not (root / "hashing" / "checkpoint.py").is_file():
             raise DiscUnreadable("hashing/ (the station's verification code) is missing from "
                                  "the disc")
-        return verify(root, args.key, args.witness_key, args.min_witnesses)
+        _load_fields()
+        try:
+            return verify(root, args.key, args.witness_key, args.min_witnesses)
+        except fields.MalformedInput as err:  # a field of the disc's JSON, named
+            raise DiscUnreadable(str(err)) from err
     except DiscUnreadable as err:
         print(f"verify.py: 无法读取 cannot read: {err}", file=sys.stderr)
         return EXIT_UNREADABLE
