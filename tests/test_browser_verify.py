@@ -239,11 +239,16 @@ def test_canonical_json_matches_the_ledger(page: Page) -> None:
     events = [
         {"seq": 0, "type": "station.init", "station": "站点-01", "prev": "0" * 64},
         {"z": 1, "a": [True, False, None, -5], "é": "\u0001\b\f\n\r\t\"\\/\u007f\u2028", "ä": {"b": "案号"}},
-        {"emoji": "\U0001f600", "\U0001f600": 1, "\uffff": 2, "big": 2**53 - 1},
+        {"emoji": "\U0001f600", "\U0001f600": 1, "\uffff": 2, "big": 2**53 + 1,
+         "mtime_ns": 1796272086000000001, "__proto__": {"n": -(2**64)}},
     ]
+    roundtrip = "t => { try { return EvidenceVerifier.canonical(EvidenceVerifier.parseEvent(t)); } catch (e) { return 'refused'; } }"
     for event in events:
         expected = canonical_json(event).decode("utf-8")
-        assert page.evaluate("t => EvidenceVerifier.canonical(JSON.parse(t))", expected) == expected
+        assert page.evaluate(roundtrip, expected) == expected
+    # what hashing/canonical.py refuses or rewrites, the page does not take as canonical
+    for text in ('{"a":1.0}', '{"a":1e3}', '{"b":1,"a":2}', '{"a": 1}', '{"a":"\\u00e9"}', '[1,]'):
+        assert page.evaluate(roundtrip, text) != text, text
 
 
 # --- a real station: a burned disc, an access copy, an export bundle ----------------------
@@ -338,12 +343,12 @@ def _clip_path(root: Path, index: int) -> Path:
     return root / json.loads((root / "manifest.json").read_text())["files"][index]["path"]
 
 
-def _resign_disc(root: Path, signer: Signer, **change: Any) -> None:
-    origin, size, root_b64 = (root / "checkpoint").read_text().split("\n")[:3]
+def _resign_disc(disc: Path, signer: Signer, **change: Any) -> None:
+    origin, size, root_b64 = (disc / "checkpoint").read_text().split("\n")[:3]
     checkpoint = Checkpoint(origin, int(size), base64.b64decode(root_b64))
     checkpoint = Checkpoint(change.get("origin", checkpoint.origin), change.get("size", checkpoint.size),
                             change.get("root", checkpoint.root))
-    (root / "checkpoint").write_text(sign_checkpoint(checkpoint, signer))
+    (disc / "checkpoint").write_text(sign_checkpoint(checkpoint, signer))
 
 
 def _disc_case(case: str, root: Path, world: dict[str, Any]) -> tuple[str | None, str]:
