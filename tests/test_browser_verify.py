@@ -32,6 +32,7 @@ from hashing.note import Signer
 from hashing.verify import verify_bundle
 from retention import browser_verifier
 from retention.disc_verify import verify as verify_disc_in_python
+from retention.sha256_js import blocks_function
 from tests import test_merkle, test_note
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -102,16 +103,23 @@ def page(browser: Any, page_url: str) -> Iterator[Page]:
 
 def test_page_is_one_self_contained_file() -> None:
     html = browser_verifier.page().decode("utf-8")
-    vendored = (Path(browser_verifier.__file__).parent / "browser" / "vendor" / "noble-ed25519.js").read_text()
+    vendor = Path(browser_verifier.__file__).parent / "browser" / "vendor"
+    vendored = (vendor / "noble-ed25519.js").read_text()
     assert vendored in html  # the exact npm source, inlined
     assert hashlib.sha256(vendored.encode()).hexdigest() == browser_verifier.NOBLE_ED25519_SHA256
-    licence = (Path(browser_verifier.__file__).parent / "browser" / "vendor" / "noble-ed25519.LICENSE").read_text()
+    licence = (vendor / "noble-ed25519.LICENSE").read_text()
     assert licence in html  # its MIT licence travels with it
     ours = html.replace(vendored, "").replace(licence, "")
     assert "connect-src 'none'" in ours and "default-src 'none'" in ours
     for needle in ("<script src", "<link", "fetch(", "XMLHttpRequest", "WebSocket", "import(",
                    "http://", "https://"):
         assert needle not in ours, needle
+
+
+def test_sha256_rounds_are_the_generators_output() -> None:
+    """The unrolled rounds in verify.html are exactly what retention/sha256_js.py writes."""
+    template = (Path(browser_verifier.__file__).parent / "browser" / "verify.html").read_text()
+    assert blocks_function() in template
 
 
 NIST = [  # FIPS 180-2 appendix B and the NIST example values
@@ -127,7 +135,7 @@ NIST = [  # FIPS 180-2 appendix B and the NIST example values
 
 def test_sha256_matches_nist_hashlib_and_webcrypto(page: Page) -> None:
     for message, digest in NIST:
-        assert page.evaluate("h => EvidenceVerifier.toHex(EvidenceVerifier.sha256(EvidenceVerifier.fromHex(h)))",
+        assert page.evaluate("h => { const V = EvidenceVerifier; return V.toHex(V.sha256(V.fromHex(h))); }",
                              message.hex()) == digest
     rng = random.Random(20)
     sizes = sorted({*range(0, 130), *(64 * k + d for k in range(2, 40) for d in (-1, 0, 1)),
@@ -141,7 +149,11 @@ def test_sha256_matches_nist_hashlib_and_webcrypto(page: Page) -> None:
         for (const hex of cases) {
             const bytes = V.fromHex(hex);
             const streamed = new V.Sha256();
-            for (let at = 0; at < bytes.length;) { const n = 1 + next(200); streamed.update(bytes.subarray(at, at + n)); at += n; }
+            for (let at = 0; at < bytes.length;) {
+                const n = 1 + next(200);
+                streamed.update(bytes.subarray(at, at + n));
+                at += n;
+            }
             const subtle = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
             out.push([V.toHex(V.sha256(bytes)), V.toHex(streamed.digest()), V.toHex(subtle)]);
         }
@@ -177,7 +189,11 @@ def test_rfc6962_vectors(page: Page) -> None:
     assert roots == [root.hex() for root in test_merkle.ROOTS]
     check = """([index, size, leaf, proof, root]) => {
         const V = EvidenceVerifier;
-        try { V.verifyInclusion(index, size, V.leafHash(V.fromHex(leaf)), proof.map(V.fromHex), V.fromHex(root)); return 'ok'; }
+        try {
+            const hashes = proof.map(V.fromHex);
+            V.verifyInclusion(index, size, V.leafHash(V.fromHex(leaf)), hashes, V.fromHex(root));
+            return 'ok';
+        }
         catch (err) { return err.message; }
     }"""
     for index, size, proof in test_merkle.INCLUSION:
@@ -188,7 +204,10 @@ def test_rfc6962_vectors(page: Page) -> None:
         assert page.evaluate(check, [(index + 1) % size, *args[1:]]) != "ok"
     consistency = """([old, size, oldRoot, newRoot, proof]) => {
         const V = EvidenceVerifier;
-        try { V.verifyConsistency(old, size, V.fromHex(oldRoot), V.fromHex(newRoot), proof.map(V.fromHex)); return 'ok'; }
+        try {
+            V.verifyConsistency(old, size, V.fromHex(oldRoot), V.fromHex(newRoot), proof.map(V.fromHex));
+            return 'ok';
+        }
         catch (err) { return err.message; }
     }"""
     for old, size, proof in test_merkle.CONSISTENCY:
@@ -218,7 +237,8 @@ def test_c2sp_signed_note_vectors_with_either_ed25519(browser: Any, page_url: st
     assert opened.evaluate("k => EvidenceVerifier.parseKey(k, 1).text", vkey) == vkey
     bad_id = vkey.replace("c74f20a3", "c74f20a4")
     assert "key id" in opened.evaluate(
-        "k => { try { EvidenceVerifier.parseKey(k, 1); return 'ok'; } catch (e) { return e.message; } }", bad_id)
+        "k => { try { EvidenceVerifier.parseKey(k, 1); return 'ok'; } catch (e) { return e.message; } }",
+        bad_id)
     # C2SP tlog-cosignature: a witness's line verifies; on another body it does not
     body = Checkpoint("example.org/log", 7, bytes(range(32))).body()
     witness = Cosigner.generate("example.org/witness")
@@ -228,7 +248,8 @@ def test_c2sp_signed_note_vectors_with_either_ed25519(browser: Any, page_url: st
         return await V.verifyCosignatures(note, [V.parseKey(vkey, 4)]);
     }"""
     signer = Signer.generate("example.org/log")
-    good = opened.evaluate(cosign, [witness.verifier.encode(), add_signature_lines(signer.sign(body), [line])])
+    cosigned = add_signature_lines(signer.sign(body), [line])
+    good = opened.evaluate(cosign, [witness.verifier.encode(), cosigned])
     assert good == {"good": [{"witness": witness.verifier.encode(), "timestamp": 1795000000}], "problems": []}
     forged = add_signature_lines(signer.sign(body.replace("\n7\n", "\n8\n")), [line])
     assert opened.evaluate(cosign, [witness.verifier.encode(), forged])["problems"]
@@ -242,7 +263,10 @@ def test_canonical_json_matches_the_ledger(page: Page) -> None:
         {"emoji": "\U0001f600", "\U0001f600": 1, "\uffff": 2, "big": 2**53 + 1,
          "mtime_ns": 1796272086000000001, "__proto__": {"n": -(2**64)}},
     ]
-    roundtrip = "t => { try { return EvidenceVerifier.canonical(EvidenceVerifier.parseEvent(t)); } catch (e) { return 'refused'; } }"
+    roundtrip = """t => {
+        try { return EvidenceVerifier.canonical(EvidenceVerifier.parseEvent(t)); }
+        catch (e) { return 'refused'; }
+    }"""
     for event in events:
         expected = canonical_json(event).decode("utf-8")
         assert page.evaluate(roundtrip, expected) == expected
