@@ -29,7 +29,7 @@ from hashing.ledger import Draft
 from hashing.proof import EXTENSION as PROOF_EXTENSION
 from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash
-from retention.browser_verifier import write_browser_verifier
+from retention.browser_verifier import page_sha256, write_browser_verifier
 from retention.disc import DiscError, DiscFile, DiscPlan, burn, check_md5, extract, plan_discs, volume_id
 
 _TEMPLATES = Environment(loader=PackageLoader("evidence_station", "templates"),
@@ -117,7 +117,8 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
     if cosigned_by:  # the on-disc verifier then requires their cosignatures
         write_file_durably(staging / "witness.vkeys", "".join(k + "\n" for k in cosigned_by).encode())
     html = _TEMPLATES.get_template("disc_note.html").render(
-        m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip())
+        m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip(),
+        page_sha256=page_sha256())
     write_file_durably(staging / "note.html", html.encode())
     html_to_pdf(staging / "note.html", staging / "note.pdf")
     _copy_verifier(staging)

@@ -335,6 +335,7 @@ def test_honest_disc_all_match_and_no_network(page: Page, world: dict[str, Any],
                                               capsys: pytest.CaptureFixture[str]) -> None:
     root = fresh(world, "disc", tmp_path)
     assert (root / "verify.html").read_bytes() == browser_verifier.page()  # on the disc itself
+    assert browser_verifier.page_sha256() in (root / "note.html").read_text()  # and on the paper
     result = page.verify(root)
     assert result["ok"], result
     assert [row["clip"] for row in result["rows"]] == world["ids"][:2]
