@@ -74,9 +74,10 @@ class Page:
     def evaluate(self, script: str, arg: object = None) -> Any:
         return self.page.evaluate(script, arg)
 
-    def verify(self, folder: Path, pinned_key: str = "") -> dict[str, Any]:
+    def verify(self, folder: Path, pinned_key: str = "", witness_keys: str = "") -> dict[str, Any]:
         """Pick ``folder`` in the file input (as a user does) and read the page's verdicts."""
         self.page.fill("#pinned-key", pinned_key)
+        self.page.fill("#witness-keys", witness_keys)
         self.page.evaluate("document.body.dataset.state = 'picking'")
         self.page.set_input_files("#folder", str(folder))
         self.page.wait_for_selector("body[data-state='done']", timeout=60000)
@@ -528,6 +529,21 @@ def test_honest_export_bundle(page: Page, world: dict[str, Any], tmp_path: Path)
     assert result["ok"], result
     assert [row["clip"] for row in result["rows"]] == [world["ids"][0]]
     assert verify_bundle(bundle).ok
+
+
+def test_export_bundle_witness_keys_entered(page: Page, world: dict[str, Any], tmp_path: Path) -> None:
+    """A bundle carries no witness.vkeys: the keys typed in are required (--witness-key)."""
+    bundle = fresh(world, "bundle", tmp_path)
+    note = (bundle / "checkpoint").read_text()
+    witness = Cosigner.generate("court.example/witness")
+    line = witness.cosign(note[: note.rfind("\n\n") + 1], 1795000000)
+    (bundle / "checkpoint").write_text(add_signature_lines(note, [line]))
+    assert page.verify(bundle, world["vkey"], witness.verifier.encode())["ok"]
+    other = Cosigner.generate("court.example/other-witness").verifier.encode()
+    result = page.verify(bundle, world["vkey"], f"{witness.verifier.encode()}\n{other}")
+    assert not result["ok"] and any("证人联署不足：1 / 2" in f for f in result["findings"]), result
+    assert not verify_bundle(bundle, pinned_key=world["vkey"],
+                             witness_keys=[witness.verifier.encode(), other]).ok
 
 
 @pytest.mark.parametrize("case", BUNDLE_CASES)
