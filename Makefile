@@ -48,6 +48,7 @@ bench: deps
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_browser_hash.py
 
 # The package is built from a copy of the tree (dpkg-buildpackage writes next to its
 # source, and pip builds in it), so the checkout stays clean and dist/ holds the result.

@@ -29,6 +29,7 @@ from hashing.ledger import Draft
 from hashing.proof import EXTENSION as PROOF_EXTENSION
 from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash
+from retention.browser_verifier import page_sha256, write_browser_verifier
 from retention.disc import DiscError, DiscFile, DiscPlan, burn, check_md5, extract, plan_discs, volume_id
 
 _TEMPLATES = Environment(loader=PackageLoader("evidence_station", "templates"),
@@ -116,17 +117,20 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
     if cosigned_by:  # the on-disc verifier then requires their cosignatures
         write_file_durably(staging / "witness.vkeys", "".join(k + "\n" for k in cosigned_by).encode())
     html = _TEMPLATES.get_template("disc_note.html").render(
-        m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip())
+        m=manifest, checkpoint=note, vkey=station.layout.verifier_key.read_text().strip(),
+        page_sha256=page_sha256())
     write_file_durably(staging / "note.html", html.encode())
     html_to_pdf(staging / "note.html", staging / "note.pdf")
     _copy_verifier(staging)
     write_file_durably(staging / "README.txt", (
         f"Evidence disc {plan.number}/{total} of case {case_number} from station {station.name}.\n"
-        "Verify on any machine with Python 3.11+ and `pip install cryptography`, pinning the\n"
-        "station key printed on the paper note (not the one on this disc):\n"
+        "Verify with only a web browser: open verify.html, choose this disc's folder, and\n"
+        "compare the station key it shows with the one printed on the paper note. Or, on any\n"
+        "machine with Python 3.11+ and `pip install cryptography`, pinning the printed key:\n"
         "    python3 verify.py . --key KEY\n"
         f"本光盘为案件 {case_number} 的证据光盘（第 {plan.number}/{total} 张）。"
-        "校验（公钥以纸质说明上印的为准）：python3 verify.py . --key 公钥\n"
+        "用浏览器打开 verify.html，选择本光盘文件夹即可校验，并将页面显示的站点公钥与纸质说明上"
+        "印的公钥比对；或（公钥以纸质说明上印的为准）：python3 verify.py . --key 公钥\n"
     ).encode())
     return manifest
 
@@ -141,6 +145,8 @@ def _cosigned_by(station: Station, note: str) -> list[str]:
 
 
 def _copy_verifier(staging: Path) -> None:
+    # verify.html for those with only a browser (a court's Windows PC), verify.py for auditors
+    write_browser_verifier(staging)
     shutil.copyfile(Path(str(resources.files("retention").joinpath("disc_verify.py"))),
                     staging / "verify.py")
     package = Path(hashing.__file__).parent

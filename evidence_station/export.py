@@ -12,6 +12,7 @@ from evidence_station.casework.service import record_own
 from evidence_station.errors import ClipNotFoundError, EvidenceStationError
 from evidence_station.identity import Actor
 from evidence_station.station import Station
+from retention.browser_verifier import write_browser_verifier
 
 
 class ExportTargetError(EvidenceStationError):
@@ -53,6 +54,7 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: Ac
     # the witnesses' cosignatures, when they gave them (DESIGN.md, "Witnesses")
     (out / "checkpoint").write_text(station.best_note(checkpoint, note), encoding="utf-8")
     (out / "station.vkey").write_text(station.verifier.encode() + "\n", encoding="utf-8")
+    write_browser_verifier(out)  # the same checks in a browser, for those without Python
     if clips:
         (out / "proofs").mkdir()
         (out / "files").mkdir()

@@ -81,7 +81,7 @@ def test_burn_verify_and_self_verifying_disc(cli: Run, tmp_path: Path,
                     str(root)], check=True, capture_output=True)
     assert sorted(p.name for p in root.iterdir()) == [
         "README.txt", "checkpoint", "evidence", "hashing", "manifest.json", "note.html", "note.pdf",
-        "proofs", "station.vkey", "verify.py"]
+        "proofs", "station.vkey", "verify.html", "verify.py"]
     done = subprocess.run([str(cryptography_only_python), "-I", "verify.py", str(root)], cwd=root,
                           capture_output=True, text=True)
     assert done.returncode == 0 and "VERIFIED" in done.stdout, done.stdout + done.stderr

@@ -19,6 +19,7 @@ from hashing.durable import write_file_durably
 from hashing.proof import EXTENSION as PROOF_EXTENSION
 from hashing.proof import encode_proof
 from hashing.stream import copy_and_hash, hash_file_from_disk
+from retention.browser_verifier import write_browser_verifier
 
 
 def _select_clips(app: AppContext, clips: tuple[str, ...], session: str | None, device: str | None,
@@ -233,6 +234,7 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
     write_file_durably(target_dir / f"{target.name}{PROOF_EXTENSION}", encode_proof(
         row["ledger_seq"], station.ledger.inclusion_proof(row["ledger_seq"], checkpoint.size),
         note, station.ledger.event(row["ledger_seq"]).data).encode())
+    write_browser_verifier(target_dir)  # the recipient checks the copy with only a browser
     app.hand_over(target_dir)
     done = perform(station, actor, "access.copy.done", {
         "copy_seq": intent.seq, "sha256": digest,
