@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,7 @@ def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
     checkpoint, note = latest
     note = station.best_note(checkpoint, note)  # with the witnesses' cosignatures
     zone = ZoneInfo(station.config.station.timezone)
-    extracted_at = datetime.now(zone).replace(microsecond=0).isoformat()
+    extracted_at = station.clock.now().astimezone(zone).replace(microsecond=0).isoformat()
     (staging / "evidence").mkdir(parents=True)
     (staging / "proofs").mkdir()
     files = []

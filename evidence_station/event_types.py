@@ -26,7 +26,8 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("station.init", "a station's first event: its name and verifier key", ("meta",)),
     EventType("station.upgrade", "the station's software changed (a package upgrade): from, to"),
     EventType("ledger.recovered", "a torn tail after a crash, quarantined"),
-    EventType("ledger.export", "an export bundle written for an auditor"),
+    EventType("ledger.export", "intent: an export bundle for an auditor is about to be written"),
+    EventType("ledger.export.done", "outcome: the bundle's files are durable (tree size, root)"),
     EventType("report", "an admin report made (retention, compliance)"),
     # witnesses (C2SP tlog-witness): cosignatures are stored, not recorded; alarms are
     EventType("witness.alarm", "a witness refused a checkpoint, or was unreachable too long",

@@ -4,6 +4,7 @@ a tombstone; the ledger still verifies."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -134,6 +135,12 @@ def test_sweep_holds_classes_and_deletion(cli: Run, tmp_path: Path, clock: Fixed
 
     assert verify([str(tmp_path / "bundle")]) == 0
     cli("--help")  # let the captured output move past the verifier's report
+    # the export's outcome is recorded once its files are durable, naming what it holds
+    done = [json.loads(line) for line in ledger_bytes(tmp_path).splitlines()
+            if json.loads(line)["type"] == "ledger.export.done"][-1]
+    bundle_events = (tmp_path / "bundle" / "events.jsonl").read_bytes()
+    assert done["tree_size"] == len(bundle_events.splitlines())
+    assert done["events_sha256"] == hashlib.sha256(bundle_events).hexdigest()
     # the catalog is a projection: rebuilt from the ledger it says exactly the same
     before_rebuild = [cli(*args)[1] for args in (("clips", "--json"), ("user", "list", "--json"),
                                                  ("review", "--json", "--all"), ("show", held, "--json"))]

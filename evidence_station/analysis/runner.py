@@ -91,7 +91,8 @@ class Analyser:
         name_time = _local(clip["recorded_at"], self.zone) or _container_time(facts, self.zone)
         ingested = _local(clip["ingested_at"], self.zone)
         transcript = self._transcribe(path, facts, config.statement_seconds)
-        on = (name_time or ingested or datetime.now(self.zone).replace(tzinfo=None)).date()
+        on = (name_time or ingested
+              or station.clock.now().astimezone(self.zone).replace(tzinfo=None)).date()
         spoken = parse_statement(transcript.text, on) if transcript else None
         flags = [
             *rules.media_flags(clip_id, facts.problems),

@@ -14,13 +14,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from evidence_station.casework.private import private_table
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
 
 
 class AccountStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock  # the station's: a password's age is judged against session times
         self.db, self.table = private_table(
             path, "accounts", {"username": str, "password_hash": str, "updated_at": str}, "username")
 
@@ -28,7 +30,8 @@ class AccountStore:
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"passwords have at least {MIN_PASSWORD} characters")
         self.table.upsert({"username": username, "password_hash": _HASHER.hash(password),
-                           "updated_at": datetime.now(UTC).isoformat()}, pk="username")
+                           "updated_at": self.clock.now().astimezone(UTC).isoformat()},
+                          pk="username")
 
     def verify(self, username: str, password: str) -> bool:
         rows = list(self.db.query("select password_hash from accounts where username = ?", [username]))

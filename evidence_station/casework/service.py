@@ -209,7 +209,7 @@ def _user_disable(station: Station, actor: Actor, fields: Mapping[str, Any]) -> 
 
 
 def _set_password(station: Station, fields: Mapping[str, Any], event: Event) -> None:
-    store = AccountStore(station.layout.root / "accounts.sqlite")
+    store = AccountStore(station.layout.root / "accounts.sqlite", station.clock)
     try:
         store.set_password(str(event.fields["username"]), str(fields["password"]))
     finally:
