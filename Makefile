@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 fuse exfat-fuse exfatprogs \
-	fusefat dosfstools mtools xorriso espeak-ng util-linux udev \
+	fusefat dosfstools mtools xorriso espeak-ng sox util-linux udev \
 	chromium fonts-noto-cjk poppler-utils
 export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 
@@ -22,7 +22,7 @@ export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 .stamp-venv: .stamp-apt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,speech-zh]'
 	touch $@
 
 deps: .stamp-venv
