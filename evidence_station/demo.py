@@ -139,3 +139,69 @@ def write_statement_mp4(path: Path, wav: Path, *, seconds: float | None = None,
                 container.mux(packet)
         for packet in sound.encode():
             container.mux(packet)
+
+
+# -- spoken statements (语音说明, R2) for the demo camera, tests and benchmarks --------------
+_ZH_DIGIT = "零一二三四五六七八九"
+
+
+def zh_number(value: int, *, hour: bool = False) -> str:
+    """0–59 as spoken: 14 → 十四, 2 → 两 (for an hour), 30 → 三十, 5 → 五."""
+    if value == 2 and hour:
+        return "两"
+    if value < 10:
+        return _ZH_DIGIT[value]
+    tens, ones = divmod(value, 10)
+    return ("" if tens == 1 else _ZH_DIGIT[tens]) + "十" + (_ZH_DIGIT[ones] if ones else "")
+
+
+def zh_period(hour: int) -> tuple[str, int]:
+    """(上午/下午 …, the hour on a 12-hour dial) as an officer says it."""
+    for last, word in ((5, "凌晨"), (8, "早上"), (11, "上午"), (12, "中午"), (17, "下午"), (23, "晚上")):
+        if hour <= last:
+            return word, hour if hour <= 12 else hour - 12
+    raise ValueError(hour)
+
+
+def zh_statement(when: datetime, style: int = 0, place: str = "人民路") -> str:
+    """A start statement in Mandarin stating ``when``, in one of several phrasings
+    (``style`` 0–5): with or without the date, 12-hour with 上午/下午 or 24-hour, 半/整."""
+    period, dial = zh_period(when.hour)
+    minute = ("整" if style % 2 else "") if when.minute == 0 else \
+        "半" if when.minute == 30 and style in (1, 3) else \
+        ("零" + _ZH_DIGIT[when.minute] if when.minute < 10 else zh_number(when.minute)) + "分"
+    clock12 = f"{period}{zh_number(dial, hour=True)}点{minute}"
+    clock24 = f"{zh_number(when.hour, hour=True) if when.hour else '零'}点{minute}"
+    year = "".join("零一二三四五六七八九"[int(d)] for d in f"{when.year}")
+    day = f"{zh_number(when.month)}月{zh_number(when.day)}日"
+    phrasings = [
+        f"现在是{year}年{day}{clock12}，地点{place}，我是执法人员。",
+        f"现在时间，{clock12}。我是执法人员，现在开始记录。",
+        f"今天是{day}，现在是{clock24}，地点{place}。",
+        f"执法记录开始。现在是{clock12}，地点{place}。",
+        f"现在是{year}年{day}，{clock24}，开始执法记录。",
+        f"我是执法人员，现在时间{clock12}。",
+    ]
+    return phrasings[style % len(phrasings)]
+
+
+def espeak_pinyin(text: str) -> str:
+    """Mandarin text as tone-numbered pinyin for espeak-ng's ``cmn-Latn-pinyin`` voice
+    (Debian's espeak-ng has no Mandarin character dictionary: it reads hanzi as letters)."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
+    return " ".join(syllable if syllable.strip("，。：、") else "," for syllable in syllables)
+
+
+def speak(text: str, wav: Path, *, language: str = "zh", speed: int = 150) -> Path:
+    """Speak ``text`` into ``wav`` with espeak-ng: Mandarin through pinyin, else English."""
+    import subprocess
+
+    if language == "zh":
+        command = ["espeak-ng", "-v", "cmn-Latn-pinyin", "-s", str(speed), "-w", str(wav),
+                   espeak_pinyin(text)]
+    else:
+        command = ["espeak-ng", "-s", str(speed), "-w", str(wav), text]
+    subprocess.run(command, check=True, capture_output=True)
+    return wav

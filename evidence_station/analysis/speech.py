@@ -7,10 +7,13 @@ SHA-256. Everything runs offline (``local_files_only``). Without a model, clips 
 review queue as "statement time needed" instead of being guessed.
 
 Word timestamps are kept so the statement can be located in the first seconds (its
-offset is added to the camera's start time before comparing clocks), and the initial
-prompt sets the register of a start statement in simplified characters without naming
-any date or time: a prompt with numbers in it gets copied into the transcript of unclear
-speech, which would be a confident wrong time (seen in measurements here).
+offset is added to the camera's start time before comparing clocks). Silence is cut by
+the VAD that ships with faster-whisper before decoding: on the silence after a short
+statement the model otherwise invents text ("寂寞寄寞…"). There is no initial prompt by
+default: measured here (benchmarks/bench_speech.py), a prompt in the style of a start
+statement was copied into the transcript of unclear speech and lowered recovery; a unit
+may set ``analysis.speech_prompt`` (never with a date or time in it: the model copies
+numbers from a prompt, which would be a confident wrong time).
 """
 
 from __future__ import annotations
@@ -27,13 +30,6 @@ import numpy as np
 from evidence_station.analysis.models import ModelChoice, verify_model
 
 SAMPLE_RATE = 16_000
-
-
-#: R2: the register of a start statement, with no digits that a model could copy.
-DEFAULT_PROMPTS = {
-    "zh": "以下是执法记录仪开始录像时执法人员的语音说明，说明了日期、时间、地点和执法人员。",
-    "en": "The officer states the date, the time, the place and the officers at the start of the recording.",
-}
 
 
 @dataclass(frozen=True)
@@ -87,13 +83,15 @@ class WhisperBackend:
     The model directory is hashed before it is loaded and refused if it changed."""
 
     def __init__(self, model_dir: Path, *, language: str | None, sha256: str,
-                 prompt: str | None = None, threads: int = 2, beam_size: int = 5) -> None:
+                 prompt: str | None = None, threads: int = 2, beam_size: int = 5,
+                 options: dict[str, Any] | None = None) -> None:
         self.model_dir = model_dir
         self.language = language
         self.sha256 = sha256
-        self.prompt = prompt if prompt is not None else DEFAULT_PROMPTS.get(language or "zh")
+        self.prompt = prompt or None
         self.threads = threads
         self.beam_size = beam_size
+        self.options = {"vad_filter": True, **(options or {})}
         self.name = f"faster-whisper:{model_dir.name}"
         self._model: Any = None
         self._lock = threading.Lock()
@@ -115,7 +113,8 @@ class WhisperBackend:
         # (20 s per clip measured here) and only ever adds invented text.
         segments, info = model.transcribe(samples, language=self.language, beam_size=self.beam_size,
                                           temperature=0.0, initial_prompt=self.prompt,
-                                          word_timestamps=True, condition_on_previous_text=False)
+                                          word_timestamps=True, condition_on_previous_text=False,
+                                          **self.options)
         words: list[Word] = []
         texts: list[str] = []
         for segment in segments:

@@ -35,6 +35,7 @@ _SIMPLIFIED = str.maketrans({
 # numbers (so 今天 stays 今天) and costing confidence. "天" for 点 is the commonest.
 _HOMOPHONE_HOUR = re.compile(r"(\d)\s*[天店典电殿垫淀甸](?=\s*(?:\d|半|整|钟))")
 _HOMOPHONE_MINUTE = re.compile(r"(点\s*\d{1,2})\s*[份芬粉纷]")
+_HOMOPHONE_ZERO = re.compile(r"(点)\s*[领林玲令灵铃龄](?=\s*\d\s*分)")
 # A year said digit by digit and cut by the recogniser: "20 26年", "二〇 二六年".
 _SPLIT_YEAR_ZH = re.compile(r"(?<!\d)(\d{2})\s+(\d{2})(?=\s*年)")
 HOMOPHONE_CONFIDENCE = 0.7
@@ -78,7 +79,8 @@ def _fix_homophones(text: str) -> tuple[str, int]:
     """两天三十分 → 2点30分: unit-word homophones between numbers; how many were fixed."""
     text, hours = _HOMOPHONE_HOUR.subn(r"\1点", text)
     text, minutes = _HOMOPHONE_MINUTE.subn(r"\1分", text)
-    return text, hours + minutes
+    text, zeros = _HOMOPHONE_ZERO.subn(r"\g<1>0", text)
+    return text, hours + minutes + zeros
 
 
 @dataclass(frozen=True)
