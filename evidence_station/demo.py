@@ -82,20 +82,38 @@ def recording_name(device_id: str, officer_id: str, start: datetime, number: int
 
 def make_demo_camera(root: Path, *, device_id: str = DEMO_DEVICE, officer_id: str = DEMO_OFFICER,
                      count: int = 3, seconds: float = 2.0, start: datetime | None = None,
-                     zone: str = "Asia/Shanghai") -> Path:
-    """Create (once) a camera folder ``root`` with ``count`` recordings in DCIM/100MEDIA."""
+                     zone: str = "Asia/Shanghai", spoken: bool = False) -> Path:
+    """Create (once) a camera folder ``root`` with ``count`` recordings in DCIM/100MEDIA.
+    ``spoken``: each opens with a Mandarin start statement (needs espeak-ng and pypinyin)."""
     folder = root / "DCIM" / "100MEDIA"
     if folder.exists() and any(folder.iterdir()):
         return root
     # Camera names carry local time in the camera's zone; the file time is the same instant.
     start = start or datetime.now(ZoneInfo(zone)).replace(microsecond=0) - timedelta(hours=3)
+    speaking = spoken and can_speak_mandarin()
     for number in range(count):
         when = start + timedelta(minutes=10 * number)
         path = folder / recording_name(device_id, officer_id, when, number + 1)
-        write_mp4(path, seconds=seconds, seed=number)
+        if speaking:
+            # R2: each recording opens with the officer stating the time (in Mandarin), so
+            # the statement check (R1, R13) has something to compare the camera clock with.
+            wav = root / f".statement-{number}.wav"
+            speak(zh_statement(when.replace(tzinfo=None), 1), wav)
+            write_statement_mp4(path, wav, seconds=max(seconds, 6.0), seed=number)
+            wav.unlink()
+        else:
+            write_mp4(path, seconds=seconds, seed=number)
         stamp = when.timestamp()
         os.utime(path, (stamp, stamp))
     return root
+
+
+def can_speak_mandarin() -> bool:
+    """espeak-ng and pypinyin (the speech-zh extra) are there to speak a statement."""
+    import importlib.util
+    import shutil
+
+    return shutil.which("espeak-ng") is not None and importlib.util.find_spec("pypinyin") is not None
 
 
 def write_statement_mp4(path: Path, wav: Path, *, seconds: float | None = None,
@@ -194,12 +212,14 @@ def espeak_pinyin(text: str) -> str:
     return " ".join(syllable if syllable.strip("，。：、") else "," for syllable in syllables)
 
 
-def speak(text: str, wav: Path, *, language: str = "zh", speed: int = 150) -> Path:
-    """Speak ``text`` into ``wav`` with espeak-ng: Mandarin through pinyin, else English."""
+def speak(text: str, wav: Path, *, language: str = "zh", speed: int = 130, gap: int = 8) -> Path:
+    """Speak ``text`` into ``wav`` with espeak-ng: Mandarin through pinyin, else English.
+    ``gap`` (10 ms units between words) keeps espeak's Mandarin syllables apart: run
+    together they are far harder to recognise than a person speaking (measured here)."""
     import subprocess
 
     if language == "zh":
-        command = ["espeak-ng", "-v", "cmn-Latn-pinyin", "-s", str(speed), "-w", str(wav),
+        command = ["espeak-ng", "-v", "cmn-Latn-pinyin", "-s", str(speed), "-g", str(gap), "-w", str(wav),
                    espeak_pinyin(text)]
     else:
         command = ["espeak-ng", "-s", str(speed), "-w", str(wav), text]

