@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -97,10 +98,10 @@ def make_demo_camera(root: Path, *, device_id: str = DEMO_DEVICE, officer_id: st
         if speaking:
             # R2: each recording opens with the officer stating the time (in Mandarin), so
             # the statement check (R1, R13) has something to compare the camera clock with.
-            wav = root / f".statement-{number}.wav"
-            speak(zh_statement(when.replace(tzinfo=None), 1), wav)
-            write_statement_mp4(path, wav, seconds=max(seconds, 6.0), seed=number)
-            wav.unlink()
+            with tempfile.TemporaryDirectory() as scratch:
+                wav = speak(zh_statement(when.replace(tzinfo=None), 1), Path(scratch) / "statement.wav")
+                folder.mkdir(parents=True, exist_ok=True)
+                write_statement_mp4(path, wav, seconds=max(seconds, 6.0), seed=number)
         else:
             write_mp4(path, seconds=seconds, seed=number)
         stamp = when.timestamp()

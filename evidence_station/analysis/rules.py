@@ -71,7 +71,8 @@ def statement_flags(clip_id: str, *, name_time: datetime | None, spoken: datetim
         return [Flag("statement_unsure", clip_id, {
             "camera_time": name_time.isoformat(), "spoken_time": spoken.isoformat(),
             "readings": [reading.isoformat() for reading in readings],
-            "confidence": confidence, "notes": list(notes), "transcript": transcript or ""})]
+            "confidence_pct": round(confidence * 100), "notes": list(notes),
+            "transcript": transcript or ""})]
     return [Flag("clock_drift", clip_id, {
         "camera_time": name_time.isoformat(), "spoken_time": closest.isoformat(),
         "drift_s": int(drift), "threshold_s": threshold_s})]

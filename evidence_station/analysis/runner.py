@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from evidence_station.analysis import rules
 from evidence_station.analysis.probe import MediaFacts, probe_media
-from evidence_station.analysis.models import ModelHashMismatch, choose_model
+from evidence_station.analysis.models import ModelHashMismatch, choose_model, verify_model
 from evidence_station.analysis.speech import SpeechBackend, Transcript, first_seconds_of_audio, load_backend
 from evidence_station.analysis.statement import StatedTime, parse_statement
 from evidence_station.station import Station
@@ -104,6 +104,8 @@ class Analyser:
             choice = choose_model(configured_dir=config.speech_model_dir,
                                   configured_sha256=config.speech_model_sha256,
                                   auto=config.speech_auto, data_dir=station.layout.root)
+            if choice is not None:
+                verify_model(choice.model_dir, choice.sha256)  # checked again when it loads
         except ModelHashMismatch as err:
             # never a model whose hash changed: the check is off, loudly, until fixed
             log.critical("%s", err)
@@ -171,10 +173,11 @@ class Analyser:
             body["statement"] = {
                 "status": rules.statement_status(statement, spoken=spoken.when if spoken else None,
                                                  has_camera_time=name_time is not None),
-                "confidence": spoken.confidence if spoken else None,
+                # ledger events hold no floats (canonical JSON): per cent and milliseconds
+                "confidence_pct": round(spoken.confidence * 100) if spoken else None,
                 "readings": [reading.isoformat() for reading in spoken.readings] if spoken else [],
                 "notes": list(spoken.notes) if spoken else [],
-                "offset_s": found.offset_s if found else None,
+                "offset_ms": round(found.offset_s * 1000) if found else None,
             }
         return station.record(Draft("analysis", self.actor, body))
 
