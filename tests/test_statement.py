@@ -113,6 +113,13 @@ ASR_WRITTEN = [
     ("现在是下午3点30份", "2026-11-03T15:30:00", False),  # 份 for 分
     # 十一月 heard as 是一月: a date months away is a misreading until a person checks
     ("現在是二零二六年是一月三日下午兩點三十分", "2026-01-03T14:30:00", False),
+    # minutes garbled after a bare 点 (十三分 heard as 是山沸; 三十分 as 餐): not trusted
+    ("现在是下午四点 是山沸地", "2026-11-03T16:00:00", False),
+    ("天才是天下午五點餐吃飯", "2026-11-03T17:00:00", False),
+    ("现在时间，下午两点。我是执法人员", "2026-11-03T14:00:00", True),
+    # 点 written as a decimal point, and Chinese read by the English patterns: loose
+    ("现在是9.25分,开始执法记录", "2026-11-03T09:25:00", False),
+    ("现在是 2.30pm,开始执法记录", "2026-11-03T14:30:00", False),
     # two different times in one statement: one of them was misheard
     ("现在是上午9点30分。 下午9点30分。", "2026-11-03T09:30:00", False),
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 _DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
@@ -38,7 +38,14 @@ _HOMOPHONE_MINUTE = re.compile(r"(点\s*\d{1,2})\s*[份芬粉纷]")
 _HOMOPHONE_ZERO = re.compile(r"(点)\s*[领林玲令灵铃龄](?=\s*\d\s*分)")
 # A year said digit by digit and cut by the recogniser: "20 26年", "二〇 二六年".
 _SPLIT_YEAR_ZH = re.compile(r"(?<!\d)(\d{2})\s+(\d{2})(?=\s*年)")
+# What may follow a time that ends on a bare 点 or a bare number ("下午四点", "两点三"):
+# the end, punctuation, 整/钟, or a word that starts the next part of a statement. Anything
+# else (下午四点 是山沸 for 下午四点十三分; 五點餐 for 五点三十分) may be minutes the
+# recogniser garbled, so the reading is unsure.
+_CLEAN_END = re.compile(r"\s*(?:$|[,.;:!?，。；：！？、…]|[整钟正]|我|地点|地址|开始|在|现在|今天|执法|警号)")
+_DOT_FOR_DIAN = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})(?=\s*分)")
 HOMOPHONE_CONFIDENCE = 0.7
+LOOSE_CONFIDENCE = 0.6
 CONFLICT_CONFIDENCE = 0.4
 DATE_DIFFERS_CONFIDENCE = 0.6
 
@@ -80,7 +87,8 @@ def _fix_homophones(text: str) -> tuple[str, int]:
     text, hours = _HOMOPHONE_HOUR.subn(r"\1点", text)
     text, minutes = _HOMOPHONE_MINUTE.subn(r"\1分", text)
     text, zeros = _HOMOPHONE_ZERO.subn(r"\g<1>0", text)
-    return text, hours + minutes + zeros
+    text, dots = _DOT_FOR_DIAN.subn(r"\1点\2", text)  # 9.25分: 点 written as a decimal point
+    return text, hours + minutes + zeros + dots
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,8 @@ def _confidence(notes: list[str]) -> float:
     value = 1.0
     for note in notes:
         value *= {"homophone": HOMOPHONE_CONFIDENCE, "conflict": CONFLICT_CONFIDENCE,
-                  "date_differs": DATE_DIFFERS_CONFIDENCE}.get(note, 1.0)
+                  "date_differs": DATE_DIFFERS_CONFIDENCE, "minutes_unclear": LOOSE_CONFIDENCE,
+                  "loose": LOOSE_CONFIDENCE}.get(note, 1.0)
     return round(value, 3)
 
 
@@ -223,7 +232,7 @@ def _zh(text: str, on: date) -> StatedTime | None:
                 day, has_date = on + timedelta(days=offset), True
                 break
     start = date_match.end() if date_match else 0
-    readings: list[tuple[datetime, tuple[datetime, ...], str]] = []
+    readings: list[tuple[datetime, tuple[datetime, ...], str, bool]] = []
     for time_match in _ZH_TIME.finditer(text, start):
         said = int(time_match.group("hour"))
         if said > 24:
@@ -238,16 +247,20 @@ def _zh(text: str, on: date) -> StatedTime | None:
         when = datetime.combine(day, datetime.min.time()) + timedelta(hours=hour, minutes=minute,
                                                                        seconds=second)
         matched = text[date_match.start() if date_match else time_match.start():time_match.end()]
-        readings.append((when, _other_half_of_day(when, said, period), matched))
+        clean = bool(re.search(r"[分半整钟刻秒]$", time_match.group())) or \
+            _CLEAN_END.match(text, time_match.end()) is not None
+        readings.append((when, _other_half_of_day(when, said, period), matched, clean))
     if not readings:
         return None
-    when, alternatives, matched = readings[0]
+    when, alternatives, matched, clean = readings[0]
     notes = []
     if homophones:
         notes.append("homophone")
+    if not clean:
+        notes.append("minutes_unclear")
     # two different times in one statement: the recogniser misheard one of them (R2
     # statements state one time); a repeat of the same time is only a repeat.
-    if any(other not in (when, *alternatives) for other, _, _ in readings[1:]):
+    if any(other not in (when, *alternatives) for other, _, _, _ in readings[1:]):
         notes.append("conflict")
     if has_date and date_match and abs((day - on).days) > 1:
         # 十一月 heard as 是一月: the date is the likeliest misreading; the same time on
@@ -317,4 +330,10 @@ def parse_statement(text: str, on: date) -> StatedTime | None:
         found = _zh(normalised, on)
         if found is not None:
             return found
+        # Chinese speech read by the English patterns ("9.25", "1430") is a loose guess
+        loose = _en(normalised, on)
+        if loose is None:
+            return None
+        notes = (*loose.notes, "loose")
+        return replace(loose, confidence=_confidence(list(notes)), notes=notes)
     return _en(normalised, on)
