@@ -45,6 +45,7 @@ bench: deps
 	$(PY) benchmarks/bench_ledger.py
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_analysis.py
+	$(PY) benchmarks/bench_speech.py --clips 100
 
 clean:
 	rm -rf $(VENV) .stamp-* .pytest_cache .mypy_cache .ruff_cache

@@ -125,7 +125,8 @@ def assembled_path(models_root: Path, model: KnownModel = DEFAULT_MODEL) -> Path
 
 def assemble_known_model(models_root: Path, model: KnownModel = DEFAULT_MODEL) -> Path:
     """Assemble ``model`` from its installed packages into ``MODELS/NAME`` (MODELS is
-    :func:`models_dir`) and return that directory. Idempotent: an existing directory that matches the pin is kept.
+    :func:`models_dir`) and return that directory. Idempotent: an existing directory that
+    matches the pin is kept.
     The result is built in a temporary directory, verified against the pin, made
     read-only and renamed into place (a crash leaves either nothing or the whole model).
 

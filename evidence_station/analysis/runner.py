@@ -19,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from evidence_station.analysis import rules
-from evidence_station.analysis.probe import MediaFacts, probe_media
 from evidence_station.analysis.models import ModelHashMismatch, choose_model, verify_model
+from evidence_station.analysis.probe import MediaFacts, probe_media
 from evidence_station.analysis.speech import SpeechBackend, Transcript, first_seconds_of_audio, load_backend
 from evidence_station.analysis.statement import StatedTime, parse_statement
 from evidence_station.station import Station

@@ -29,7 +29,8 @@ _NUMERAL_RUN = re.compile(r"[〇零○一二两三四五六七八九十百千]+"
 # parser reads, traditional → simplified (a table, not a converter: only these matter).
 _SIMPLIFIED = str.maketrans({
     "點": "点", "時": "时", "兩": "两", "號": "号", "現": "现", "間": "间", "鐘": "钟",
-    "週": "周", "後": "后", "裡": "里", "裏": "里", "個": "个", "貳": "二", "參": "三", "陸": "六", "拾": "十", "佰": "百", "仟": "千", "晝": "昼",
+    "週": "周", "後": "后", "裡": "里", "裏": "里", "個": "个", "貳": "二", "參": "三",
+    "陸": "六", "拾": "十", "佰": "百", "仟": "千", "晝": "昼",
 })
 # Homophones the model writes for the unit words around numbers, accepted only between
 # numbers (so 今天 stays 今天) and costing confidence. "天" for 点 is the commonest.
