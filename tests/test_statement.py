@@ -176,3 +176,19 @@ def test_statement_rule_verified_drift_unsure() -> None:
     assert _flags(fourteen, camera=fourteen + timedelta(hours=3), confidence=0.7) == ["statement_unsure"]
     # unsure reading that agrees: the camera confirms it
     assert _flags(fourteen, camera=fourteen, confidence=0.7) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It's 11-0-0 PM on the 3rd of November", "2026-11-03T12:00:00"),  # the "0 PM" of 11:00 pm
+    ("It is 2 0 2 p.m. on the third", "2026-11-03T14:00:00"),  # 2:02 pm broken up
+    ("It is 2011 PM on the 3rd of November", "2026-11-03T20:11:00"),  # 24-hour figure and pm
+])
+def test_english_numbers_broken_up_are_unsure(text: str, expected: str) -> None:
+    stated = parse_statement(text, ON)
+    assert stated is not None and stated.when == datetime.fromisoformat(expected)
+    assert stated.confidence < 0.8 and "minutes_unclear" in stated.notes
+
+
+def test_english_figure_with_pm_that_agrees_is_confident() -> None:
+    stated = parse_statement("The time is 1241 PM location, Main Street.", ON)
+    assert stated is not None and stated.when == datetime(2026, 11, 3, 12, 41) and stated.confidence == 1.0

@@ -315,6 +315,13 @@ def _en(text: str, on: date) -> StatedTime | None:
             when = datetime.combine(day, datetime.min.time()) + timedelta(
                 hours=hour, minutes=minute, seconds=second)
             notes = ["date_differs"] if has_date and abs((day - on).days) > 1 else []
+            # "11-0-0 PM", "2 0 2 p.m.": the hour read is the last of several spoken
+            # numbers, so the others were minutes the recogniser broke up; "2011 PM": a
+            # 24-hour figure and am/pm contradict each other
+            if re.search(r"\d[\s,-]*$", text[max(0, match.start() - 3):match.start()]) or (
+                    groups.get("hhmm") and not 1 <= int(groups["hhmm"][:2]) <= 12
+                    and re.match(r"\s*[ap]\.?\s?m\b", text[match.end():])):
+                notes.append("minutes_unclear")
             alternatives = _other_half_of_day(when, said, period)
             if notes:
                 alternatives = (*alternatives, *(_on_day(r, on) for r in (when, *alternatives)))
