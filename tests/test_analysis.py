@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from evidence_station.analysis.models import model_sha256
 from evidence_station.analysis.rules import TimedClip, interruption_flags, sequence_flags
 from evidence_station.cli import main
 from evidence_station.demo import write_statement_mp4
@@ -41,7 +42,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 def station(tmp_path: Path) -> Callable[..., tuple[str, ...]]:
     config = tmp_path / "config.toml"
     config.write_text(f'[ingest]\nreserve_mib = 0\n[analysis]\nspeech_model_dir = "{model_dir()}"\n'
-                      'speech_language = "en"\n')
+                      f'speech_model_sha256 = "{model_sha256(model_dir())}"\nspeech_language = "en"\n')
     data = tmp_path / "data"
 
     def args(*more: str) -> tuple[str, ...]:
@@ -121,7 +122,9 @@ def test_without_a_speech_model_the_statement_is_needed(tmp_path: Path,
     camera = tmp_path / "camera"
     camera.mkdir()
     write_statement_mp4(camera / "20261103_143000.MP4", speak("hello", tmp_path / "s.wav"))
-    base = ["--data-dir", str(data), "--lang", "en"]
+    config = tmp_path / "config.toml"  # the speech-zh model is installed here: switch it off
+    config.write_text("[analysis]\nspeech_auto = false\n")
+    base = ["--data-dir", str(data), "--config", str(config), "--lang", "en"]
     assert main([*base, "init", "--station", "s"]) == 0
     assert main([*base, "ingest", str(camera)]) == 0
     assert main([*base, "analyze"]) == 0

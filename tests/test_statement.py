@@ -3,7 +3,7 @@ including the ways a speech recogniser writes them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -92,3 +92,103 @@ def test_normalise() -> None:
     assert normalise("十四点零五分") == "14点05分"
     assert normalise("二十三点五十九分") == "23点59分"
     assert normalise("ＡＢＣ　１２") == "abc 12"
+
+
+# -- what a speech recogniser really writes (Whisper base on Mandarin, measured here) -------
+ASR_WRITTEN = [
+    # (transcript, expected time, confident?)
+    ("現在是天,下午兩點我是法人員", "2026-11-03T14:00:00", True),  # traditional characters
+    ("現在是下午兩點三十分", "2026-11-03T14:30:00", True),
+    ("现在是2026年11月3日下午2点30分", "2026-11-03T14:30:00", True),
+    ("现在是下午两点30分", "2026-11-03T14:30:00", True),  # numerals and digits mixed
+    ("现在是下午二点半", "2026-11-03T14:30:00", True),  # 二 for 两
+    ("现在是晚上八點", "2026-11-03T20:00:00", True),
+    ("现在时间十四时五分", "2026-11-03T14:05:00", True),  # 零 dropped, 时 for 点
+    ("现在是二零二六年十一月三日上午九点十五分", "2026-11-03T09:15:00", True),  # year digit by digit
+    ("现在是两千零二十六年十一月三日十四点零五", "2026-11-03T14:05:00", True),
+    ("现在是20 26年11月3日晚上八点", "2026-11-03T20:00:00", True),  # a year cut in two
+    # homophones for the unit words: read, but not trusted
+    ("现在是下午兩天三十分", "2026-11-03T14:30:00", False),  # 天 for 点
+    ("现在是天,上午十点领五分", "2026-11-03T10:05:00", False),  # 领 for 零
+    ("现在是下午3点30份", "2026-11-03T15:30:00", False),  # 份 for 分
+    # 十一月 heard as 是一月: a date months away is a misreading until a person checks
+    ("現在是二零二六年是一月三日下午兩點三十分", "2026-01-03T14:30:00", False),
+    # minutes garbled after a bare 点 (十三分 heard as 是山沸; 三十分 as 餐): not trusted
+    ("现在是下午四点 是山沸地", "2026-11-03T16:00:00", False),
+    ("天才是天下午五點餐吃飯", "2026-11-03T17:00:00", False),
+    ("现在时间，下午两点。我是执法人员", "2026-11-03T14:00:00", True),
+    # 点 written as a decimal point, and Chinese read by the English patterns: loose
+    ("现在是9.25分,开始执法记录", "2026-11-03T09:25:00", False),
+    ("现在是 2.30pm,开始执法记录", "2026-11-03T14:30:00", False),
+    # two different times in one statement: one of them was misheard
+    ("现在是上午9点30分。 下午9点30分。", "2026-11-03T09:30:00", False),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "confident"), ASR_WRITTEN, ids=[a[0][:30] for a in ASR_WRITTEN])
+def test_what_asr_writes(text: str, expected: str, confident: bool) -> None:
+    stated = parse_statement(text, ON)
+    assert stated is not None, text
+    assert stated.when == datetime.fromisoformat(expected)
+    assert (stated.confidence >= 0.8) is confident, stated
+
+
+@pytest.mark.parametrize("text", [
+    "现在是下午认天派,开始录。",  # the numbers were lost: no statement, not a guess
+    "今天天气很好",  # 天 after 今 is not a homophone of 点
+    "语音说明了日期、时间、地点和执法人员。",
+])
+def test_asr_text_without_a_time(text: str) -> None:
+    assert parse_statement(text, ON) is None
+
+
+def test_hour_without_period_has_both_readings() -> None:
+    stated = parse_statement("现在时间两点半", ON)
+    assert stated is not None and stated.when == datetime(2026, 11, 3, 2, 30)
+    assert stated.alternatives == (datetime(2026, 11, 3, 14, 30),)
+    assert parse_statement("下午两点半", ON).alternatives == ()  # type: ignore[union-attr]
+    assert parse_statement("十四点三十分", ON).alternatives == ()  # type: ignore[union-attr]
+
+
+def test_a_misheard_date_keeps_the_time_on_the_recording_date() -> None:
+    stated = parse_statement("是一月三日下午两点", ON)
+    assert stated is not None and stated.confidence < 0.8
+    assert datetime(2026, 11, 3, 14, 0) in stated.readings
+
+
+# -- the rule: drift only from a confident reading that no reading can explain -----------
+def _flags(spoken: datetime, *, camera: datetime, confidence: float = 1.0,
+           alternatives: tuple[datetime, ...] = ()) -> list[str]:
+    from evidence_station.analysis.rules import statement_flags
+
+    return [flag.kind for flag in statement_flags(
+        "c", name_time=camera, spoken=spoken, backend=True, transcript="t", threshold_s=120,
+        alternatives=alternatives, confidence=confidence, min_confidence=0.8)]
+
+
+def test_statement_rule_verified_drift_unsure() -> None:
+    two, fourteen = datetime(2026, 11, 3, 2, 0), datetime(2026, 11, 3, 14, 0)
+    assert _flags(fourteen, camera=fourteen) == []
+    assert _flags(fourteen, camera=fourteen + timedelta(minutes=30)) == ["clock_drift"]
+    # 两点 with no 上午/下午: the camera agrees with one reading
+    assert _flags(two, camera=fourteen, alternatives=(fourteen,)) == []
+    # unsure reading that disagrees: a question, not a drift
+    assert _flags(fourteen, camera=fourteen + timedelta(hours=3), confidence=0.7) == ["statement_unsure"]
+    # unsure reading that agrees: the camera confirms it
+    assert _flags(fourteen, camera=fourteen, confidence=0.7) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It's 11-0-0 PM on the 3rd of November", "2026-11-03T12:00:00"),  # the "0 PM" of 11:00 pm
+    ("It is 2 0 2 p.m. on the third", "2026-11-03T14:00:00"),  # 2:02 pm broken up
+    ("It is 2011 PM on the 3rd of November", "2026-11-03T20:11:00"),  # 24-hour figure and pm
+])
+def test_english_numbers_broken_up_are_unsure(text: str, expected: str) -> None:
+    stated = parse_statement(text, ON)
+    assert stated is not None and stated.when == datetime.fromisoformat(expected)
+    assert stated.confidence < 0.8 and "minutes_unclear" in stated.notes
+
+
+def test_english_figure_with_pm_that_agrees_is_confident() -> None:
+    stated = parse_statement("The time is 1241 PM location, Main Street.", ON)
+    assert stated is not None and stated.when == datetime(2026, 11, 3, 12, 41) and stated.confidence == 1.0

@@ -19,6 +19,7 @@ ARTICLES = {
     "clock_ahead": "R1 (000:7, 004:7)",
     "statement_needed": "R2 (000:7, 004:7, 002:12, 001:13)",
     "statement_unreadable": "R2 (000:7, 004:7, 002:12, 001:13)",
+    "statement_unsure": "R1/R2/R13 (000:7, 004:7, 001:17)",
     "interruption_unexplained": "R3 (000:7, 001:15, 002:13)",
     "overlap": "R1/R13 (000:7, 001:17)",
     "missing_files": "R3/R15 (000:7, 000:31)",
@@ -43,20 +44,50 @@ class Flag:
 
 
 def statement_flags(clip_id: str, *, name_time: datetime | None, spoken: datetime | None,
-                    backend: bool, transcript: str | None, threshold_s: int) -> list[Flag]:
-    """R2 and R1/R13: is there a stated time, and does the camera clock agree with it?"""
+                    backend: bool, transcript: str | None, threshold_s: int,
+                    alternatives: Sequence[datetime] = (), confidence: float = 1.0,
+                    min_confidence: float = 0.8, notes: Sequence[str] = (),
+                    no_backend_reason: str = "no speech backend configured") -> list[Flag]:
+    """R2 and R1/R13: is there a stated time, and does the camera clock agree with it?
+
+    ``name_time`` is the camera's time at the moment the statement was spoken. The camera
+    agrees when any reading the words allow (``spoken`` or an ``alternatives`` one: 两点
+    is 02:00 or 14:00) is within ``threshold_s`` — a misheard number that happens to agree
+    with the camera is too unlikely to matter. When none agrees, a confident reading is
+    clock drift (the smallest difference is reported), an unsure one is a question for a
+    person (``statement_unsure``), never a drift figure that may be wrong."""
     if not backend:
-        return [Flag("statement_needed", clip_id, {"reason": "no speech backend configured"})]
+        return [Flag("statement_needed", clip_id, {"reason": no_backend_reason})]
     if spoken is None:
         return [Flag("statement_unreadable", clip_id, {"transcript": transcript or ""})]
     if name_time is None:
         return []
-    drift = (name_time - spoken).total_seconds()
-    if abs(drift) > threshold_s:
-        return [Flag("clock_drift", clip_id, {
+    readings = [spoken, *alternatives]
+    drifts = sorted(((name_time - reading).total_seconds(), reading) for reading in readings)
+    drift, closest = min(drifts, key=lambda item: abs(item[0]))
+    if abs(drift) <= threshold_s:
+        return []
+    if confidence < min_confidence:
+        return [Flag("statement_unsure", clip_id, {
             "camera_time": name_time.isoformat(), "spoken_time": spoken.isoformat(),
-            "drift_s": int(drift), "threshold_s": threshold_s})]
-    return []
+            "readings": [reading.isoformat() for reading in readings],
+            "confidence_pct": round(confidence * 100), "notes": list(notes),
+            "transcript": transcript or ""})]
+    return [Flag("clock_drift", clip_id, {
+        "camera_time": name_time.isoformat(), "spoken_time": closest.isoformat(),
+        "drift_s": int(drift), "threshold_s": threshold_s})]
+
+
+def statement_status(flags: Sequence[Flag], *, spoken: datetime | None, has_camera_time: bool) -> str:
+    """One word for the statement check, kept on the analysis event: ``verified`` (the
+    camera agrees with the stated time), ``drift``, ``unsure``, ``none`` (no time found),
+    ``no_model``, or ``unchecked`` (a stated time but no camera time to compare)."""
+    kinds = {flag.kind for flag in flags}
+    for kind, status in (("statement_needed", "no_model"), ("statement_unreadable", "none"),
+                         ("statement_unsure", "unsure"), ("clock_drift", "drift")):
+        if kind in kinds:
+            return status
+    return "verified" if spoken is not None and has_camera_time else "unchecked"
 
 
 def clock_ahead_flag(clip_id: str, *, end: datetime, docked_at: datetime,

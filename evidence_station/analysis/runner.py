@@ -14,14 +14,15 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from evidence_station.analysis import rules
+from evidence_station.analysis.models import ModelHashMismatch, choose_model, verify_model
 from evidence_station.analysis.probe import MediaFacts, probe_media
 from evidence_station.analysis.speech import SpeechBackend, Transcript, first_seconds_of_audio, load_backend
-from evidence_station.analysis.statement import parse_statement
+from evidence_station.analysis.statement import StatedTime, parse_statement
 from evidence_station.station import Station
 from hashing.canonical import canonical_json
 from hashing.ledger import Draft, Event
@@ -62,6 +63,30 @@ def _container_time(facts: MediaFacts, zone: ZoneInfo) -> datetime | None:
     return value.astimezone(zone).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class FoundStatement:
+    stated: StatedTime
+    offset_s: float  # seconds into the recording where the stated time was spoken
+
+
+def locate_statement(transcript: Transcript, on: date) -> FoundStatement | None:
+    """The stated time and where in the first seconds it was said: the first prefix of
+    the recognised words that states the same time ends at the statement (word
+    timestamps), so the camera's clock is compared at that moment, not at the start."""
+    stated = parse_statement(transcript.text, on)
+    if stated is None:
+        return None
+    if not transcript.words:
+        return FoundStatement(stated, 0.0)
+    prefix = ""
+    for word in transcript.words:
+        prefix += word.text
+        early = parse_statement(prefix, on)
+        if early is not None and early.when == stated.when:
+            return FoundStatement(stated, round(word.end, 2))
+    return FoundStatement(stated, 0.0)
+
+
 @dataclass
 class Analyser:
     station: Station
@@ -69,11 +94,25 @@ class Analyser:
     calendar: WorkdayCalendar
     actor: str = "analysis"
 
+    no_backend_reason: str = "no speech backend configured"
+
     @classmethod
     def for_station(cls, station: Station, actor: str = "analysis") -> Analyser:
         config = station.config.analysis
-        return cls(station, load_backend(config.speech_model_dir, config.speech_language or None),
-                   WorkdayCalendar.load([DATA_DIR, *config.calendar_dirs]), actor)
+        reason = "no speech model installed (pip install 'evidence-station[speech-zh]')"
+        try:
+            choice = choose_model(configured_dir=config.speech_model_dir,
+                                  configured_sha256=config.speech_model_sha256,
+                                  auto=config.speech_auto, data_dir=station.layout.root)
+            if choice is not None:
+                verify_model(choice.model_dir, choice.sha256)  # checked again when it loads
+        except ModelHashMismatch as err:
+            # never a model whose hash changed: the check is off, loudly, until fixed
+            log.critical("%s", err)
+            choice, reason = None, f"speech model changed (sha256 {err.found}, pinned {err.expected})"
+        backend = load_backend(choice, config.speech_language or None, config.speech_prompt)
+        return cls(station, backend, WorkdayCalendar.load([DATA_DIR, *config.calendar_dirs]), actor,
+                   reason)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,18 +130,22 @@ class Analyser:
         name_time = _local(clip["recorded_at"], self.zone) or _container_time(facts, self.zone)
         ingested = _local(clip["ingested_at"], self.zone)
         transcript = self._transcribe(path, facts, config.statement_seconds)
-        on = (name_time or ingested
-              or station.clock.now().astimezone(self.zone).replace(tzinfo=None)).date()
-        spoken = parse_statement(transcript.text, on) if transcript else None
-        flags = [
-            *rules.media_flags(clip_id, facts.problems),
-            *(rules.statement_flags(clip_id, name_time=name_time,
-                                    spoken=spoken.when if spoken else None,
-                                    backend=self.backend is not None,
-                                    transcript=transcript.text if transcript else None,
-                                    threshold_s=config.drift_threshold_s)
-              if facts.kind in ("video", "audio") else []),
-        ]
+        on = (name_time or ingested or self.station.clock.now().astimezone(self.zone).replace(
+            tzinfo=None)).date()
+        found = locate_statement(transcript, on) if transcript else None
+        spoken = found.stated if found else None
+        # R1/R13: the officer states the time *when speaking*, seconds into the recording
+        camera_at_statement = name_time + timedelta(seconds=found.offset_s) \
+            if name_time is not None and found is not None else name_time
+        statement = rules.statement_flags(
+            clip_id, name_time=camera_at_statement, spoken=spoken.when if spoken else None,
+            backend=self.backend is not None, transcript=transcript.text if transcript else None,
+            threshold_s=config.drift_threshold_s,
+            alternatives=spoken.alternatives if spoken else (),
+            confidence=spoken.confidence if spoken else 1.0,
+            min_confidence=config.min_statement_confidence, notes=spoken.notes if spoken else (),
+            no_backend_reason=self.no_backend_reason) if facts.kind in ("video", "audio") else []
+        flags = [*rules.media_flags(clip_id, facts.problems), *statement]
         if name_time is not None and ingested is not None:
             flags += rules.late_storage_flag(clip_id, recorded_at=name_time, ingested_at=ingested,
                                              rule=DeadlineRule.parse(config.storage_deadline),
@@ -112,15 +155,31 @@ class Analyser:
                 end = rules.TimedClip(clip_id, name_time, facts.duration_s, False).end
                 flags += rules.clock_ahead_flag(clip_id, end=end, docked_at=session,
                                                 tolerance_s=config.drift_threshold_s)
-        drift = int((name_time - spoken.when).total_seconds()) if name_time and spoken else None
-        return station.record(Draft("analysis", self.actor, {
+        drift = None
+        if camera_at_statement is not None and spoken is not None:
+            drift = int(min(((camera_at_statement - reading).total_seconds() for reading in spoken.readings),
+                            key=abs))
+        body: dict[str, Any] = {
             "clip_id": clip_id, "sha256": clip["sha256"], "media": facts.as_dict(),
             "transcript": transcript.text if transcript else None,
             "transcript_backend": transcript.backend if transcript else None,
             "spoken_time": spoken.isoformat() if spoken else None,
             "spoken_words": spoken.matched if spoken else None,
             "drift_s": drift, "flags": [_flag_record(flag) for flag in flags],
-        }))
+        }
+        if transcript is not None:
+            # which model wrote the transcript, exactly (its pinned hash), and how sure the reading is
+            body["speech_model_sha256"] = transcript.model_sha256
+            body["statement"] = {
+                "status": rules.statement_status(statement, spoken=spoken.when if spoken else None,
+                                                 has_camera_time=name_time is not None),
+                # ledger events hold no floats (canonical JSON): per cent and milliseconds
+                "confidence_pct": round(spoken.confidence * 100) if spoken else None,
+                "readings": [reading.isoformat() for reading in spoken.readings] if spoken else [],
+                "notes": list(spoken.notes) if spoken else [],
+                "offset_ms": round(found.offset_s * 1000) if found else None,
+            }
+        return station.record(Draft("analysis", self.actor, body))
 
     def _docking(self, clip_id: str) -> tuple[datetime | None, datetime | None]:
         """(docked at, returned from remote work at) of the session that first brought it."""

@@ -27,7 +27,7 @@ def policy_of(config: Config) -> Policy:
 
 
 # R1/R13: review flags that say the clip's recorded time is not yet trustworthy.
-TIME_FLAG_KINDS = ("clock_drift", "clock_ahead", "overlap")
+TIME_FLAG_KINDS = ("clock_drift", "clock_ahead", "overlap", "statement_unsure")
 
 
 def today(station: Station) -> date:

@@ -77,6 +77,7 @@ def _register() -> None:
         ingest_cmd,
         init_cmd,
         ledger_cmd,
+        models_cmd,
         report_cmd,
         retention_cmd,
         web_cmd,
@@ -85,7 +86,7 @@ def _register() -> None:
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd, witness_cmd):
+                   report_cmd, witness_cmd, models_cmd):
         module.register(cli)
 
 

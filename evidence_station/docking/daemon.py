@@ -170,10 +170,12 @@ class Daemon:
                         if child.is_dir() and not child.is_symlink():
                             self.on_folder(child)
         elif config.demo_camera and not self._jobs:
-            from evidence_station.demo import make_demo_camera  # PyAV: only when needed
+            from evidence_station.demo import can_speak_mandarin, make_demo_camera  # PyAV: when needed
 
+            # the demo officer states the time in Mandarin (R2), checked against the clock (R1)
             demo = make_demo_camera(self.station.layout.root / "demo-camera",
-                                    zone=self.station.config.station.timezone)
+                                    zone=self.station.config.station.timezone,
+                                    spoken=can_speak_mandarin())
             self._start_job(DockJob("demo", "demo", demo))
         self.board.mark_ready()
 
