@@ -20,7 +20,6 @@ Imports only the standard library and ``cryptography``, like the rest of ``hashi
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from hashing.note import (
     NoteError,
     NoteMalformedError,
     parse_private_key,
+    parse_public_key,
     split_note,
 )
 
@@ -80,22 +80,9 @@ class CosignerVerifier:
 
     @classmethod
     def parse(cls, vkey: str) -> CosignerVerifier:
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3:
-            raise CosignatureError(f"witness key {vkey!r} is not name+hexid+base64key")
-        name, hex_id, encoded = parts
-        _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = bytes.fromhex(hex_id)
-        except (binascii.Error, ValueError) as err:
-            raise CosignatureError(f"witness key {vkey!r}: {err}") from err
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise CosignatureError(
-                f"witness key {vkey!r} is not an Ed25519 cosignature/v1 key (type 0x04)")
-        if cosigner_key_id(name, raw[1:]) != wanted_id:
-            raise CosignatureError(f"witness key {vkey!r}: key id does not match name and key")
-        return cls(name, wanted_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+        return cls(*parse_public_key(
+            vkey, ALG_COSIGNATURE_V1, cosigner_key_id, "witness key",
+            "an Ed25519 cosignature/v1 key (type 0x04)", CosignatureError, _check_name))
 
     def encode(self) -> str:
         raw = bytes([ALG_COSIGNATURE_V1]) + _raw(self.public_key)

@@ -45,6 +45,34 @@ def _public_bytes(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+def parse_public_key(vkey: str, algorithm: int, id_of: Callable[[str, bytes], bytes], what: str,
+                     kind: str, error: type[Exception],
+                     check_name: Callable[[str], None] = _check_name,
+                     ) -> tuple[str, bytes, Ed25519PublicKey]:
+    """``<name>+<hex key id>+base64(<algorithm> ‖ public key)``: a signed-note verifier key,
+    which a witness's cosignature key shares with its own algorithm byte and key id. Gives
+    name, key id and key, the id checked against name and key as ``id_of`` forms it."""
+    parts = vkey.strip().split("+", 2)
+    if len(parts) != 3:
+        raise error(f"{what} {vkey!r} is not name+hexid+base64key")
+    name, hex_id, encoded = parts
+    check_name(name)
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        wanted_id = bytes.fromhex(hex_id)
+    except (binascii.Error, ValueError) as err:
+        raise error(f"{what} {vkey!r}: {err}") from err
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise error(f"{what} {vkey!r} is not {kind}")
+    if id_of(name, raw[1:]) != wanted_id:
+        raise error(f"{what} {vkey!r}: key id does not match name and key")
+    try:
+        public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+    except ValueError as err:
+        raise error(f"{what} {vkey!r}: {err}") from err
+    return name, wanted_id, public_key
+
+
 @dataclass(frozen=True)
 class Verifier:
     name: str
@@ -53,25 +81,8 @@ class Verifier:
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        parts = vkey.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError(f"verifier key {vkey!r} is not name+hexid+base64key")
-        name, hex_id, encoded = parts
-        _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = bytes.fromhex(hex_id)
-        except (binascii.Error, ValueError) as err:
-            raise NoteError(f"verifier key {vkey!r}: {err}") from err
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError(f"verifier key {vkey!r} is not an Ed25519 key")
-        if key_id(name, raw[1:]) != wanted_id:
-            raise NoteError(f"verifier key {vkey!r}: key id does not match name and key")
-        try:
-            public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
-        except ValueError as err:
-            raise NoteError(f"verifier key {vkey!r}: {err}") from err
-        return cls(name, wanted_id, public_key)
+        return cls(*parse_public_key(vkey, ALG_ED25519, key_id, "verifier key", "an Ed25519 key",
+                                     NoteError))
 
     def encode(self) -> str:
         raw = bytes([ALG_ED25519]) + _public_bytes(self.public_key)
