@@ -36,13 +36,29 @@ def write_file_durably(path: str | os.PathLike[str], data: bytes, *, mode: int =
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        # The mode (the umask may have narrowed it at create) is the file's last change,
+        # so the one fsync below makes data and mode durable together; a chmod after the
+        # fsync would be lost at a power cut (DESIGN.md, "Durable means fsynced").
+        os.fchmod(fd, mode)
         os.fsync(fd)
-    except BaseException:
         os.close(fd)
+        fd = -1
+        os.replace(tmp, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, target)
     fsync_directory(target.parent)
+
+
+def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:
+    """Set ``mode`` on a written file and fsync it, so the mode survives a power cut
+    (an fsync of the data before a chmod does not cover the chmod)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
