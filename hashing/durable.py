@@ -44,13 +44,31 @@ def write_file_durably(path: str | os.PathLike[str], data: bytes, *, mode: int =
         os.close(fd)
         fd = -1
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         if fd >= 0:
             os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and not isinstance(err, DurableWriteError):
+            raise DurableWriteError(target, err) from err
         raise
-    fsync_directory(target.parent)
+    try:
+        fsync_directory(target.parent)
+    except OSError as err:
+        raise DurableWriteError(target, err) from err
+
+
+class DurableWriteError(OSError):
+    """A durable write failed; names the file (``os.write``/``fsync`` errors do not).
+    The previous content of the file, if any, is what stays (the temp file is removed)."""
+
+    def __init__(self, target: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, f"writing {target} failed: "
+                         f"{os.strerror(cause.errno) if cause.errno else cause}", str(target))
+        self.target = target
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:

@@ -548,6 +548,31 @@ class Ledger:
                                        restore_error=restore_error)
         return self._fatal
 
+    def reopen(self) -> None:
+        """After a failed write, open this writer again as a fresh open would: the caches
+        are rebuilt and the whole chain re-checked (no clean close vouches for them), and
+        appends are accepted again only if that succeeds. Holds on to the writer lock
+        throughout, so no other process can slip in between."""
+        if not self.writable or self._lock_fd is None:
+            raise LedgerError("only the writer can be reopened")
+        failure = self._fatal
+        if self._events_fd is not None:
+            os.close(self._events_fd)
+            self._events_fd = None
+        with contextlib.suppress(OSError):
+            self.tree.close()
+        self.tree = TreeStore(self.directory / "tree")
+        self._size, self._end_offset, self._last_hash = 0, 0, ZERO_HASH
+        self._fatal = None
+        with contextlib.suppress(FileNotFoundError):
+            self._state_path().unlink()  # whatever it said, it is not trusted now
+        try:
+            self._rebuild_caches(recover=False)
+            self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        except BaseException:
+            self._fatal = failure  # still stopped: the caller learns why from the raise
+            raise
+
     @property
     def failed(self) -> LedgerWriteError | None:
         """The write failure that stopped this writer, if any (then reopen it)."""
