@@ -68,19 +68,26 @@ class LedgerWriteError(LedgerError):
     event (the failed events were not recorded) and this writer stops."""
 
     def __init__(self, path: Path, *, last_seq: int, cause: OSError,
-                 restore_error: OSError | None = None) -> None:
+                 cut_error: OSError | None = None, sync_error: OSError | None = None) -> None:
         what = os.strerror(cause.errno) if cause.errno else str(cause)
-        if restore_error is None:
+        todo = ("free space or fix the disk (see `dmesg`); then the ledger is reopened and "
+                "re-checked before the next change (or restart the station), and the change "
+                "can be made again")
+        if cut_error is None:
             kept = (f"the ledger was put back at its last durable event seq {last_seq}; the "
                     "change that failed was NOT recorded")
-            todo = ("free space or fix the disk (see `dmesg`), then restart the station "
-                    "(the daemon, or run the command again): it reopens and checks the ledger "
-                    "and the change can be made again")
+            if sync_error is not None:
+                kept += (f" (the cut is not on disk yet: fsync failed again, "
+                         f"{os.strerror(sync_error.errno or 0)}; should the station stop before "
+                         "the disk is fixed, its next start reports a torn tail: then run "
+                         "`evidence-station ledger recover`)")
         else:
             kept = (f"cutting it back to the last durable event seq {last_seq} failed too "
-                    f"({os.strerror(restore_error.errno or 0)})")
-            todo = ("fix the disk (see `dmesg`), then run `evidence-station ledger recover`, "
-                    "which keeps every complete event and quarantines a torn one")
+                    f"({os.strerror(cut_error.errno or 0)}); the change that failed was NOT "
+                    "acknowledged")
+            todo = ("fix the disk (see `dmesg`), then restart the station; if it reports a "
+                    "torn tail, run `evidence-station ledger recover`, which keeps every "
+                    "complete event and quarantines the torn one")
         super().__init__(f"{path}: writing to the ledger failed ({what}); {kept}. "
                          f"No further change is recorded by this process: {todo}.")
         self.path = path
@@ -532,20 +539,25 @@ class Ledger:
         (after a failed fsync the kernel may have dropped the pages: what is on disk is
         unknown, so the cut is what makes it known); cache entries past it are dropped.
         None of the failed batch was acknowledged, so nothing acknowledged is lost."""
-        restore_error: OSError | None = None
+        cut_error: OSError | None = None
+        sync_error: OSError | None = None
+        assert self._events_fd is not None
         try:
-            assert self._events_fd is not None
             os.ftruncate(self._events_fd, self._end_offset)
-            os.fsync(self._events_fd)
         except OSError as again:
-            restore_error = again
+            cut_error = again
+        else:
+            try:
+                os.fsync(self._events_fd)
+            except OSError as again:
+                sync_error = again
         with contextlib.suppress(OSError):
             self.tree.rollback(self._size)
         with contextlib.suppress(OSError):
             if self._offsets_path.stat().st_size > self._size * _OFFSET.size:
                 os.truncate(self._offsets_path, self._size * _OFFSET.size)
         self._fatal = LedgerWriteError(self.path, last_seq=self._size - 1, cause=err,
-                                       restore_error=restore_error)
+                                       cut_error=cut_error, sync_error=sync_error)
         return self._fatal
 
     def reopen(self) -> None:
