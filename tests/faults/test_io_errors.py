@@ -23,9 +23,11 @@ from evidence_station.ingest.model import Outcome, SilentReporter
 from evidence_station.ingest.pipeline import ingest_source
 from evidence_station.station import Station, init_station
 from tests.conftest import tree_snapshot
-from tests.faults.iofault_helpers import FaultFS, faultfs  # noqa: F401  (fixture)
+from tests.faults import iofault_helpers
+from tests.faults.iofault_helpers import FaultFS
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
+faultfs = iofault_helpers.faultfs  # the fixture
 
 CONFIG = Config.model_validate({"ingest": {"reserve_mib": 0}})
 
