@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -456,7 +456,7 @@ class Ledger:
             body = handle.readline()[:-1]
         return Event(seq, body, _parse_line(seq, body))
 
-    def events(self, start: int = 0) -> Iterator[Event]:
+    def events(self, start: int = 0) -> Generator[Event, None, None]:
         """Every event from ``start`` in order (parsed, not re-verified)."""
         for seq, body in self.raw_events(start):
             yield Event(seq, body, _parse_line(seq, body))

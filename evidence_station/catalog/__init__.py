@@ -205,8 +205,9 @@ class Catalog:
         durable state) and is reported as :class:`CatalogWriteError` naming the file; the
         events stay in the ledger and the next catch-up applies them (DESIGN.md, "Failure")."""
         start = self.applied_seq + 1
+        events = ledger.events(start)
         try:
-            return self.apply_events(ledger.events(start))
+            return self.apply_events(events)
         except sqlite3.OperationalError as err:
             if not _is_disk_error(err):
                 raise
@@ -214,6 +215,8 @@ class Catalog:
                 catalog=self.path, detail=str(err),
                 recorded=(f"Ledger events from seq {start} on are durable in the ledger and "
                           "not yet in the catalog. " if ledger.size > start else "")) from err
+        finally:
+            events.close()  # the events file is closed now, not whenever GC comes by
 
     def apply_events(self, events: Iterable[Event]) -> int:
         """Apply ``events`` in one transaction, strictly in ``seq`` order: each must be the

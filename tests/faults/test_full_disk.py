@@ -17,10 +17,19 @@ from pathlib import Path
 
 import pytest
 
+from evidence_station.check import check_station
+from evidence_station.config import Config
+from evidence_station.errors import LedgerProblem
+from evidence_station.ingest.model import SilentReporter
+from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.station import Station, init_station
 from hashing.ledger import Draft, Ledger, LedgerFatalError, LedgerWriteError
+from tests.faults import iofault_helpers
+from tests.faults.iofault_helpers import FaultFS
 from tests.reference_merkle import mth
 
 pytestmark = pytest.mark.root
+faultfs = iofault_helpers.faultfs  # the fixture
 
 FILLER = "filler.bin"
 
@@ -119,3 +128,106 @@ def test_ledger_batches_on_a_full_disk_never_leave_a_torn_or_unacknowledged_even
         assert ledger.size == acknowledged
     filler.unlink()
     assert_chain(directory, acknowledged)
+
+
+# -- the station on a full disk ---------------------------------------------------------------
+
+CONFIG = Config.model_validate({"ingest": {"reserve_mib": 0}})
+
+
+class FillAt(SilentReporter):
+    """Fills the disk when the ``nth`` file starts verifying: its copy is staged, its
+    store name, ledger event and catalog row are still to come — someone else took the
+    last free byte in between."""
+
+    def __init__(self, disk: Path, nth: int = 2) -> None:
+        super().__init__()
+        self.disk, self.nth, self.count = disk, nth, 0
+        self.filler: Path | None = None
+
+    def verifying(self, item: object) -> None:
+        self.count += 1
+        if self.count == self.nth:
+            self.filler = fill(self.disk)
+
+
+def assert_station_clean(data: Path) -> None:
+    with Station.open(data, CONFIG, writable=False) as station:
+        report = check_station(station, verify_data=True)
+        assert report.ok, [str(f) for f in report.findings]
+        assert list(station.store.tmp.iterdir()) == []
+
+
+def dock_again(data: Path, camera: Path, acknowledged: list[bytes]) -> None:
+    with Station.open(data, CONFIG, writable=True) as station:
+        again = ingest_source(station, camera, device_id="CAM12345", actor="tester")
+    assert again.state == "completed", again.reason
+    body = events_of(data / "ledger")
+    assert body[:len(acknowledged)] == acknowledged  # nothing acknowledged lost or changed
+    ingests = [json.loads(line) for line in body if b'"type":"ingest"' in line]
+    assert len({e["sha256"] for e in ingests}) == len(ingests) == 3
+    assert_station_clean(data)
+
+
+@pytest.mark.slow
+def test_disk_full_during_docking_then_freed(tmpfs: Callable[[int], Path], camera: Path) -> None:
+    """The whole data dir on one small disk that fills mid-session (a real ENOSPC on
+    whichever write comes next: the store's name, the ledger, the catalog, the next copy)."""
+    disk = tmpfs(16 * 1024 * 1024)
+    data = disk / "data"
+    init_station(data, "small", "tester")
+    reporter = FillAt(disk)
+    with Station.open(data, CONFIG, writable=True) as station:
+        try:
+            result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
+                                   reporter=reporter)
+        except LedgerProblem as err:  # even the session's end could not be recorded
+            message = err.render("en")
+        else:
+            assert result.state == "interrupted"
+            message = result.reason or ""
+        acknowledged = events_of(data / "ledger")
+        print("full disk during docking:", message)
+        assert "No space left" in message or "store is full" in message, message
+        assert list(station.store.tmp.iterdir()) == []  # no partial copy
+        assert reporter.filler is not None
+        reporter.filler.unlink()  # the fault clears; the same process goes on
+    dock_again(data, camera, acknowledged)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pattern,names", [
+    ("data/ledger/events.jsonl", ["events.jsonl", "NOT recorded"]),
+    ("data/catalog.sqlite*", ["catalog.sqlite", "catches up from the ledger"]),
+    ("data/store/tmp/*", ["store is full"]),
+])
+def test_enospc_on_each_part_mid_session(faultfs: Callable[..., FaultFS], camera: Path,
+                                         pattern: str, names: list[str]) -> None:
+    """ENOSPC exactly where it hurts (the FUSE fault filesystem), on each of ledger,
+    catalog and store: the error names the file and what to do; docking again after the
+    disk has room finishes the job with nothing lost or doubled."""
+    fs = faultfs()
+    data = fs.mount / "data"
+    init_station(data, "faulty", "tester")
+
+    class At(SilentReporter):
+        count = 0
+
+        def file_started(self, item: object) -> None:
+            self.count += 1
+            if self.count == 2:
+                fs.fail("write", "ENOSPC", pattern)
+
+        def file_finished(self, outcome: object) -> None:
+            if self.count == 2:
+                fs.clear()
+
+    with Station.open(data, CONFIG, writable=True) as station:
+        result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
+                               reporter=At())
+        acknowledged = events_of(data / "ledger")
+    assert result.state == "interrupted"
+    for name in names:
+        assert name in (result.reason or ""), result.reason
+    assert fs.failures() >= 1
+    dock_again(data, camera, acknowledged)
