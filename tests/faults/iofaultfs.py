@@ -72,7 +72,7 @@ class FaultyFS(Operations):  # type: ignore[misc]
                     raise FuseOSError(fault.code)
             hang = op == "read" and any(fnmatch.fnmatchcase(rel, p) for p in self.hung)
         if hang:
-            self.released.wait()
+            self.released.wait(timeout=300)  # never hang a test run forever
 
     def _note(self, op: str, path: str, detail: str = "") -> None:
         if self.log is not None:
