@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,71 @@ def run_with_stalls(daemon: DaemonProcess, hung: FaultFS, tmp_path: Path,
     finally:
         for client in stalled:
             client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_slow_web_clients_do_not_stop_other_web_users(tmp_path: Path, camera: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow-loris clients (headers never finished) and clients that pipeline many requests
+    and never read the answers: a logged-in auditor's pages still come back, while those
+    clients are still connected and their answers still unread."""
+    import httpx
+
+    from tests.webtools import PASSWORD, csrf, make_station_lite
+
+    data = tmp_path / "data"
+    make_station_lite(data, camera, monkeypatch)
+    port = free_port()
+    log = (tmp_path / "web.log").open("wb")
+    web = subprocess.Popen(
+        [sys.executable, "-m", "evidence_station", "--data-dir", str(data), "--lang", "en",
+         "web", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    slow: list[socket.socket] = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/login", timeout=5)
+                break
+            except httpx.TransportError:
+                if web.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError((tmp_path / "web.log").read_text()) from None
+                time.sleep(0.2)
+        for _ in range(50):  # slow loris: half a request line, never the rest
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(client)
+        # readers that never read: 400 login pages each (~2 MB) pile up, more than the
+        # socket buffers hold, so the server must hold those answers back
+        pipelined = b"GET /login HTTP/1.1\r\nHost: x\r\n\r\n" * 400
+        for _ in range(10):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.sendall(pipelined)
+            slow.append(client)
+        with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as user:
+            token = csrf(user.get("/login").text)
+            response = user.post("/login", data={"username": "zhao", "password": PASSWORD,
+                                                 "csrf_token": token})
+            assert response.status_code == 303, response.text
+            for path in ("/ledger", "/clips", "/ledger", "/clips"):
+                page = user.get(path)
+                assert page.status_code == 200, (path, page.text[:300])
+        assert web.poll() is None
+        assert all(still_unanswered(client) for client in slow[:50])
+    finally:
+        for client in slow:
+            client.close()
+        web.terminate()
+        try:
+            web.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            web.kill()
+            web.wait()
+        log.close()
