@@ -244,6 +244,20 @@ class Station:
                                 "free space or fix the disk, then try again") from err
         self.notices.append("the ledger was reopened and re-checked after a failed write")
 
+    def recover_ledger(self) -> bool:
+        """``ledger recover`` in a station that is already open (the daemon's): a writer
+        stopped by a failed write whose cut-back failed too is reopened with its torn
+        tail quarantined. True when it had to be."""
+        with self.lock:
+            if self.ledger.failed is None:
+                return False
+            try:
+                self.ledger.reopen(recover=True)
+            except LedgerError as err:
+                raise LedgerProblem(detail=str(err)) from err
+            self.catalog.catch_up(self.ledger)
+            return True
+
     @property
     def signer(self) -> Signer:
         return Signer.parse(self.layout.signer_key.read_text())

@@ -560,11 +560,12 @@ class Ledger:
                                        cut_error=cut_error, sync_error=sync_error)
         return self._fatal
 
-    def reopen(self) -> None:
+    def reopen(self, *, recover: bool = False) -> None:
         """After a failed write, open this writer again as a fresh open would: the caches
         are rebuilt and the whole chain re-checked (no clean close vouches for them), and
         appends are accepted again only if that succeeds. Holds on to the writer lock
-        throughout, so no other process can slip in between."""
+        throughout, so no other process can slip in between. With ``recover``, a torn tail
+        (a write whose cut-back failed too) is quarantined as ``ledger recover`` does."""
         if not self.writable or self._lock_fd is None:
             raise LedgerError("only the writer can be reopened")
         failure = self._fatal
@@ -579,8 +580,9 @@ class Ledger:
         with contextlib.suppress(FileNotFoundError):
             self._state_path().unlink()  # whatever it said, it is not trusted now
         try:
-            self._rebuild_caches(recover=False)
-            self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            self._rebuild_caches(recover=recover)  # a torn tail: quarantined only if asked
+            if self._events_fd is None:
+                self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         except BaseException:
             self._fatal = failure  # still stopped: the caller learns why from the raise
             raise

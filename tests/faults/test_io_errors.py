@@ -247,3 +247,70 @@ def test_originals_mode_is_fsynced_before_the_rename(faultfs: Callable[..., Faul
         after = ops[index + 1:]
         parent = str(Path(name).parent)
         assert any(op[:2] == ["fsyncdir", parent] for op in after), "name not fsynced"
+
+
+def test_ledger_cut_back_failing_too_is_reported_and_reopen_recovers(
+        faultfs: Callable[..., FaultFS]) -> None:
+    """The worst case: the event's bytes reached the file, its fsync failed, and cutting
+    them away failed as well. The error says the change was not acknowledged and what to
+    do; the writer stops; once the disk is back the reopen re-checks the file and keeps
+    the complete event (as after a crash right after the fsync), nothing earlier lost."""
+    from hashing.ledger import Draft, Ledger, LedgerFatalError, LedgerWriteError
+
+    fs = faultfs()
+    directory = fs.mount / "ledger"
+    Ledger.create(directory)
+    with Ledger.open(directory, station="st1", writable=True) as ledger:
+        ledger.append(Draft("test", "alice", {"n": 0}))
+        before = (directory / "events.jsonl").read_bytes()
+        fs.fail("fsync", "EIO", "ledger/events.jsonl")
+        fs.fail("truncate", "EIO", "ledger/events.jsonl")
+        with pytest.raises(LedgerWriteError) as info:
+            ledger.append(Draft("test", "alice", {"n": 1}))
+        message = str(info.value)
+        assert "failed too" in message and "NOT acknowledged" in message
+        assert "ledger recover" in message
+        with pytest.raises(LedgerFatalError):
+            ledger.append(Draft("test", "alice", {"n": 2}))
+        fs.clear()
+        ledger.reopen()
+        assert ledger.size == 2  # the complete, unacknowledged event is kept as a crash would
+        ledger.append(Draft("test", "alice", {"n": 2}))
+    body = (directory / "events.jsonl").read_bytes()
+    assert body.startswith(before)
+    with Ledger.open(directory, station="st1") as reader:
+        assert reader.size == 3
+
+
+def test_torn_tail_left_by_a_failed_cut_is_recovered_in_the_running_station(
+        faultfs: Callable[..., FaultFS]) -> None:
+    """Half an event written, then ENOSPC, and the cut-back fails too: a torn tail. The
+    running station (the daemon's) refuses changes with a message naming `ledger
+    recover`; that command, served by the same station, quarantines the torn bytes and
+    records the recovery; changes are accepted again, nothing acknowledged lost."""
+    from evidence_station.errors import LedgerProblem
+    from hashing.ledger import Draft
+
+    fs = faultfs()
+    data = station_on(fs)
+    start = {"session_id": "s1", "device_id": "D", "officer_id": "O", "source": "/x",
+             "files_planned": 0, "bytes_planned": 0, "files_already": 0, "profile": None,
+             "dock": {}, "returned_at": None}
+    with Station.open(data, CONFIG, writable=True) as station:
+        before = ledger_lines(data)
+        fs.fail("write", "SHORT", "data/ledger/events.jsonl")
+        fs.fail("truncate", "EIO", "data/ledger/events.jsonl")
+        with pytest.raises(LedgerProblem, match="ledger recover"):
+            station.record(Draft("session.start", "tester", start))
+        fs.clear()
+        assert not (data / "ledger" / "events.jsonl").read_bytes().endswith(b"\n")  # torn
+        with pytest.raises(LedgerProblem, match="ledger recover"):
+            station.record(Draft("session.start", "tester", start))
+        assert station.recover_ledger()
+        recovered = station.ledger.event(station.ledger.size - 1)
+        assert recovered.type == "ledger.recovered"
+        assert (data / "ledger" / str(recovered.fields["quarantine_file"])).exists()
+        station.record(Draft("session.start", "tester", start))
+    after = ledger_lines(data)
+    assert after[:len(before)] == before
+    assert_clean(data)
