@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evidence_station.errors import IntegrityAlarm, StoreFullError, StoreIOError
 from evidence_station.i18n import human_bytes
-from hashing.durable import fsync_directory, make_read_only_durably
+from hashing.durable import fsync_directory, make_directories_durably, make_read_only_durably
 from hashing.stream import (
     DestinationWriteError,
     Digest,
@@ -57,7 +57,7 @@ class Store:
     @classmethod
     def create(cls, root: Path) -> Store:
         for directory in (root, root / "objects", root / "tmp"):
-            directory.mkdir(parents=True, exist_ok=True)
+            make_directories_durably(directory)  # names fsynced: a cut keeps objects/
         return cls(root)
 
     def path_for(self, sha256: str) -> Path:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hashing.canonical import canonical_json
-from hashing.durable import fsync_directory, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
 from hashing.merkle import leaf_hash
 from hashing.tree import TreeStore
 
@@ -193,7 +193,7 @@ class Ledger:
     @classmethod
     def create(cls, directory: Path) -> None:
         """Create an empty ledger directory (``init``)."""
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directories_durably(directory)
         if (directory / EVENTS_FILE).exists():
             raise LedgerError(f"{directory / EVENTS_FILE} already exists; refusing to replace it")
         write_file_durably(directory / EVENTS_FILE, b"", mode=0o644)

@@ -314,3 +314,33 @@ def test_torn_tail_left_by_a_failed_cut_is_recovered_in_the_running_station(
     after = ledger_lines(data)
     assert after[:len(before)] == before
     assert_clean(data)
+
+
+def test_init_names_every_file_and_directory_durably(faultfs: Callable[..., FaultFS]) -> None:
+    """Every name `init` creates (directories included: a cut must not take store/objects
+    away) is followed by an fsync of the directory that holds it, in the order the
+    kernel saw them; temp files renamed away and SQLite's side files aside."""
+    fs = faultfs(log=True)
+    station_on(fs)
+    assert fs.log is not None
+    ops = [line.split() for line in fs.log.read_text().splitlines()]
+    created: dict[str, int] = {}
+    for index, op in enumerate(ops):
+        if op[0] in ("mkdir", "create"):
+            created[op[1]] = index
+        elif op[0] == "rename":
+            created.pop(op[1], None)
+            created[op[2]] = index
+        elif op[0] == "unlink":
+            created.pop(op[1], None)
+    missing = []
+    for name, index in created.items():
+        if name.endswith(("-journal", "-wal", "-shm")) or not name.startswith("data"):
+            continue
+        parent = str(Path(name).parent).replace(".", "") if "/" not in name else str(
+            Path(name).parent)
+        later = ops[index + 1:]
+        if not any(op[0] == "fsyncdir" and (op[1] if len(op) > 1 else "") == parent
+                   for op in later):
+            missing.append(name)
+    assert missing == [], f"names never made durable: {missing}"
