@@ -108,6 +108,7 @@ class Outcome:
     duplicated: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
     recovered_torn_tail: bool = False
+    mid_operation: bool = False  # killed / cut before the operation ended
 
     @property
     def ok(self) -> bool:
@@ -181,8 +182,7 @@ def build_base(work: Path) -> Base:
     config.write_text(CONFIG)
     camera_a = make_demo_camera(work / "camA", count=3, seconds=0.5,
                                 start=DOCKED - timedelta(hours=3))
-    camera_b = make_demo_camera(work / "camB", device_id="CAM77777", officer_id="123456",
-                                count=3, seconds=0.5, start=DOCKED - timedelta(hours=2))
+    camera_b = other_camera(work / "camB")
     data = work / "data"
     steps = [Step(("init", "--station", "faults-01")), Step(("ingest", str(camera_a)))]
     steps += [Step(("user", "add", name, "--role", role, "--password-stdin"), stdin=PASSWORD)
@@ -199,6 +199,20 @@ def build_base(work: Path) -> Base:
         result = run_step(step, data, config)
         assert result.code == 0, (step, result.stdout, result.stderr)
     return Base(work, data, config, camera_b, clips)
+
+
+def other_camera(root: Path) -> Path:
+    """Camera B: three recordings with other bytes than camera A's (new objects to store)."""
+    from evidence_station.demo import recording_name, write_mp4
+
+    folder = root / "DCIM" / "100MEDIA"
+    folder.mkdir(parents=True)
+    for number in range(3):
+        when = DOCKED - timedelta(hours=2) + timedelta(minutes=10 * number)
+        path = folder / recording_name("CAM77777", "123456", when, number + 1)
+        write_mp4(path, seconds=0.5, seed=100 + number)
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    return root
 
 
 def clips_json(data: Path, config: Path) -> list[dict[str, Any]]:
