@@ -221,9 +221,28 @@ class Station:
             raise ValueError(f"event type {draft.type!r} is not in the registry "
                              "(evidence_station/event_types.py)")
         with self.lock:
-            event = self.ledger.append(draft)
+            self._reopen_failed_ledger()
+            try:
+                event = self.ledger.append(draft)
+            except LedgerError as err:  # LedgerWriteError / LedgerFatalError: what and what to do
+                raise LedgerProblem(detail=str(err)) from err
             self.catalog.catch_up(self.ledger)
             return event
+
+    def _reopen_failed_ledger(self) -> None:
+        """DESIGN.md "Failure": after a failed write the writer records nothing until it is
+        reopened and checked. Do that before the next change or checkpoint, so the station
+        is usable again once the disk is, without a restart; if it still fails, say so."""
+        if self.ledger.failed is None:
+            return
+        try:
+            self.ledger.reopen()
+        except LedgerError as err:
+            raise LedgerProblem(detail=str(err)) from err
+        except OSError as err:
+            raise LedgerProblem(detail=f"reopening the ledger after a failed write: {err}; "
+                                "free space or fix the disk, then try again") from err
+        self.notices.append("the ledger was reopened and re-checked after a failed write")
 
     @property
     def signer(self) -> Signer:
@@ -239,7 +258,15 @@ class Station:
         lock; an unreachable one costs at most ``[witness] timeout_s`` and is then left
         to the schedule, so a station offline from its witnesses keeps working."""
         with self.lock:
-            issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+            if self.ledger.writable:
+                self._reopen_failed_ledger()
+            try:
+                issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+            except OSError as err:  # a full or failing disk under ledger/checkpoints
+                raise LedgerProblem(detail=(
+                    f"issuing a checkpoint failed: {err}. The previous checkpoint is still the "
+                    "latest and nothing else changed; free space or fix the disk, then issue "
+                    "it again (`evidence-station ledger checkpoint`)")) from err
         if witness and self.config.witness.urls and self.ledger.writable:
             from evidence_station.witness.client import ask_witnesses
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evidence_station.errors import IntegrityAlarm, StoreFullError, StoreIOError
 from evidence_station.i18n import human_bytes
-from hashing.durable import fsync_directory
+from hashing.durable import fsync_directory, make_read_only_durably
 from hashing.stream import (
     DestinationWriteError,
     Digest,
@@ -151,7 +151,17 @@ class Store:
     def _publish(self, staged: Staged, target: Path) -> Stored:
         digest = staged.digest
         if target.exists():
-            existing = hash_file_from_disk(target)
+            try:
+                existing = hash_file_from_disk(target)
+                # An earlier attempt may have renamed it and failed before the directory
+                # fsync: make the name durable now, before the caller records the event.
+                fsync_directory(target.parent)
+            except OSError as err:
+                self.discard(staged)
+                raise StoreIOError(
+                    store=self.root, file=str(target),
+                    detail=f"re-reading the stored object: {os.strerror(err.errno or 0)}; run "
+                    "`evidence-station check --verify-data`") from err
             self.discard(staged)
             if existing != digest:
                 raise IntegrityAlarm(
@@ -160,14 +170,29 @@ class Store:
                     "`evidence-station check --verify-data`."
                 )
             return Stored(target, digest, already_present=True)
-        os.chmod(staged.temp_path, READ_ONLY)
-        for directory in (target.parent.parent, target.parent):
-            if not directory.exists():
-                directory.mkdir(exist_ok=True)
-                fsync_directory(directory.parent)
-        os.rename(staged.temp_path, target)
-        fsync_directory(target.parent)
+        try:
+            # Invariant 2 / DESIGN.md "Durable means fsynced": the mode 0444 is the file's
+            # last change, fsynced before the rename; then the name, by its directory.
+            make_read_only_durably(staged.temp_path, READ_ONLY)
+            for directory in (target.parent.parent, target.parent):
+                if not directory.exists():
+                    directory.mkdir(exist_ok=True)
+                    fsync_directory(directory.parent)
+            os.rename(staged.temp_path, target)
+            fsync_directory(target.parent)
+        except OSError as err:
+            # Not stored: the previous durable state (no object under this name, or one
+            # whose name is not yet durable and is re-published by the next attempt).
+            self.discard(staged)
+            raise self._publish_error(err, target) from err
         return Stored(target, digest, already_present=False)
+
+    def _publish_error(self, err: OSError, target: Path) -> Exception:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFullError(file=str(target), needed="?", store=self.root,
+                                  free=human_bytes(self.free_bytes()))
+        return StoreIOError(store=self.root, file=str(target),
+                            detail=f"storing the copy: {os.strerror(err.errno or 0)}")
 
     def iter_objects(self) -> Iterator[Path]:
         for first in sorted(self.objects.iterdir()):

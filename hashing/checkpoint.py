@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hashing.durable import write_file_durably
+from hashing.durable import fsync_directory, write_file_durably
 from hashing.merkle import HASH_SIZE, ProofError, verify_consistency
 from hashing.note import NoteError, NoteMalformedError, Signer, Verifier, open_note, split_note
 
@@ -137,5 +138,16 @@ class CheckpointStore:
                     "has been changed"
                 ) from err
         self.history.mkdir(parents=True, exist_ok=True)
-        write_file_durably(self.history / f"{checkpoint.size:012d}.note", note.encode())
-        write_file_durably(self.latest_path, note.encode())
+        entry = self.history / f"{checkpoint.size:012d}.note"
+        new_entry = not entry.exists()
+        write_file_durably(entry, note.encode())
+        try:
+            write_file_durably(self.latest_path, note.encode())
+        except OSError:
+            # A failed step leaves the previous durable state (DESIGN.md, "Failure"): the
+            # latest is still the previous checkpoint, so its history entry goes too.
+            if new_entry:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    fsync_directory(self.history)
+            raise

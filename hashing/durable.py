@@ -36,13 +36,47 @@ def write_file_durably(path: str | os.PathLike[str], data: bytes, *, mode: int =
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        # The mode (the umask may have narrowed it at create) is the file's last change,
+        # so the one fsync below makes data and mode durable together; a chmod after the
+        # fsync would be lost at a power cut (DESIGN.md, "Durable means fsynced").
+        os.fchmod(fd, mode)
         os.fsync(fd)
-    except BaseException:
         os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
+        fd = -1
+        os.replace(tmp, target)
+    except BaseException as err:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError) and not isinstance(err, DurableWriteError):
+            raise DurableWriteError(target, err) from err
         raise
-    os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, target)
-    fsync_directory(target.parent)
+    try:
+        fsync_directory(target.parent)
+    except OSError as err:
+        raise DurableWriteError(target, err) from err
+
+
+class DurableWriteError(OSError):
+    """A durable write failed; names the file (``os.write``/``fsync`` errors do not).
+    The previous content of the file, if any, is what stays (the temp file is removed)."""
+
+    def __init__(self, target: Path, cause: OSError) -> None:
+        super().__init__(cause.errno, f"writing {target} failed: "
+                         f"{os.strerror(cause.errno) if cause.errno else cause}", str(target))
+        self.target = target
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:
+    """Set ``mode`` on a written file and fsync it, so the mode survives a power cut
+    (an fsync of the data before a chmod does not cover the chmod)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -4,8 +4,16 @@
 line, ``seq`` from 0, each ``prev`` the SHA-256 of the previous line's bytes. An event
 counts once ``fsync`` returns. Beside it live caches that can always be rebuilt from
 the events: ``offsets.bin`` (byte offset of each event) and ``tree/`` (the stored
-Merkle tree). ``state.json`` is written on a clean close; when it is missing or stale
-the caches are rebuilt and the whole chain is re-checked while doing so.
+Merkle tree). They are extended only after the events they describe are durable.
+``state.json`` is written on a clean close, after the caches were fsynced; it is trusted
+only when checks a power cut cannot pass hold (every tree level's count is
+``size >> level``, the last offset points at the last event and its bytes hash as
+recorded). Otherwise the caches are rebuilt and the whole chain is re-checked.
+
+Failure (DESIGN.md, "The write path", "Failure"; sunlight's ``errFatal``): when a write
+or fsync of an append fails, the events file is cut back to the last durable event and
+fsynced, cache entries past it are dropped, and the writer refuses every further append
+(:class:`LedgerFatalError`) until the ledger is reopened, which re-checks it.
 
 A torn or garbled tail (a crash in the middle of a write) is detected on open and
 reported with :class:`TornTailError`. It is never silently rewritten: recovery moves the
@@ -21,7 +29,7 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +61,51 @@ class LedgerCorruptError(LedgerError):
         super().__init__(f"ledger event seq {seq}: {reason}")
         self.seq = seq
         self.reason = reason
+
+
+class LedgerWriteError(LedgerError):
+    """Writing or fsyncing an append failed; the ledger was put back at its last durable
+    event (the failed events were not recorded) and this writer stops."""
+
+    def __init__(self, path: Path, *, last_seq: int, cause: OSError,
+                 cut_error: OSError | None = None, sync_error: OSError | None = None) -> None:
+        what = os.strerror(cause.errno) if cause.errno else str(cause)
+        todo = ("free space or fix the disk (see `dmesg`); then the ledger is reopened and "
+                "re-checked before the next change (or restart the station), and the change "
+                "can be made again")
+        if cut_error is None:
+            kept = (f"the ledger was put back at its last durable event seq {last_seq}; the "
+                    "change that failed was NOT recorded")
+            if sync_error is not None:
+                kept += (f" (the cut is not on disk yet: fsync failed again, "
+                         f"{os.strerror(sync_error.errno or 0)}; should the station stop before "
+                         "the disk is fixed, its next start reports a torn tail: then run "
+                         "`evidence-station ledger recover`)")
+        else:
+            kept = (f"cutting it back to the last durable event seq {last_seq} failed too "
+                    f"({os.strerror(cut_error.errno or 0)}); the change that failed was NOT "
+                    "acknowledged")
+            todo = ("fix the disk (see `dmesg`), then restart the station; if it reports a "
+                    "torn tail, run `evidence-station ledger recover`, which keeps every "
+                    "complete event and quarantines the torn one")
+        super().__init__(f"{path}: writing to the ledger failed ({what}); {kept}. "
+                         f"No further change is recorded by this process: {todo}.")
+        self.path = path
+        self.last_seq = last_seq
+        self.cause = cause
+
+
+class LedgerFatalError(LedgerError):
+    """An append refused because an earlier write of this writer failed."""
+
+    def __init__(self, path: Path, first: LedgerWriteError) -> None:
+        super().__init__(
+            f"{path}: the ledger writer stopped after a failed write and records nothing more "
+            "until the ledger is reopened and checked (restart the station: the daemon, or "
+            f"run the command again). The failure was: {first}"
+        )
+        self.path = path
+        self.first = first
 
 
 class TornTailError(LedgerError):
@@ -132,6 +185,9 @@ class Ledger:
         self._end_offset = 0
         self._last_hash = ZERO_HASH
         self._events_fd: int | None = None
+        # Set by a failed append: from then on this writer records nothing (sunlight's
+        # errFatal), because what is on disk and what we think is on disk may differ.
+        self._fatal: LedgerWriteError | None = None
 
     # -- opening ----------------------------------------------------------------------
     @classmethod
@@ -240,9 +296,42 @@ class Ledger:
         return value if isinstance(value, dict) else None
 
     def _caches_match(self, state: Mapping[str, Any]) -> bool:
-        count = int(state.get("events", -1))
-        offsets_size = self._offsets_path.stat().st_size if self._offsets_path.exists() else 0
-        return self.tree.size == count and offsets_size == count * _OFFSET.size
+        """Whether the caches a clean close vouched for really describe the events.
+
+        Checks a power cut (or a close that never made them durable) cannot pass: every
+        tree level holds ``size >> level`` hashes, ``offsets.bin`` holds one offset per
+        event, and the last offset points at a complete last line that ends the file,
+        hashes to the recorded ``last_hash`` and is the last leaf of the tree."""
+        try:
+            count = int(state.get("events", -1))
+            end = int(state.get("bytes", -1))
+            last_hash = str(state.get("last_hash", ""))
+        except (TypeError, ValueError):
+            return False
+        if count < 0 or not self.tree.matches(count):
+            return False
+        try:
+            offsets_size = self._offsets_path.stat().st_size
+        except FileNotFoundError:
+            offsets_size = 0
+        if offsets_size != count * _OFFSET.size:
+            return False
+        if count == 0:
+            return end == 0 and last_hash == ZERO_HASH
+        with open(self._offsets_path, "rb") as offsets:
+            offsets.seek((count - 1) * _OFFSET.size)
+            (start,) = _OFFSET.unpack(offsets.read(_OFFSET.size))
+        if not 0 <= start < end:
+            return False
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            line = handle.read(end - start)
+        if len(line) != end - start or not line.endswith(b"\n") or b"\n" in line[:-1]:
+            return False
+        body = line[:-1]
+        if hashlib.sha256(body).hexdigest() != last_hash:
+            return False
+        return self._leaf_matches(count - 1, body)
 
     def _open_beside_writer(self) -> None:
         count = min(self.tree.size, self._offsets_path.stat().st_size // _OFFSET.size)
@@ -252,13 +341,21 @@ class Ledger:
                 (start,) = _OFFSET.unpack(offsets.read(_OFFSET.size))
                 handle.seek(start)
                 line = handle.readline()
-                if line.endswith(b"\n"):
+                if line.endswith(b"\n") and self._leaf_matches(count - 1, line[:-1]):
                     self._size = count
                     self._end_offset = start + len(line)
                     self._last_hash = hashlib.sha256(line[:-1]).hexdigest()
                     return
                 count -= 1
         self._size, self._end_offset, self._last_hash = 0, 0, ZERO_HASH
+
+    def _leaf_matches(self, seq: int, body: bytes) -> bool:
+        """The stored leaf hash of ``seq`` is that of its bytes (a cache a crash left
+        stale is not trusted past the last event it hashes correctly)."""
+        try:
+            return self.tree.leaf_hash(seq) == leaf_hash(body)
+        except (IndexError, OSError, ValueError):
+            return False
 
     def _rebuild_caches(self, *, recover: bool) -> None:
         """Re-derive offsets and tree from the events, checking the chain on the way."""
@@ -359,7 +456,7 @@ class Ledger:
             body = handle.readline()[:-1]
         return Event(seq, body, _parse_line(seq, body))
 
-    def events(self, start: int = 0) -> Iterator[Event]:
+    def events(self, start: int = 0) -> Generator[Event, None, None]:
         """Every event from ``start`` in order (parsed, not re-verified)."""
         for seq, body in self.raw_events(start):
             yield Event(seq, body, _parse_line(seq, body))
@@ -381,6 +478,8 @@ class Ledger:
 
     def append_many(self, drafts: list[Draft]) -> list[Event]:
         """Append events and make them durable with one fsync (batched commit)."""
+        if self._fatal is not None:
+            raise LedgerFatalError(self.path, self._fatal)
         if not self.writable or self._events_fd is None:
             raise LedgerError("ledger is open read-only")
         events: list[Event] = []
@@ -410,38 +509,125 @@ class Ledger:
             offsets += _OFFSET.pack(position)
             position += len(body) + 1
             prev = hashlib.sha256(body).hexdigest()
-        # Caches first, then the events: a reader never sees an event without its hashes.
-        self.tree.append(leaves)
-        self.tree.flush()
-        with open(self._offsets_path, "ab") as handle:
-            handle.write(offsets)
-        data = b"".join(lines)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._events_fd, view)
-            view = view[written:]
-        os.fdatasync(self._events_fd)
-        if self._size == 0:
-            fsync_directory(self.directory)
+        # The events first, durable; only then the caches (sunlight: new state is swapped
+        # in only after it is persisted). A reader sizes the ledger by the caches, so it
+        # never sees hashes of an event that may yet be cut away.
+        try:
+            data = b"".join(lines)
+            view = memoryview(data)
+            while view:
+                written = os.write(self._events_fd, view)
+                view = view[written:]
+            os.fdatasync(self._events_fd)
+            if self._size == 0:
+                fsync_directory(self.directory)
+            self.tree.append(leaves)
+            self.tree.flush()
+            with open(self._offsets_path, "ab") as handle:
+                handle.write(offsets)
+        except OSError as err:
+            raise self._fail(err) from err
         self._size += len(events)
         self._end_offset = position
         self._last_hash = prev
         return events
 
-    def close(self) -> None:
-        self.tree.close()
+    def _fail(self, err: OSError) -> LedgerWriteError:
+        """Put the ledger back at its last durable event and stop this writer.
+
+        The events file is cut to the end of the last acknowledged event and fsynced
+        (after a failed fsync the kernel may have dropped the pages: what is on disk is
+        unknown, so the cut is what makes it known); cache entries past it are dropped.
+        None of the failed batch was acknowledged, so nothing acknowledged is lost."""
+        cut_error: OSError | None = None
+        sync_error: OSError | None = None
+        assert self._events_fd is not None
+        try:
+            os.ftruncate(self._events_fd, self._end_offset)
+        except OSError as again:
+            cut_error = again
+        else:
+            try:
+                os.fsync(self._events_fd)
+            except OSError as again:
+                sync_error = again
+        with contextlib.suppress(OSError):
+            self.tree.rollback(self._size)
+        with contextlib.suppress(OSError):
+            if self._offsets_path.stat().st_size > self._size * _OFFSET.size:
+                os.truncate(self._offsets_path, self._size * _OFFSET.size)
+        self._fatal = LedgerWriteError(self.path, last_seq=self._size - 1, cause=err,
+                                       cut_error=cut_error, sync_error=sync_error)
+        return self._fatal
+
+    def reopen(self) -> None:
+        """After a failed write, open this writer again as a fresh open would: the caches
+        are rebuilt and the whole chain re-checked (no clean close vouches for them), and
+        appends are accepted again only if that succeeds. Holds on to the writer lock
+        throughout, so no other process can slip in between."""
+        if not self.writable or self._lock_fd is None:
+            raise LedgerError("only the writer can be reopened")
+        failure = self._fatal
         if self._events_fd is not None:
             os.close(self._events_fd)
             self._events_fd = None
-            write_file_durably(
-                self._state_path(),
-                json.dumps(
-                    {"events": self._size, "bytes": self._end_offset, "last_hash": self._last_hash}
-                ).encode(),
-            )
+        with contextlib.suppress(OSError):
+            self.tree.close()
+        self.tree = TreeStore(self.directory / "tree")
+        self._size, self._end_offset, self._last_hash = 0, 0, ZERO_HASH
+        self._fatal = None
+        with contextlib.suppress(FileNotFoundError):
+            self._state_path().unlink()  # whatever it said, it is not trusted now
+        try:
+            self._rebuild_caches(recover=False)
+            self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        except BaseException:
+            self._fatal = failure  # still stopped: the caller learns why from the raise
+            raise
+
+    @property
+    def failed(self) -> LedgerWriteError | None:
+        """The write failure that stopped this writer, if any (then reopen it)."""
+        return self._fatal
+
+    def close(self) -> None:
+        """Release the writer. A clean close vouches for the caches in ``state.json``,
+        written only after the caches themselves are durable (DESIGN.md, "Durable means
+        fsynced, in order"); a writer that failed, or whose caches cannot be made
+        durable, vouches for nothing, so the next open rebuilds and re-checks them."""
+        if self._fatal is not None:
+            self._pending_drop()
+        with contextlib.suppress(OSError):
+            self.tree.close()
+        if self._events_fd is not None:
+            os.close(self._events_fd)
+            self._events_fd = None
+            if self._fatal is None:
+                try:
+                    self._sync_caches()
+                    write_file_durably(
+                        self._state_path(),
+                        json.dumps({"events": self._size, "bytes": self._end_offset,
+                                    "last_hash": self._last_hash}).encode(),
+                    )
+                except OSError:
+                    pass  # not vouched for: the next open rebuilds the caches
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def _pending_drop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.tree.rollback(self._size)
+
+    def _sync_caches(self) -> None:
+        self.tree.sync()
+        fd = os.open(self._offsets_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_directory(self.directory)
 
     def __enter__(self) -> Ledger:
         return self

@@ -8,7 +8,9 @@ right edge is O(log n) of them. A proof at 10^6 leaves reads a few hundred hashe
 instead of rehashing a million events.
 
 The levels are a cache derived from the events: :class:`hashing.ledger.Ledger` rebuilds
-them when they do not match the events (after a crash), so they are not fsynced.
+them when they do not match the events (after a crash), so they are not fsynced on each
+append; :meth:`sync` makes them durable before a clean close vouches for them, and
+:meth:`matches` is the check a power cut cannot pass (every level's count = size >> level).
 """
 
 from __future__ import annotations
@@ -70,12 +72,68 @@ class TreeStore:
                 level += 1
 
     def flush(self) -> None:
-        for level, data in sorted(self._pending.items()):
+        # Highest level first: a reader that sees leaf n in level 0 finds every parent
+        # hash above it already written (it sizes the tree by level 0).
+        for level, data in sorted(self._pending.items(), reverse=True):
             if not data:
                 continue
             with open(self._level_path(level), "ab") as handle:
                 handle.write(data)
         self._pending = {}
+
+    def rollback(self, size: int) -> None:
+        """Forget everything past ``size`` leaves, pending or written, without writing.
+
+        Used after a failed append: the unwritten hashes are dropped and the files cut
+        back to what ``size`` leaves need. A failure here leaves the files long, which
+        :meth:`matches` catches on the next open (the caches are then rebuilt)."""
+        self._pending = {}
+        self._close_maps()
+        try:
+            for level in range(len(self._counts)):
+                path = self._level_path(level)
+                keep = (size >> level) * HASH_SIZE
+                if path.exists() and path.stat().st_size > keep:
+                    os.truncate(path, keep)
+        finally:
+            self._load_counts()
+
+    def sync(self) -> None:
+        """fsync every level file and the directory naming them (before a clean-close
+        state file vouches for them: DESIGN.md, "Durable means fsynced, in order")."""
+        self.flush()
+        for level in range(len(self._counts)):
+            fd = os.open(self._level_path(level), os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def matches(self, size: int) -> bool:
+        """Whether the level files hold exactly the hashes of ``size`` leaves: level ``k``
+        has ``size >> k`` entries, for every level, and no level beyond them has any. A
+        missing or short level (a power cut after a close whose caches were not durable)
+        fails here instead of as a FileNotFoundError in ``check`` or ``export``."""
+        level = 0
+        while True:
+            path = self._level_path(level)
+            want = (size >> level) * HASH_SIZE
+            try:
+                have = path.stat().st_size
+            except FileNotFoundError:
+                have = 0
+                if want == 0:
+                    return True
+            if have != want:
+                return False
+            if want == 0:
+                return not self._level_path(level + 1).exists()
+            level += 1
 
     def truncate(self, size: int) -> None:
         """Drop every hash that covers leaves at or beyond ``size``."""

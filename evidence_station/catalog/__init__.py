@@ -21,6 +21,7 @@ from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
 from evidence_station.catalog.footage import FootageQueries
 from evidence_station.catalog.users import UserQueries
+from evidence_station.errors import CatalogWriteError
 from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
@@ -40,6 +41,16 @@ DEVICE_REGISTER_COLUMNS: dict[str, type] = {
 def clip_id_for(sha256: str) -> str:
     """A clip is one distinct content; its id is the first 16 hex digits of its hash."""
     return sha256[:16]
+
+
+def _is_disk_error(err: sqlite3.Error) -> bool:
+    """SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN and friends: the disk, not our SQL."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+                               sqlite3.SQLITE_READONLY)
+    text = str(err)
+    return "disk" in text or "full" in text or "I/O" in text
 
 
 class Catalog:
@@ -188,9 +199,24 @@ class Catalog:
         return int(rows[0]["value"]) if rows else -1
 
     def catch_up(self, ledger: Ledger) -> int:
-        """Apply every ledger event the catalog has not seen; return how many."""
+        """Apply every ledger event the catalog has not seen; return how many.
+
+        A full or failing disk under the catalog rolls the transaction back (the previous
+        durable state) and is reported as :class:`CatalogWriteError` naming the file; the
+        events stay in the ledger and the next catch-up applies them (DESIGN.md, "Failure")."""
         start = self.applied_seq + 1
-        return self.apply_events(ledger.events(start))
+        events = ledger.events(start)
+        try:
+            return self.apply_events(events)
+        except sqlite3.OperationalError as err:
+            if not _is_disk_error(err):
+                raise
+            raise CatalogWriteError(
+                catalog=self.path, detail=str(err),
+                recorded=(f"Ledger events from seq {start} on are durable in the ledger and "
+                          "not yet in the catalog. " if ledger.size > start else "")) from err
+        finally:
+            events.close()  # the events file is closed now, not whenever GC comes by
 
     def apply_events(self, events: Iterable[Event]) -> int:
         """Apply ``events`` in one transaction, strictly in ``seq`` order: each must be the
