@@ -23,10 +23,10 @@ from tests.faults.scenario import (
     Operation,
     Outcome,
     StepResult,
+    finish,
     fresh_copy,
     ledger_bytes,
     run_step,
-    finish,
     verify,
 )
 

@@ -23,6 +23,7 @@ a fault:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -158,10 +159,8 @@ def run_step(step: Step, data: Path, config: Path, *, prefix: list[str] | None =
 
 
 def kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def ledger_bytes(data: Path) -> bytes:
@@ -223,7 +222,7 @@ def clips_json(data: Path, config: Path) -> list[dict[str, Any]]:
 
 def operations(base: Base, disc_image: Path) -> dict[str, Operation]:
     """The operations issue 22 names (replication is another branch's: not here)."""
-    first, second, third = base.clips
+    _, second, third = base.clips
     return {op.name: op for op in (
         Operation("ingest", (Step(("ingest", str(base.camera_b))),)),
         Operation("label", (Step(("label", second, third, "--case-number", "(2026)公刑字002号",
@@ -286,7 +285,7 @@ def catalog_rows(catalog: Path, tables: set[str]) -> dict[str, list[tuple[Any, .
     connection = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
     try:
         return {table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall(),
-                              key=repr)  # noqa: S608 - names from the registry
+                              key=repr)  # table names come from the registry
                 for table in sorted(tables)}
     finally:
         connection.close()
