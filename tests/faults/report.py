@@ -127,6 +127,51 @@ def run_power_cuts(base: Base, operation: Operation, count: int, seed: int, root
     return row
 
 
+def run_interleaved(base: Base, ops: dict[str, Operation], names: list[str],
+                    crash_share: dict[str, int], cut_share: dict[str, int], seed: int,
+                    root: Path, log: Callable[[str], None]) -> list[Row]:
+    """Point i of every operation before point i + 1 of any, so a run cut short still
+    covers every operation; the running table is printed every 25 points. Each point's
+    seed is the same as in :func:`run_crash_points` / :func:`run_power_cuts`."""
+    crash_refs, cut_refs = {}, {}
+    rows: dict[tuple[str, str], Row] = {}
+    for name in names:
+        for kind in ("crash", "cut"):
+            rows[name, kind] = Row(name, kind)
+            scratch = root / f"{kind}-{name}"
+            scratch.mkdir(exist_ok=True)
+        if crash_share[name]:
+            crash_refs[name] = crashpoints.reference_run(base, ops[name], root / f"crash-{name}")
+        if cut_share[name]:
+            cut_refs[name] = powercut.reference_run(base, ops[name], root / f"cut-{name}")
+    done = 0
+    for index in range(max([*crash_share.values(), *cut_share.values(), 0])):
+        for name in names:
+            for kind, share in (("crash", crash_share), ("cut", cut_share)):
+                if index >= share[name]:
+                    continue
+                started = time.monotonic()
+                rng = random.Random(f"{seed}-{kind}-{name}-{index}")
+                scratch = root / f"{kind}-{name}"
+                if kind == "crash":
+                    point = crashpoints.pick(crash_refs[name], rng)
+                    outcome = crashpoints.crash_point(base, ops[name], crash_refs[name], point,
+                                                      scratch)
+                else:
+                    cut_after = powercut.pick(cut_refs[name], rng)
+                    outcome = powercut.power_cut(base, ops[name], cut_refs[name], cut_after,
+                                                 scratch)
+                row = rows[name, kind]
+                _tally(row, outcome, seed, index)
+                row.seconds += time.monotonic() - started
+                log(f"{kind} {name} #{index} (seed {seed}) {outcome.point}: "
+                    f"{'ok' if outcome.ok else outcome.describe()}")
+                done += 1
+                if done % 25 == 0:
+                    log(table([r for r in rows.values() if r.points]))
+    return list(rows.values())
+
+
 def table(rows: list[Row]) -> str:
     header = (f"{'operation':<11} {'fault':<6} {'points':>6} {'mid-op':>6} {'recover':>7} "
               f"{'lost':>4} {'dup':>4} {'corrupt':>7} {'seconds':>8}")
@@ -166,13 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"faults report: seed {args.seed}, {args.crash_points} crash points, {args.cuts} "
           "power cuts (replication is not part of this station build: not covered)",
           flush=True)
-    rows: list[Row] = []
     with prepared() as (base, ops, root):
         names = [n for n in args.operations.split(",") if n] or list(ops)
-        crash_share, cut_share = spread(args.crash_points, names), spread(args.cuts, names)
-        for name in names:
-            rows.append(run_crash_points(base, ops[name], crash_share[name], args.seed, root, log))
-            rows.append(run_power_cuts(base, ops[name], cut_share[name], args.seed, root, log))
+        rows = run_interleaved(base, ops, names, spread(args.crash_points, names),
+                               spread(args.cuts, names), args.seed, root, log)
     rows = [row for row in rows if row.points]
     print(table(rows))
     failures = [failure for row in rows for failure in row.failures]
