@@ -9,10 +9,11 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 fuse exfat-fuse exfatprogs \
 	fusefat dosfstools mtools xorriso espeak-ng sox util-linux udev \
 	chromium fonts-noto-cjk poppler-utils \
-	debhelper dh-virtualenv dpkg-dev fakeroot lintian debootstrap systemd
+	debhelper dh-virtualenv dpkg-dev fakeroot lintian debootstrap systemd \
+	strace
 export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 
-.PHONY: run test deps lint typecheck pytest bench clean deb
+.PHONY: run test deps lint typecheck pytest bench clean deb faults
 
 .stamp-apt:
 	@if command -v apt-get >/dev/null; then \
@@ -72,3 +73,11 @@ deb: .stamp-apt
 
 clean:
 	rm -rf $(VENV) .stamp-* .pytest_cache .mypy_cache .ruff_cache build dist
+
+# Issue 22: the fault suite at full counts (kill -9 at >= 200 seeded syscalls, >= 100 power
+# cuts under a FUSE model of what fsync promises); prints the figures table. FAULTS_SEED=N
+# reproduces a run. tests/faults runs the same code at CI counts (FAULTS_SCALE).
+FAULTS_CRASH_POINTS ?= 210
+FAULTS_CUTS ?= 105
+faults: deps
+	$(PY) -m tests.faults.report --crash-points $(FAULTS_CRASH_POINTS) --cuts $(FAULTS_CUTS) --quiet

@@ -28,7 +28,7 @@ from evidence_station.event_types import EVENT_TYPES
 from evidence_station.install import remember_software_version
 from evidence_station.store import Store
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
-from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, remove_stale_temps, write_file_durably
 from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
 from hashing.note import Signer, Verifier
 
@@ -198,6 +198,11 @@ class Station:
         removed = self.store.remove_leftover_temps()
         if removed:
             self.notices.append(f"removed {removed} unfinished temp copies from an interrupted run")
+        # issue 22: half-done durable writes (checkpoint, receipts, state) of a killed run
+        stale = remove_stale_temps(self.layout.root, skip=frozenset({"store"}))
+        if stale:
+            self.notices.append(f"removed {len(stale)} unfinished temp files from an "
+                                "interrupted run")
         if self.catalog.replay_needed:  # a newer projection: replay the ledger into it
             self.catalog.reset()
             self.catalog.replay_needed = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 
@@ -97,3 +98,40 @@ def make_directories_durably(path: str | os.PathLike[str], mode: int = 0o777) ->
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=mode if directory == target else 0o777)  # as mkdir -p
         fsync_directory(directory.parent)
+
+_TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
+def remove_stale_temps(root: str | os.PathLike[str], *, skip: frozenset[str] = frozenset()
+                       ) -> list[Path]:
+    """Remove the temp files of :func:`write_file_durably` calls a killed process never
+    finished (issue 22, crash points: a kill between the write and the rename left
+    ``ledger/.checkpoint.tmp-PID`` behind for ever). A temp counts as stale when the
+    process named in it is gone; ``skip`` names top-level folders not to walk (the store's
+    objects: nothing there is written this way, and they are many)."""
+    removed = []
+    base = Path(root)
+    for directory, dirnames, filenames in os.walk(base):
+        if Path(directory) == base:
+            dirnames[:] = [name for name in dirnames if name not in skip]
+        for name in filenames:
+            match = _TEMP_NAME.match(name)
+            if match is None or _process_alive(int(match.group(1))):
+                continue
+            path = Path(directory) / name
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evidence_station.casework import retention, rules
+from evidence_station.casework import retention, retry, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.casework.logins import end_sessions_of
@@ -357,7 +357,17 @@ def perform(station: Station, actor: Actor, kind: str, fields: Mapping[str, Any]
     authorise(actor, request.permission)
     with station.lock:  # validation sees the state the record lands on
         station.catalog.catch_up(station.ledger)  # ... all of it, had a projection failed
+        # Issue 22: a request repeated after a crash is acknowledged, not recorded twice.
+        if kind in retry.RETRIED_BEFORE_VALIDATION:
+            repeated = retry.already_recorded(station, actor, kind, fields)
+            if repeated is not None:
+                if request.act is not None:  # finish what the crash may have cut short
+                    request.act(station, fields, repeated)
+                return repeated
         valid = request.build(station, actor, fields)
+        repeated = retry.already_recorded(station, actor, kind, valid)
+        if repeated is not None:
+            return repeated
         auth = actor.provenance()
         if request_id:
             auth["request_id"] = request_id

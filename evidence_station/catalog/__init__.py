@@ -223,7 +223,11 @@ class Catalog:
         next after ``applied_seq``. A gap is refused, never jumped, so a write that failed
         once (a locked database) is replayed by the next :meth:`catch_up` instead of lost."""
         count = 0
-        with self.db.conn:
+        # One transaction for the events and applied_seq (issue 22, crash points): sqlite-utils
+        # commits each write by itself unless a transaction is open, and a kill between an
+        # event's rows and applied_seq made the next catch-up apply it twice (a device's
+        # session count, say). atomic() opens it; sqlite-utils' own writes nest as savepoints.
+        with self.db.atomic():
             last = self.applied_seq
             for event in events:
                 if event.seq != last + 1:
