@@ -1,0 +1,438 @@
+"""One whole scrub pass: re-hash every stored original and re-verify the ledger (F34).
+
+What a clean pass proves, at the time it ran:
+* every file the ledger or the catalog says is stored (approved deletions excepted) is in
+  the store under its SHA-256 name, a regular file of mode 0444, of the recorded size,
+  and its bytes — re-read from the disk, not the page cache — hash to its name;
+* the store holds nothing else: an object the ledger does not record is found too;
+* the ledger's hash chain is intact from seq 0, every event canonical, the stored Merkle
+  tree (the cache) gives the root recomputed from the events, and the latest signed
+  checkpoint verifies with the station key and matches the events it covers.
+
+What it does not prove: that a file was not changed and changed back between passes, or
+that the station key was not stolen (witnesses answer that).
+
+A mismatch is an **integrity alarm, never a repair** (invariant 2): a ``scrub.alarm``
+ledger event by the acting account (``station`` for the schedule) carrying a review flag
+on the clip, a journald line at priority crit, and a row on the web admin page. Nothing in
+the store or the ledger is touched. An alarm already open in the review queue for the
+same file and finding is not raised again; every pass still lists it.
+
+Every completed pass is a ``scrub.pass`` event (start, end, objects, bytes, coverage,
+every mismatch), projected into ``scrub_passes`` so ``scrub status`` reads the catalog.
+**A pass interrupted by a restart restarts cleanly**: it recorded nothing but the alarms
+it had raised, the next pass starts from the first object again, and the schedule counts
+from the last *completed* pass, so an interrupted one is due again at once.
+
+Concurrency: the pass is a reader (it never takes the writer lock to read). An object an
+ingest has published but not yet recorded is no "extra": an extra is judged only if the
+file existed when the pass started and is still unrecorded, checked under the writer's
+lock, when the pass ends (an ingest records under that lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from evidence_station.catalog import clip_id_for
+from evidence_station.identity import Actor
+from evidence_station.scrub.pace import MB, RateLimiter
+from evidence_station.station import Station
+from hashing.checkpoint import CheckpointError
+from hashing.verify import scan_events
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+READ_ONLY = 0o444
+MAX_LISTED = 1000  # mismatches kept in one scrub.pass event (the count is always exact)
+_HEX = frozenset("0123456789abcdef")
+
+# What a mismatch found (the review flag's kind is ``integrity_<what>``).
+FOUND = ("changed", "missing", "size", "mode", "unreadable", "extra", "ledger", "checkpoint")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One thing the pass found wrong."""
+
+    what: str  # one of FOUND
+    detail: str
+    sha256: str | None = None
+    clip_id: str | None = None
+    path: str | None = None  # relative to the data dir
+    seq: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What makes two passes' findings "the same alarm"."""
+        return (f"integrity_{self.what}", self.sha256 or self.path or self.detail)
+
+
+@dataclass
+class PassResult:
+    pass_id: str
+    trigger: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    events: int = 0
+    objects: int = 0  # files re-hashed to the end
+    bytes: int = 0  # bytes re-read and hashed
+    expected_objects: int = 0
+    expected_bytes: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    alarms: list[int] = field(default_factory=list)  # seqs of the scrub.alarm events raised
+    seq: int | None = None  # the scrub.pass event
+    completed: bool = False
+
+    @property
+    def coverage_bp(self) -> int:
+        """Share of the recorded bytes re-read and hashed this pass, in basis points (the
+        ledger holds no floats); a missing or unreadable file is what lowers it."""
+        if self.expected_bytes == 0:
+            return 10_000 if self.completed else 0
+        return 10_000 * min(self.bytes, self.expected_bytes) // self.expected_bytes
+
+    @property
+    def coverage(self) -> float:
+        """The same in percent."""
+        return self.coverage_bp / 100
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+class Progress:
+    """What a terminal shows (``scrub run``); the default shows nothing."""
+
+    def begin(self, objects: int, total_bytes: int) -> None:
+        """The pass knows what it will read."""
+
+    def advance(self, count: int) -> None:
+        """``count`` more bytes were hashed."""
+
+
+class Interrupted(Exception):
+    """The daemon is stopping: the pass ends without a ``scrub.pass`` event."""
+
+
+@dataclass(frozen=True)
+class _Expected:
+    sha256: str
+    size: int
+    clip_id: str
+
+
+def run_pass(station: Station, actor: Actor, *, trigger: str, max_read_mb_s: float,
+             progress: Progress | None = None, stopping: Callable[[], bool] = lambda: False,
+             limiter: RateLimiter | None = None) -> PassResult:
+    """One whole pass over ``station`` (the writer's station or a view of it), recording
+    its alarms and, once complete, its ``scrub.pass`` event as ``actor``."""
+    progress = progress or Progress()
+    limiter = limiter or RateLimiter(max_read_mb_s * MB)
+    started = station.clock.now()
+    started_wall = _wall_now()
+    result = PassResult(pass_id=f"scrub-{started:%Y%m%dT%H%M%S.%fZ}", trigger=trigger,
+                        started_at=started)
+    ingested = _verify_ledger(station, result)
+    expected, deleted = _expected_objects(station, ingested)
+    result.expected_objects = len(expected)
+    result.expected_bytes = sum(item.size for item in expected.values())
+    progress.begin(len(expected), result.expected_bytes)
+    found_before = _listed_objects(station)
+    for sha256 in sorted(expected):
+        if stopping():
+            raise Interrupted()
+        _scrub_object(station, expected[sha256], result, limiter, progress, stopping)
+    _judge_extras(station, found_before, expected, deleted, started_wall, result)
+    _raise_alarms(station, actor, result)
+    result.ended_at = station.clock.now()
+    result.completed = True
+    _record_pass(station, actor, result, max_read_mb_s)
+    return result
+
+
+def _wall_now() -> float:
+    """Real time, only to compare with file ctimes (which the kernel stamps in real time;
+    the station clock may be pinned in tests)."""
+    import time
+
+    return time.time()
+
+
+# -- the ledger ------------------------------------------------------------------------------
+def _verify_ledger(station: Station, result: PassResult) -> dict[str, int]:
+    """Chain, canonical form, Merkle tree vs its cache, and the latest checkpoint; returns
+    sha256 → size of every file the (verified prefix of the) ledger says is stored."""
+    ledger = station.ledger
+    rel = str(ledger.path.relative_to(station.layout.root))
+    latest = None
+    try:  # the checkpoint first, then the size: a checkpoint issued meanwhile is not "ahead"
+        latest = station.latest_checkpoint()
+    except CheckpointError as err:
+        result.mismatches.append(Mismatch("checkpoint", f"the latest checkpoint does not "
+                                          f"verify with the station key: {err}",
+                                          path="ledger/checkpoint"))
+    size = ledger.size
+    root_at = {size}
+    if latest is not None and latest[0].size <= size:
+        root_at.add(latest[0].size)
+    with open(ledger.path, "rb") as handle:
+        lines = (line for _, line in zip(range(size), handle, strict=False))
+        scan = scan_events(lines, root_at=root_at)
+    result.events = scan.count
+    for finding in scan.findings:
+        result.mismatches.append(Mismatch("ledger", f"event {finding.seq}: {finding.reason}",
+                                          path=rel, seq=finding.seq))
+    if not scan.findings:
+        if scan.count != size:
+            result.mismatches.append(Mismatch(
+                "ledger", f"{scan.count} events read, the ledger counts {size}", path=rel))
+        elif scan.root != ledger.root(size):
+            result.mismatches.append(Mismatch(
+                "ledger", f"the stored Merkle tree (cache) disagrees with the events at size "
+                f"{size}", path="ledger/tree"))
+        if latest is not None:
+            checkpoint = latest[0]
+            if checkpoint.size > size:
+                result.mismatches.append(Mismatch(
+                    "checkpoint", f"the signed checkpoint covers {checkpoint.size} events, the "
+                    f"ledger has {size}: events were removed", path="ledger/checkpoint"))
+            elif scan.roots.get(checkpoint.size) != checkpoint.root:
+                result.mismatches.append(Mismatch(
+                    "checkpoint", f"the first {checkpoint.size} events do not give the signed "
+                    "checkpoint's root: signed history was rewritten", path="ledger/checkpoint"))
+    return dict(scan.ingested)
+
+
+def _expected_objects(station: Station,
+                      ingested: dict[str, int]) -> tuple[dict[str, _Expected], set[str]]:
+    """What the ledger and the catalog say is stored, approved deletions excepted. Both
+    are asked: a tampered ledger stops the scan early, an edited catalog may drop a row."""
+    expected: dict[str, _Expected] = {}
+    for sha256, size in ingested.items():
+        expected[sha256] = _Expected(sha256, int(size), clip_id_for(sha256))
+    db = station.catalog.db
+    deleted = {str(row["sha256"]) for row in db.query("select sha256 from deletions")}
+    for row in db.query("select clip_id, sha256, size from clips where deleted_at is null"):
+        sha256 = str(row["sha256"])
+        if sha256 not in deleted:
+            expected.setdefault(sha256, _Expected(sha256, int(row["size"]), str(row["clip_id"])))
+    for sha256 in deleted:
+        expected.pop(sha256, None)
+    return expected, deleted
+
+
+# -- the store -------------------------------------------------------------------------------
+def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter: RateLimiter,
+                  progress: Progress, stopping: Callable[[], bool]) -> None:
+    path = station.store.path_for(item.sha256)
+    rel = str(path.relative_to(station.layout.root))
+
+    def found(what: str, detail: str) -> None:
+        result.mismatches.append(Mismatch(what, detail, item.sha256, item.clip_id, rel))
+
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        found("missing", "the ledger records this file, the store does not have it")
+        return
+    if not stat.S_ISREG(info.st_mode):
+        found("changed", f"is not a regular file (mode {stat.filemode(info.st_mode)})")
+        return
+    if stat.S_IMODE(info.st_mode) != READ_ONLY:
+        found("mode", f"mode {stat.S_IMODE(info.st_mode):04o}, originals are 0444 (read-only)")
+    if info.st_size != item.size:
+        found("size", f"{info.st_size} bytes, the ledger says {item.size}")
+    try:
+        digest, count = _hash_throttled(path, limiter, progress, stopping)
+    except OSError as err:
+        found("unreadable", f"reading it failed: {err.strerror or err}")
+        return
+    result.bytes += count
+    result.objects += 1
+    if digest != item.sha256:
+        found("changed", f"its bytes hash to {digest}: the original was altered or the disk "
+              "damaged it")
+
+
+def _hash_throttled(path: Path, limiter: RateLimiter, progress: Progress,
+                    stopping: Callable[[], bool]) -> tuple[str, int]:
+    """SHA-256 of ``path`` read from the disk (the clean cached pages dropped first and
+    after each chunk, so a bad sector is not hidden by the cache and the cache stays the
+    docks'), paced by ``limiter``, on the calling (idle-priority) thread."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        digest = hashlib.sha256()
+        offset = 0
+        while True:
+            if stopping():
+                raise Interrupted()
+            limiter.take(CHUNK)
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            os.posix_fadvise(fd, offset, len(chunk), os.POSIX_FADV_DONTNEED)
+            offset += len(chunk)
+            progress.advance(len(chunk))
+        return digest.hexdigest(), offset
+    finally:
+        os.close(fd)
+
+
+def _listed_objects(station: Station) -> dict[Path, float]:
+    """Every entry under ``store/objects`` with its ctime, at the start of the pass."""
+    listed: dict[Path, float] = {}
+    for path in station.store.iter_objects():
+        with contextlib.suppress(FileNotFoundError):
+            listed[path] = path.lstat().st_ctime
+    return listed
+
+
+def _judge_extras(station: Station, listed: dict[Path, float], expected: dict[str, _Expected],
+                  deleted: set[str], started_wall: float, result: PassResult) -> None:
+    candidates = {path: ctime for path, ctime in listed.items()
+                  if not (path.name in expected and path == station.store.path_for(path.name))}
+    if not candidates:
+        return
+    with station.lock:  # an ingest records under this lock: what is unrecorded now stays so
+        station.catalog.catch_up(station.ledger)
+        recorded = {str(row["sha256"]) for row in
+                    station.catalog.db.query("select sha256 from clips where deleted_at is null")}
+    for path, ctime in sorted(candidates.items()):
+        name = path.name
+        well_named = len(name) == 64 and set(name) <= _HEX and path == station.store.path_for(name)
+        if well_named and name in recorded and name not in deleted:
+            continue  # recorded while the pass ran (published just before it started)
+        if ctime > started_wall:
+            continue  # appeared during the pass: the next pass judges it
+        rel = str(path.relative_to(station.layout.root))
+        if name in deleted and well_named:
+            detail = ("its deletion was approved and recorded, yet the file is still stored "
+                      "(the removal after the tombstone did not happen)")
+        elif well_named:
+            detail = ("stored, but no ledger event records it (planted, or an ingest "
+                      "interrupted between storing and recording; docking that camera again "
+                      "records it)")
+        else:
+            detail = "not a stored original's name or place: nothing in the store may be here"
+        result.mismatches.append(Mismatch("extra", detail, name if well_named else None,
+                                          clip_id_for(name) if well_named else None, rel))
+
+
+# -- alarms and the record -------------------------------------------------------------------
+def _open_alarm_keys(station: Station) -> set[tuple[str, str]]:
+    keys: set[tuple[str, str]] = set()
+    for flag in station.catalog.flags.review():
+        if str(flag["kind"]).startswith("integrity_"):
+            figures = flag.get("figures") or {}
+            keys.add((str(flag["kind"]), str(figures.get("key", ""))))
+    return keys
+
+
+def _raise_alarms(station: Station, actor: Actor, result: PassResult) -> None:
+    """Each new mismatch: journald crit, then a ``scrub.alarm`` event with its review flag.
+    Never a repair: nothing here writes to the store."""
+    from evidence_station.casework.service import record_own
+
+    if not result.mismatches:
+        return
+    for mismatch in result.mismatches:
+        log.critical("完整性告警 integrity alarm: %s %s: %s", mismatch.what,
+                     mismatch.path or mismatch.sha256 or "", mismatch.detail)
+    with station.lock:
+        station.catalog.catch_up(station.ledger)
+        already = _open_alarm_keys(station)
+        for mismatch in result.mismatches:
+            kind, key = mismatch.key
+            if (kind, key) in already:
+                continue
+            already.add((kind, key))
+            figures = {"key": key, "found": mismatch.what, "detail": mismatch.detail[:500],
+                       "sha256": mismatch.sha256, "path": mismatch.path, "seq": mismatch.seq,
+                       "pass_id": result.pass_id}
+            event = record_own(station, actor, "scrub.alarm", {
+                "pass_id": result.pass_id, **_mismatch_fields(mismatch),
+                "flags": [{"flag_id": f"S{station.ledger.size}", "clip_id": mismatch.clip_id,
+                           "kind": kind, "article": "R11", "figures": figures}]})
+            result.alarms.append(event.seq)
+
+
+def _mismatch_fields(mismatch: Mismatch) -> dict[str, Any]:
+    return {key: value for key, value in asdict(mismatch).items() if value is not None}
+
+
+def _record_pass(station: Station, actor: Actor, result: PassResult,
+                 max_read_mb_s: float) -> None:
+    from evidence_station.casework.service import record_own
+
+    assert result.ended_at is not None
+    with station.lock:
+        event = record_own(station, actor, "scrub.pass", {
+            "pass_id": result.pass_id, "trigger": result.trigger,
+            "started_at": result.started_at.isoformat(), "ended_at": result.ended_at.isoformat(),
+            "events": result.events, "objects": result.objects, "bytes": result.bytes,
+            "expected_objects": result.expected_objects,
+            "expected_bytes": result.expected_bytes, "coverage_bp": result.coverage_bp,
+            "mismatch_count": len(result.mismatches),
+            "mismatches": [_mismatch_fields(m) for m in result.mismatches[:MAX_LISTED]],
+            "alarms": result.alarms, "max_read_bytes_s": int(max_read_mb_s * MB)})
+    result.seq = event.seq
+
+
+# -- status ----------------------------------------------------------------------------------
+def last_pass(station: Station) -> dict[str, Any] | None:
+    """The last completed pass, from the catalog (``scrub_passes``)."""
+    db = station.catalog.db
+    if "scrub_passes" not in db.table_names():
+        return None
+    rows = list(db.query("select * from scrub_passes order by seq desc limit 1"))
+    if not rows:
+        return None
+    row = dict(rows[0])
+    row["mismatches"] = json.loads(row["mismatches"] or "[]")
+    return row
+
+
+def status(station: Station, every: timedelta) -> dict[str, Any]:
+    """What ``scrub status`` says: the last complete pass, when the next is due, and every
+    mismatch that pass found (with the open integrity alarms of the review queue)."""
+    last = last_pass(station)
+    if last is None:
+        next_due = None
+    else:
+        next_due = max(datetime.fromisoformat(str(last["ended_at"])) + every,
+                       station.clock.now()).isoformat()
+    alarms = [flag for flag in station.catalog.flags.review()
+              if str(flag["kind"]).startswith("integrity_")]
+    return {
+        "last_pass": None if last is None else {
+            key: last[key] for key in ("pass_id", "seq", "actor", "trigger", "started_at",
+                                       "ended_at", "events", "objects", "bytes",
+                                       "expected_objects", "expected_bytes", "coverage",
+                                       "mismatch_count")},
+        "next_due": next_due,
+        "every_s": int(every.total_seconds()),
+        "mismatches": [] if last is None else [
+            {"clip_id": m.get("clip_id"), "sha256": m.get("sha256"), "found": m["what"],
+             "detail": m["detail"], "path": m.get("path"), "seq": m.get("seq")}
+            for m in last["mismatches"]],
+        "open_alarms": [{"flag_id": flag["flag_id"], "clip_id": flag["clip_id"],
+                         "kind": flag["kind"], "raised_at": flag["raised_at"],
+                         "sha256": (flag.get("figures") or {}).get("sha256"),
+                         "detail": (flag.get("figures") or {}).get("detail")}
+                        for flag in alarms],
+    }
