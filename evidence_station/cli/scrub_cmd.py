@@ -69,7 +69,7 @@ def _result_json(result: PassResult) -> dict[str, Any]:
             "expected_objects": result.expected_objects, "expected_bytes": result.expected_bytes,
             "coverage": result.coverage, "alarms": result.alarms,
             "mismatches": [{"clip_id": m.clip_id, "sha256": m.sha256, "found": m.what,
-                            "detail": m.detail, "path": m.path, "seq": m.seq}
+                            "detail": m.detail, "path": m.path, "event_seq": m.seq}
                            for m in result.mismatches]}
 
 

@@ -194,6 +194,10 @@ class Daemon:
             self.scheduler.add_job(self.witness_round, IntervalTrigger(seconds=witnesses.retry_every_s),
                                    id="witness-round", coalesce=True, max_instances=1)
         self.scheduler.start()
+        from evidence_station.scrub.schedule import ScrubSchedule
+
+        # F34: re-hash the store and re-verify the ledger every [scrub] every, at idle priority
+        ScrubSchedule(self.station, self.scheduler, self.ctx.stopping).start()
 
     def witness_round(self) -> None:
         """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""

@@ -59,7 +59,7 @@ MAX_LISTED = 1000  # mismatches kept in one scrub.pass event (the count is alway
 _HEX = frozenset("0123456789abcdef")
 
 # What a mismatch found (the review flag's kind is ``integrity_<what>``).
-FOUND = ("changed", "missing", "size", "mode", "unreadable", "extra", "ledger", "checkpoint")
+FOUND = ("changed", "missing", "mode", "unreadable", "extra", "ledger", "checkpoint")
 
 
 @dataclass(frozen=True)
@@ -253,18 +253,18 @@ def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter
         return
     if stat.S_IMODE(info.st_mode) != READ_ONLY:
         found("mode", f"mode {stat.S_IMODE(info.st_mode):04o}, originals are 0444 (read-only)")
-    if info.st_size != item.size:
-        found("size", f"{info.st_size} bytes, the ledger says {item.size}")
+    sized = "" if info.st_size == item.size else \
+        f"{info.st_size} bytes where the ledger says {item.size}; "
     try:
         digest, count = _hash_throttled(path, limiter, progress, stopping)
     except OSError as err:
-        found("unreadable", f"reading it failed: {err.strerror or err}")
+        found("unreadable", f"{sized}reading it failed: {err.strerror or err}")
         return
     result.bytes += count
     result.objects += 1
-    if digest != item.sha256:
-        found("changed", f"its bytes hash to {digest}: the original was altered or the disk "
-              "damaged it")
+    if digest != item.sha256:  # one finding per file: a wrong size is a change too
+        found("changed", f"{sized}its bytes hash to {digest}: the original was altered or "
+              "the disk damaged it")
 
 
 def _hash_throttled(path: Path, limiter: RateLimiter, progress: Progress,
@@ -362,7 +362,7 @@ def _raise_alarms(station: Station, actor: Actor, result: PassResult) -> None:
                 continue
             already.add((kind, key))
             figures = {"key": key, "found": mismatch.what, "detail": mismatch.detail[:500],
-                       "sha256": mismatch.sha256, "path": mismatch.path, "seq": mismatch.seq,
+                       "sha256": mismatch.sha256, "path": mismatch.path, "event_seq": mismatch.seq,
                        "pass_id": result.pass_id}
             event = record_own(station, actor, "scrub.alarm", {
                 "pass_id": result.pass_id, **_mismatch_fields(mismatch),
@@ -372,7 +372,11 @@ def _raise_alarms(station: Station, actor: Actor, result: PassResult) -> None:
 
 
 def _mismatch_fields(mismatch: Mismatch) -> dict[str, Any]:
-    return {key: value for key, value in asdict(mismatch).items() if value is not None}
+    """A mismatch as event fields (``seq`` is the ledger's own field: ``event_seq``)."""
+    fields = {key: value for key, value in asdict(mismatch).items() if value is not None}
+    if "seq" in fields:
+        fields["event_seq"] = fields.pop("seq")
+    return fields
 
 
 def _record_pass(station: Station, actor: Actor, result: PassResult,
@@ -407,15 +411,25 @@ def last_pass(station: Station) -> dict[str, Any] | None:
     return row
 
 
+def due_after(station: Station, every: timedelta) -> datetime | None:
+    """``every`` after the end of the last completed pass (after the station's first event
+    when none completed yet), but never before now; None for an empty ledger."""
+    last = last_pass(station)
+    if last is not None:
+        since = datetime.fromisoformat(str(last["ended_at"]))
+    elif station.ledger.size:
+        since = datetime.fromisoformat(str(station.ledger.event(0).fields["time"]))
+    else:
+        return None
+    return max(since + every, station.clock.now())
+
+
 def status(station: Station, every: timedelta) -> dict[str, Any]:
     """What ``scrub status`` says: the last complete pass, when the next is due, and every
     mismatch that pass found (with the open integrity alarms of the review queue)."""
     last = last_pass(station)
-    if last is None:
-        next_due = None
-    else:
-        next_due = max(datetime.fromisoformat(str(last["ended_at"])) + every,
-                       station.clock.now()).isoformat()
+    due = due_after(station, every)
+    next_due = due.isoformat() if due is not None else None
     alarms = [flag for flag in station.catalog.flags.review()
               if str(flag["kind"]).startswith("integrity_")]
     return {
@@ -428,7 +442,7 @@ def status(station: Station, every: timedelta) -> dict[str, Any]:
         "every_s": int(every.total_seconds()),
         "mismatches": [] if last is None else [
             {"clip_id": m.get("clip_id"), "sha256": m.get("sha256"), "found": m["what"],
-             "detail": m["detail"], "path": m.get("path"), "seq": m.get("seq")}
+             "detail": m["detail"], "path": m.get("path"), "event_seq": m.get("event_seq")}
             for m in last["mismatches"]],
         "open_alarms": [{"flag_id": flag["flag_id"], "clip_id": flag["clip_id"],
                          "kind": flag["kind"], "raised_at": flag["raised_at"],
