@@ -26,6 +26,7 @@ from evidence_station.config import Config
 from evidence_station.demo import make_demo_camera
 from evidence_station.scrub.pace import (
     MB,
+    Pacer,
     RateLimiter,
     become_idle,
     idle_ioprio_value,
@@ -328,6 +329,48 @@ def test_rate_limiter_arithmetic() -> None:
     assert limiter.delay_for(3000, 100.0) == 2.0
     with pytest.raises(ValueError):
         RateLimiter(0)
+
+
+def test_pacer_yields_to_a_copying_dock() -> None:
+    """While a dock copies the scrub reads at a tenth of its limit; after, at the limit."""
+    fake = FakeTime()
+    busy = {"now": False}
+    pacer = Pacer(10 * MB, lambda: busy["now"], look_every_s=0.25, clock=fake.clock,
+                  sleep=fake.sleep)
+    chunk = 1024 * 1024
+
+    def read(total_chunks: int) -> float:
+        start = fake.now
+        for _ in range(total_chunks):
+            pacer.take(chunk)
+        return fake.now - start
+
+    read(5)  # past the first burst
+    assert 20 * chunk / (10 * MB) - 0.3 <= read(20) <= 20 * chunk / (10 * MB) + 0.3
+    busy["now"] = True
+    slow = read(20)
+    assert pacer.yielding and slow >= 20 * chunk / (1 * MB) - 1.0  # ~1 MB/s
+    busy["now"] = False
+    assert read(20) <= 20 * chunk / (10 * MB) + 0.5 and not pacer.yielding
+
+
+def test_docks_copying_sees_a_running_session(data_dir: Path, config: Config) -> None:
+    from evidence_station.scrub.scrubber import docks_copying
+    from evidence_station.station import Station
+    from hashing.ledger import Draft
+
+    with Station.open(data_dir, config, writable=True) as station:
+        view = station.view()
+        assert not docks_copying(view)
+        station.record(Draft("session.start", "station", {
+            "session_id": "S1", "device_id": "D1", "officer_id": None, "source": "/x",
+            "files_planned": 1, "bytes_planned": 1, "files_already": 0, "profile": None,
+            "dock": {}, "returned_at": None}))
+        assert docks_copying(view)  # seen on another connection, as the pass reads it
+        station.record(Draft("session.end", "station", {
+            "session_id": "S1", "state": "completed", "counts": {}, "problems": []}))
+        assert not docks_copying(view)
+        view.close()
 
 
 def test_become_idle_lowers_only_the_calling_thread() -> None:

@@ -65,6 +65,15 @@ class RateLimiter:
         self._tokens = self.capacity
         self._last: float | None = None
 
+    def set_rate(self, rate: float) -> None:
+        """Change the average rate (a dock started or stopped copying); the burst scales
+        with it and saved-up allowance is cut to the new burst."""
+        if rate <= 0:
+            raise ValueError("the read rate must be positive")
+        self.capacity = self.capacity / self.rate * rate
+        self.rate = float(rate)
+        self._tokens = min(self._tokens, self.capacity)
+
     def delay_for(self, count: int, now: float) -> float:
         """Spend ``count`` bytes at ``now``; return the seconds to wait so the average rate
         stays within ``rate``. Debt carries over, so a large read is paid for in full."""
@@ -79,6 +88,37 @@ class RateLimiter:
         if wait > 0:
             self.sleep(wait)
         return wait
+
+
+class Pacer:
+    """The scrub's reads: ``max_read`` bytes a second, and a tenth of that while a dock is
+    copying (``busy``, asked at most every ``look_every_s``). Docks come first: on a disk
+    that an ingest keeps busy, any steady extra read costs the copy more than its share
+    (measured: benchmarks/bench_scrub.py), and on the ``none``/``mq-deadline`` schedulers
+    the idle I/O class does not help at all."""
+
+    BUSY_SHARE = 0.1
+
+    def __init__(self, max_read: float, busy: Callable[[], bool] = lambda: False, *,
+                 look_every_s: float = 0.25, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.max_read = float(max_read)
+        self.busy = busy
+        self.look_every_s = look_every_s
+        self.clock = clock
+        self.limiter = RateLimiter(max_read, clock=clock, sleep=sleep)
+        self._looked: float | None = None
+        self.yielding = False
+
+    def take(self, count: int) -> float:
+        now = self.clock()
+        if self._looked is None or now - self._looked >= self.look_every_s:
+            self._looked = now
+            yielding = self.busy()
+            if yielding != self.yielding:
+                self.yielding = yielding
+                self.limiter.set_rate(self.max_read * (self.BUSY_SHARE if yielding else 1.0))
+        return self.limiter.take(count)
 
 
 # Linux ioprio (include/uapi/linux/ioprio.h)

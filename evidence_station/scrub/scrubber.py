@@ -46,7 +46,7 @@ from typing import Any
 
 from evidence_station.catalog import clip_id_for
 from evidence_station.identity import Actor
-from evidence_station.scrub.pace import MB, RateLimiter
+from evidence_station.scrub.pace import MB, Pacer
 from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
 from hashing.verify import scan_events
@@ -136,11 +136,12 @@ class _Expected:
 
 def run_pass(station: Station, actor: Actor, *, trigger: str, max_read_mb_s: float,
              progress: Progress | None = None, stopping: Callable[[], bool] = lambda: False,
-             limiter: RateLimiter | None = None) -> PassResult:
+             pacer: Pacer | None = None) -> PassResult:
     """One whole pass over ``station`` (the writer's station or a view of it), recording
-    its alarms and, once complete, its ``scrub.pass`` event as ``actor``."""
+    its alarms and, once complete, its ``scrub.pass`` event as ``actor``. Reads are paced
+    at ``max_read_mb_s``, slower while a docking session runs (:func:`docks_copying`)."""
     progress = progress or Progress()
-    limiter = limiter or RateLimiter(max_read_mb_s * MB)
+    limiter = pacer or Pacer(max_read_mb_s * MB, lambda: docks_copying(station))
     started = station.clock.now()
     started_wall = _wall_now()
     result = PassResult(pass_id=f"scrub-{started:%Y%m%dT%H%M%S.%fZ}", trigger=trigger,
@@ -161,6 +162,14 @@ def run_pass(station: Station, actor: Actor, *, trigger: str, max_read_mb_s: flo
     result.completed = True
     _record_pass(station, actor, result, max_read_mb_s)
     return result
+
+
+def docks_copying(station: Station) -> bool:
+    """A docking session (daemon dock or CLI ``ingest``) is running: its ``session.start``
+    is in the catalog and its ``session.end`` not yet. Read on the pass's own catalog
+    connection, so it sees sessions of every process that writes this station."""
+    return bool(list(station.catalog.db.query(
+        "select 1 from sessions where state = 'running' limit 1")))
 
 
 def _wall_now() -> float:
@@ -235,7 +244,7 @@ def _expected_objects(station: Station,
 
 
 # -- the store -------------------------------------------------------------------------------
-def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter: RateLimiter,
+def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter: Pacer,
                   progress: Progress, stopping: Callable[[], bool]) -> None:
     path = station.store.path_for(item.sha256)
     rel = str(path.relative_to(station.layout.root))
@@ -267,7 +276,7 @@ def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter
               "the disk damaged it")
 
 
-def _hash_throttled(path: Path, limiter: RateLimiter, progress: Progress,
+def _hash_throttled(path: Path, limiter: Pacer, progress: Progress,
                     stopping: Callable[[], bool]) -> tuple[str, int]:
     """SHA-256 of ``path`` read from the disk (the clean cached pages dropped first and
     after each chunk, so a bad sector is not hidden by the cache and the cache stays the
