@@ -23,22 +23,19 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from evidence_station.config import Config  # noqa: E402
-from evidence_station.identity import STATION  # noqa: E402
-from evidence_station.ingest.pipeline import ingest_source  # noqa: E402
-from evidence_station.scrub import Interrupted, run_idle  # noqa: E402
-from evidence_station.scrub import Progress as ScrubProgress  # noqa: E402
-from evidence_station.scrub.pace import Pacer  # noqa: E402
-from evidence_station.station import Station, init_station  # noqa: E402
+from evidence_station.config import Config
+from evidence_station.identity import STATION
+from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.scrub import Interrupted, run_idle
+from evidence_station.scrub import Progress as ScrubProgress
+from evidence_station.scrub.pace import Pacer
+from evidence_station.station import Station, init_station
 
 MB = 1_000_000
 FILE_MB = 64

@@ -143,6 +143,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scrub.never_repaired": ("未做任何修复：请核查上述文件及账本（已登记告警并加入待复核队列）。",
                              "Nothing was repaired: look into the files and ledger above (alarms recorded and queued for review)."),
     "scrub.found": ("发现", "Found"),
+    "scrub.interrupted": ("巡检因工作站停止而中断，未记录本次巡检；请重新运行 `scrub run`",
+                          "the pass was interrupted by the station stopping and not recorded; run `scrub run` again"),
     "scrub.title": ("完整性巡检", "Integrity scrub"),
     "scrub.col.start": ("开始", "Started"), "scrub.col.end": ("结束", "Ended"),
     "scrub.col.objects": ("文件", "Files"), "scrub.col.bytes": ("字节", "Bytes"),

@@ -1,10 +1,11 @@
 """The daemon's scrub schedule: a whole pass ``[scrub] every`` after the last completed one.
 
 The next run is counted from the end of the last *completed* pass in the catalog (from
-the station's ``station.init`` for the first), not from the daemon's start: a restart neither skips a due pass nor runs one early, and a
-pass interrupted by a restart (which recorded no ``scrub.pass``) is due again at once and
-starts from the first object. Each run is one APScheduler date job that schedules the
-next when it ends, so a pass longer than ``every`` never overlaps the next.
+the station's ``station.init`` for the first), not from the daemon's start: a restart
+neither skips a due pass nor runs one early, and a pass interrupted by a restart (which
+recorded no ``scrub.pass``) is due again at once and starts from the first object. Each
+run is one APScheduler date job that schedules the next when it ends, so a pass longer
+than ``every`` never overlaps the next.
 """
 
 from __future__ import annotations
