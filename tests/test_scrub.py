@@ -235,6 +235,70 @@ def test_mismatch_is_an_alarm_never_a_repair(cli: Run, data: Path, damage: str,
     assert tree_snapshot(data / "store") == store_before
 
 
+def test_interrupted_scheduled_pass_resumes(cli: Run, data: Path, clock: FixedClock,
+                                            config: Config) -> None:
+    """A scheduled pass stopped by a restart goes on after the last object it re-hashed;
+    its alarms were raised when found, the pass is recorded once, as resumed."""
+    from evidence_station.identity import STATION
+    from evidence_station.scrub import Interrupted, Progress, run_pass
+    from evidence_station.station import Station
+
+    _change_a_byte(data, cli)  # the first stored object (sha256 order): found before the stop
+    window = timedelta(days=28)
+
+    class StopAfterOne(Progress):
+        def __init__(self) -> None:
+            self.read = 0
+
+        def advance(self, count: int) -> None:
+            self.read += count
+
+    counted = StopAfterOne()
+    with Station.open(data, config, writable=True, clock=clock) as station:
+        with pytest.raises(Interrupted):
+            run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000, progress=counted,
+                     stopping=lambda: counted.read > 0, resume_within=window)
+    saved = json.loads((data / "run" / "scrub-progress.json").read_text())
+    assert saved["after"] == stored(data)[0].name and saved["objects"] == 1
+    assert [m["what"] for m in saved["mismatches"]] == ["changed"]
+    assert len(events(data, "scrub.alarm")) == 1 and not events(data, "scrub.pass")
+
+    clock.advance(timedelta(hours=3))  # the daemon restarts
+    again = StopAfterOne()
+    with Station.open(data, config, writable=True, clock=clock) as station:
+        result = run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000,
+                          progress=again, resume_within=window)
+    assert result.pass_id == saved["pass_id"] and result.resumed == 1
+    assert result.objects == 3 and result.coverage == 100.0
+    assert again.read == sum(p.stat().st_size for p in stored(data)[1:])  # not the first again
+    (passed,) = events(data, "scrub.pass")
+    assert passed["resumed"] == 1 and passed["started_at"] == DOCKED.astimezone(
+        ZoneInfo("UTC")).isoformat()
+    assert [m["what"] for m in passed["mismatches"]] == ["changed"]
+    assert len(events(data, "scrub.alarm")) == 1  # not raised twice
+    assert not (data / "run" / "scrub-progress.json").exists()
+
+    # a progress file older than the window (or unreadable) is not resumed: a fresh pass
+    with Station.open(data, config, writable=True, clock=clock) as station:
+        with pytest.raises(Interrupted):
+            run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000,
+                     progress=StopAfterOne(), stopping=lambda: True, resume_within=window)
+        (data / "run").mkdir(exist_ok=True)
+        (data / "run" / "scrub-progress.json").write_text("{not json")
+        fresh = run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000,
+                         resume_within=window)
+        assert fresh.resumed == 0 and fresh.objects == 3
+        clock.advance(timedelta(days=1))
+        stale = StopAfterOne()
+        with pytest.raises(Interrupted):
+            run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000, progress=stale,
+                     stopping=lambda: stale.read > 0, resume_within=window)
+        clock.advance(timedelta(days=29))
+        late = run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000,
+                        resume_within=window)
+        assert late.resumed == 0 and late.objects == 3
+
+
 def test_approved_deletion_is_not_expected(cli: Run, data: Path, clock: FixedClock,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A clip deleted after retention with approval is no longer expected in the store."""

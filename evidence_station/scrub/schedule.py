@@ -3,7 +3,7 @@
 The next run is counted from the end of the last *completed* pass in the catalog (from
 the station's ``station.init`` for the first), not from the daemon's start: a restart
 neither skips a due pass nor runs one early, and a pass interrupted by a restart (which
-recorded no ``scrub.pass``) is due again at once and starts from the first object. Each
+recorded no ``scrub.pass``) is due again at once and resumes where it stopped. Each
 run is one APScheduler date job that schedules the next when it ends, so a pass longer
 than ``every`` never overlaps the next.
 """
@@ -22,6 +22,10 @@ from evidence_station.station import Station
 
 log = logging.getLogger(__name__)
 JOB_ID = "scrub"
+# An interrupted pass is resumed if it started within this many intervals: a store too big
+# for one interval at the read limit still finishes across restarts, and a pass left
+# months ago is started afresh.
+RESUME_WITHIN = 4
 
 
 def next_run(station: Station, every: timedelta) -> datetime:
@@ -57,7 +61,8 @@ class ScrubSchedule:
         try:
             result = run_idle(view, STATION, trigger="schedule",
                               max_read_mb_s=self.station.config.scrub.max_read_mb_s,
-                              stopping=self.stopping.is_set)
+                              stopping=self.stopping.is_set,
+                              resume_within=RESUME_WITHIN * self.every)
             if result.ok:
                 log.info("scrub: pass %s clean: %d files, %d bytes, coverage %.2f%%",
                          result.pass_id, result.objects, result.bytes, result.coverage)
@@ -65,7 +70,7 @@ class ScrubSchedule:
                 log.critical("scrub: pass %s found %d mismatch(es); see `evidence-station "
                              "scrub status`", result.pass_id, len(result.mismatches))
         except Interrupted:
-            log.info("scrub: pass interrupted by the daemon stopping; the next start runs it again")
+            log.info("scrub: pass interrupted by the daemon stopping; the next start resumes it")
             return
         except Exception:  # the schedule must survive one failed pass; the log says why
             log.exception("scrub: the pass failed")

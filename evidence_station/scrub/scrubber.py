@@ -12,17 +12,22 @@ What a clean pass proves, at the time it ran:
 What it does not prove: that a file was not changed and changed back between passes, or
 that the station key was not stolen (witnesses answer that).
 
-A mismatch is an **integrity alarm, never a repair** (invariant 2): a ``scrub.alarm``
-ledger event by the acting account (``station`` for the schedule) carrying a review flag
-on the clip, a journald line at priority crit, and a row on the web admin page. Nothing in
-the store or the ledger is touched. An alarm already open in the review queue for the
-same file and finding is not raised again; every pass still lists it.
+A mismatch is an **integrity alarm, never a repair** (invariant 2), raised the moment it
+is found (a pass over a large store takes days): a ``scrub.alarm`` ledger event by the
+acting account (``station`` for the schedule) carrying a review flag on the clip, a
+journald line at priority crit, and a row on the web admin page. Nothing in the store or
+the ledger is touched. An alarm already open in the review queue for the same file and
+finding is not raised again; every pass still lists it.
 
 Every completed pass is a ``scrub.pass`` event (start, end, objects, bytes, coverage,
 every mismatch), projected into ``scrub_passes`` so ``scrub status`` reads the catalog.
-**A pass interrupted by a restart restarts cleanly**: it recorded nothing but the alarms
-it had raised, the next pass starts from the first object again, and the schedule counts
-from the last *completed* pass, so an interrupted one is due again at once.
+**A scheduled pass interrupted by a restart resumes**: it saves where it is (the last
+object re-hashed, in ``sha256`` order, with its counts and mismatches) to
+``run/scrub-progress.json`` every ``SAVE_EVERY_S`` and when stopped; the next start
+re-verifies the ledger and goes on after that object, and the ``scrub.pass`` event says
+how often it was resumed. A crash loses at most ``SAVE_EVERY_S`` of reading; a lost or
+unreadable progress file, or one older than the window the schedule allows, means the
+pass starts again from the first object. ``scrub run`` always makes a fresh whole pass.
 
 Concurrency: the pass is a reader (it never takes the writer lock to read). An object an
 ingest has published but not yet recorded is no "extra": an extra is judged only if the
@@ -38,6 +43,7 @@ import json
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -49,12 +55,15 @@ from evidence_station.identity import Actor
 from evidence_station.scrub.pace import MB, Pacer
 from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
+from hashing.durable import write_file_durably
 from hashing.verify import scan_events
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 READ_ONLY = 0o444
+PROGRESS_FILE = "scrub-progress.json"  # in DATA_DIR/run: where a scheduled pass resumes
+SAVE_EVERY_S = 30.0
 MAX_LISTED = 1000  # mismatches kept in one scrub.pass event (the count is always exact)
 _HEX = frozenset("0123456789abcdef")
 
@@ -94,6 +103,7 @@ class PassResult:
     alarms: list[int] = field(default_factory=list)  # seqs of the scrub.alarm events raised
     seq: int | None = None  # the scrub.pass event
     completed: bool = False
+    resumed: int = 0  # how many times this pass was resumed after a restart
 
     @property
     def coverage_bp(self) -> int:
@@ -136,32 +146,148 @@ class _Expected:
 
 def run_pass(station: Station, actor: Actor, *, trigger: str, max_read_mb_s: float,
              progress: Progress | None = None, stopping: Callable[[], bool] = lambda: False,
-             pacer: Pacer | None = None) -> PassResult:
-    """One whole pass over ``station`` (the writer's station or a view of it), recording
-    its alarms and, once complete, its ``scrub.pass`` event as ``actor``. Reads are paced
-    at ``max_read_mb_s``, slower while a docking session runs (:func:`docks_copying`)."""
+             pacer: Pacer | None = None, resume_within: timedelta | None = None) -> PassResult:
+    """One whole pass over ``station`` (the writer's station or a view of it), raising each
+    alarm as it is found and, once complete, recording its ``scrub.pass`` event, both as
+    ``actor``. Reads are paced at ``max_read_mb_s``, slower while a docking session runs
+    (:func:`docks_copying`).
+
+    With ``resume_within`` (the schedule's passes), the pass saves where it is to
+    ``run/scrub-progress.json`` now and then and when stopped, and a pass started within
+    that time before is resumed from there instead of started again. Without it (``scrub
+    run``) the pass is whole and fresh and leaves the schedule's progress alone."""
     progress = progress or Progress()
     limiter = pacer or Pacer(max_read_mb_s * MB, lambda: docks_copying(station))
-    started = station.clock.now()
-    started_wall = _wall_now()
-    result = PassResult(pass_id=f"scrub-{started:%Y%m%dT%H%M%S.%fZ}", trigger=trigger,
-                        started_at=started)
-    ingested = _verify_ledger(station, result)
+    state = _PassState.begin(station, actor, trigger, resume_within)
+    result = state.result
+    ingested = _verify_ledger(station, state)
     expected, deleted = _expected_objects(station, ingested)
     result.expected_objects = len(expected)
     result.expected_bytes = sum(item.size for item in expected.values())
     progress.begin(len(expected), result.expected_bytes)
     found_before = _listed_objects(station)
-    for sha256 in sorted(expected):
-        if stopping():
-            raise Interrupted()
-        _scrub_object(station, expected[sha256], result, limiter, progress, stopping)
-    _judge_extras(station, found_before, expected, deleted, started_wall, result)
-    _raise_alarms(station, actor, result)
+    try:
+        for sha256 in sorted(expected):
+            if state.after is not None and sha256 <= state.after:
+                continue  # re-hashed before the restart
+            if stopping():
+                raise Interrupted()
+            _scrub_object(station, expected[sha256], state, limiter, progress, stopping)
+            state.done(sha256)
+    except Interrupted:
+        state.save()
+        raise
+    _judge_extras(station, found_before, expected, deleted, state)
     result.ended_at = station.clock.now()
     result.completed = True
     _record_pass(station, actor, result, max_read_mb_s)
+    state.forget()
     return result
+
+
+class _PassState:
+    """A pass in progress: its result, the alarms already raised, and (for the schedule's
+    passes) the progress file a restart resumes from. The file is a cache, not evidence:
+    alarms are ledger events the moment they are found, and a lost or unreadable file only
+    means the next pass starts from the first object."""
+
+    def __init__(self, station: Station, actor: Actor, result: PassResult,
+                 started_wall: float, path: Path | None, after: str | None) -> None:
+        self.station = station
+        self.actor = actor
+        self.result = result
+        self.started_wall = started_wall
+        self.path = path
+        self.after = after
+        self.saved_at = time.monotonic()
+        with station.lock:
+            station.catalog.catch_up(station.ledger)
+            self.raised = _open_alarm_keys(station)
+
+    @classmethod
+    def begin(cls, station: Station, actor: Actor, trigger: str,
+              resume_within: timedelta | None) -> _PassState:
+        path = station.layout.root / "run" / PROGRESS_FILE if resume_within else None
+        saved = _load_progress(path) if path is not None else None
+        now = station.clock.now()
+        if saved is not None and resume_within is not None:
+            started = datetime.fromisoformat(saved["started_at"])
+            if timedelta(0) <= now - started <= resume_within:
+                result = PassResult(
+                    pass_id=saved["pass_id"], trigger=saved["trigger"], started_at=started,
+                    objects=saved["objects"], bytes=saved["bytes"],
+                    mismatches=[Mismatch(**m) for m in saved["mismatches"]],
+                    alarms=list(saved["alarms"]), resumed=saved["resumed"] + 1)
+                log.info("scrub: resuming pass %s after %s", result.pass_id, saved["after"])
+                return cls(station, actor, result, saved["started_wall"], path, saved["after"])
+        result = PassResult(pass_id=f"scrub-{now:%Y%m%dT%H%M%S.%fZ}", trigger=trigger,
+                            started_at=now)
+        return cls(station, actor, result, _wall_now(), path, None)
+
+    def found(self, mismatch: Mismatch) -> None:
+        """Journald crit at once, and a ``scrub.alarm`` event with its review flag unless
+        the same alarm is still open. Never a repair: nothing here writes to the store."""
+        if any(known.key == mismatch.key for known in self.result.mismatches):
+            return  # found before the restart (the ledger is verified again on resume)
+        self.result.mismatches.append(mismatch)
+        log.critical("完整性告警 integrity alarm: %s %s: %s", mismatch.what,
+                     mismatch.path or mismatch.sha256 or "", mismatch.detail)
+        from evidence_station.casework.service import record_own
+
+        kind, key = mismatch.key
+        with self.station.lock:
+            if (kind, key) in self.raised:
+                return
+            self.raised.add((kind, key))
+            figures = {"key": key, "found": mismatch.what, "detail": mismatch.detail[:500],
+                       "sha256": mismatch.sha256, "path": mismatch.path,
+                       "event_seq": mismatch.seq, "pass_id": self.result.pass_id}
+            event = record_own(self.station, self.actor, "scrub.alarm", {
+                "pass_id": self.result.pass_id, **_mismatch_fields(mismatch),
+                "flags": [{"flag_id": f"S{self.station.ledger.size}",
+                           "clip_id": mismatch.clip_id, "kind": kind, "article": "R11",
+                           "figures": figures}]})
+        self.result.alarms.append(event.seq)
+
+    def done(self, sha256: str) -> None:
+        self.after = sha256
+        if self.path is not None and time.monotonic() - self.saved_at >= SAVE_EVERY_S:
+            self.save()
+
+    def save(self) -> None:
+        if self.path is None or self.after is None:
+            return
+        result = self.result
+        state = {"pass_id": result.pass_id, "trigger": result.trigger,
+                 "started_at": result.started_at.isoformat(), "started_wall": self.started_wall,
+                 "after": self.after, "objects": result.objects, "bytes": result.bytes,
+                 "mismatches": [asdict(m) for m in result.mismatches],
+                 "alarms": result.alarms, "resumed": result.resumed}
+        self.path.parent.mkdir(mode=0o700, exist_ok=True)
+        write_file_durably(self.path, json.dumps(state).encode(), mode=0o600)
+        self.saved_at = time.monotonic()
+
+    def forget(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def _load_progress(path: Path) -> dict[str, Any] | None:
+    """The saved progress, or None when there is none or it is not usable."""
+    try:
+        saved = json.loads(path.read_bytes())
+        datetime.fromisoformat(saved["started_at"])
+        for key, kind in (("pass_id", str), ("trigger", str), ("after", str),
+                          ("objects", int), ("bytes", int), ("resumed", int),
+                          ("started_wall", float), ("mismatches", list), ("alarms", list)):
+            if not isinstance(saved[key], kind):
+                return None
+        for mismatch in saved["mismatches"]:
+            Mismatch(**mismatch)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return saved  # type: ignore[no-any-return]
 
 
 def docks_copying(station: Station) -> bool:
@@ -175,22 +301,21 @@ def docks_copying(station: Station) -> bool:
 def _wall_now() -> float:
     """Real time, only to compare with file ctimes (which the kernel stamps in real time;
     the station clock may be pinned in tests)."""
-    import time
-
     return time.time()
 
 
 # -- the ledger ------------------------------------------------------------------------------
-def _verify_ledger(station: Station, result: PassResult) -> dict[str, int]:
+def _verify_ledger(station: Station, state: _PassState) -> dict[str, int]:
     """Chain, canonical form, Merkle tree vs its cache, and the latest checkpoint; returns
     sha256 → size of every file the (verified prefix of the) ledger says is stored."""
     ledger = station.ledger
+    result = state.result
     rel = str(ledger.path.relative_to(station.layout.root))
     latest = None
     try:  # the checkpoint first, then the size: a checkpoint issued meanwhile is not "ahead"
         latest = station.latest_checkpoint()
     except CheckpointError as err:
-        result.mismatches.append(Mismatch("checkpoint", f"the latest checkpoint does not "
+        state.found(Mismatch("checkpoint", f"the latest checkpoint does not "
                                           f"verify with the station key: {err}",
                                           path="ledger/checkpoint"))
     size = ledger.size
@@ -202,24 +327,24 @@ def _verify_ledger(station: Station, result: PassResult) -> dict[str, int]:
         scan = scan_events(lines, root_at=root_at)
     result.events = scan.count
     for finding in scan.findings:
-        result.mismatches.append(Mismatch("ledger", f"event {finding.seq}: {finding.reason}",
+        state.found(Mismatch("ledger", f"event {finding.seq}: {finding.reason}",
                                           path=rel, seq=finding.seq))
     if not scan.findings:
         if scan.count != size:
-            result.mismatches.append(Mismatch(
+            state.found(Mismatch(
                 "ledger", f"{scan.count} events read, the ledger counts {size}", path=rel))
         elif scan.root != ledger.root(size):
-            result.mismatches.append(Mismatch(
+            state.found(Mismatch(
                 "ledger", f"the stored Merkle tree (cache) disagrees with the events at size "
                 f"{size}", path="ledger/tree"))
         if latest is not None:
             checkpoint = latest[0]
             if checkpoint.size > size:
-                result.mismatches.append(Mismatch(
+                state.found(Mismatch(
                     "checkpoint", f"the signed checkpoint covers {checkpoint.size} events, the "
                     f"ledger has {size}: events were removed", path="ledger/checkpoint"))
             elif scan.roots.get(checkpoint.size) != checkpoint.root:
-                result.mismatches.append(Mismatch(
+                state.found(Mismatch(
                     "checkpoint", f"the first {checkpoint.size} events do not give the signed "
                     "checkpoint's root: signed history was rewritten", path="ledger/checkpoint"))
     return dict(scan.ingested)
@@ -244,13 +369,14 @@ def _expected_objects(station: Station,
 
 
 # -- the store -------------------------------------------------------------------------------
-def _scrub_object(station: Station, item: _Expected, result: PassResult, limiter: Pacer,
+def _scrub_object(station: Station, item: _Expected, state: _PassState, limiter: Pacer,
                   progress: Progress, stopping: Callable[[], bool]) -> None:
     path = station.store.path_for(item.sha256)
     rel = str(path.relative_to(station.layout.root))
+    result = state.result
 
     def found(what: str, detail: str) -> None:
-        result.mismatches.append(Mismatch(what, detail, item.sha256, item.clip_id, rel))
+        state.found(Mismatch(what, detail, item.sha256, item.clip_id, rel))
 
     try:
         info = path.lstat()
@@ -285,11 +411,11 @@ def _hash_throttled(path: Path, limiter: Pacer, progress: Progress,
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         digest = hashlib.sha256()
+        size = os.fstat(fd).st_size
         offset = 0
         while True:
-            if stopping():
+            if offset < size and stopping():  # a file read to its end is finished first
                 raise Interrupted()
-            limiter.take(CHUNK)
             chunk = os.read(fd, CHUNK)
             if not chunk:
                 break
@@ -297,6 +423,7 @@ def _hash_throttled(path: Path, limiter: Pacer, progress: Progress,
             os.posix_fadvise(fd, offset, len(chunk), os.POSIX_FADV_DONTNEED)
             offset += len(chunk)
             progress.advance(len(chunk))
+            limiter.take(len(chunk))  # paid after the read: the average holds either way
         return digest.hexdigest(), offset
     finally:
         os.close(fd)
@@ -312,7 +439,7 @@ def _listed_objects(station: Station) -> dict[Path, float]:
 
 
 def _judge_extras(station: Station, listed: dict[Path, float], expected: dict[str, _Expected],
-                  deleted: set[str], started_wall: float, result: PassResult) -> None:
+                  deleted: set[str], state: _PassState) -> None:
     candidates = {path: ctime for path, ctime in listed.items()
                   if not (path.name in expected and path == station.store.path_for(path.name))}
     if not candidates:
@@ -326,7 +453,7 @@ def _judge_extras(station: Station, listed: dict[Path, float], expected: dict[st
         well_named = len(name) == 64 and set(name) <= _HEX and path == station.store.path_for(name)
         if well_named and name in recorded and name not in deleted:
             continue  # recorded while the pass ran (published just before it started)
-        if ctime > started_wall:
+        if ctime > state.started_wall:
             continue  # appeared during the pass: the next pass judges it
         rel = str(path.relative_to(station.layout.root))
         if name in deleted and well_named:
@@ -338,8 +465,8 @@ def _judge_extras(station: Station, listed: dict[Path, float], expected: dict[st
                       "records it)")
         else:
             detail = "not a stored original's name or place: nothing in the store may be here"
-        result.mismatches.append(Mismatch("extra", detail, name if well_named else None,
-                                          clip_id_for(name) if well_named else None, rel))
+        state.found(Mismatch("extra", detail, name if well_named else None,
+                             clip_id_for(name) if well_named else None, rel))
 
 
 # -- alarms and the record -------------------------------------------------------------------
@@ -350,34 +477,6 @@ def _open_alarm_keys(station: Station) -> set[tuple[str, str]]:
             figures = flag.get("figures") or {}
             keys.add((str(flag["kind"]), str(figures.get("key", ""))))
     return keys
-
-
-def _raise_alarms(station: Station, actor: Actor, result: PassResult) -> None:
-    """Each new mismatch: journald crit, then a ``scrub.alarm`` event with its review flag.
-    Never a repair: nothing here writes to the store."""
-    from evidence_station.casework.service import record_own
-
-    if not result.mismatches:
-        return
-    for mismatch in result.mismatches:
-        log.critical("完整性告警 integrity alarm: %s %s: %s", mismatch.what,
-                     mismatch.path or mismatch.sha256 or "", mismatch.detail)
-    with station.lock:
-        station.catalog.catch_up(station.ledger)
-        already = _open_alarm_keys(station)
-        for mismatch in result.mismatches:
-            kind, key = mismatch.key
-            if (kind, key) in already:
-                continue
-            already.add((kind, key))
-            figures = {"key": key, "found": mismatch.what, "detail": mismatch.detail[:500],
-                       "sha256": mismatch.sha256, "path": mismatch.path, "event_seq": mismatch.seq,
-                       "pass_id": result.pass_id}
-            event = record_own(station, actor, "scrub.alarm", {
-                "pass_id": result.pass_id, **_mismatch_fields(mismatch),
-                "flags": [{"flag_id": f"S{station.ledger.size}", "clip_id": mismatch.clip_id,
-                           "kind": kind, "article": "R11", "figures": figures}]})
-            result.alarms.append(event.seq)
 
 
 def _mismatch_fields(mismatch: Mismatch) -> dict[str, Any]:
@@ -402,7 +501,8 @@ def _record_pass(station: Station, actor: Actor, result: PassResult,
             "expected_bytes": result.expected_bytes, "coverage_bp": result.coverage_bp,
             "mismatch_count": len(result.mismatches),
             "mismatches": [_mismatch_fields(m) for m in result.mismatches[:MAX_LISTED]],
-            "alarms": result.alarms, "max_read_bytes_s": int(max_read_mb_s * MB)})
+            "alarms": result.alarms, "resumed": result.resumed,
+            "max_read_bytes_s": int(max_read_mb_s * MB)})
     result.seq = event.seq
 
 
