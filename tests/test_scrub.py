@@ -254,10 +254,9 @@ def test_interrupted_scheduled_pass_resumes(cli: Run, data: Path, clock: FixedCl
             self.read += count
 
     counted = StopAfterOne()
-    with Station.open(data, config, writable=True, clock=clock) as station:
-        with pytest.raises(Interrupted):
-            run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000, progress=counted,
-                     stopping=lambda: counted.read > 0, resume_within=window)
+    with Station.open(data, config, writable=True, clock=clock) as station, pytest.raises(Interrupted):
+        run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000, progress=counted,
+                 stopping=lambda: counted.read > 0, resume_within=window)
     saved = json.loads((data / "run" / "scrub-progress.json").read_text())
     assert saved["after"] == stored(data)[0].name and saved["objects"] == 1
     assert [m["what"] for m in saved["mismatches"]] == ["changed"]
