@@ -178,23 +178,44 @@ def _tamper_ledger(data: Path, cli: Run) -> Path:
     return path
 
 
+def _tamper_tree_cache(data: Path, cli: Run) -> Path:
+    """One leaf hash in the stored tree flipped (the root, from higher levels, still matches)."""
+    path = data / "ledger" / "tree" / "level-00.bin"
+    content = bytearray(path.read_bytes())
+    content[3 * 32] ^= 0xFF  # leaf 3
+    path.write_bytes(bytes(content))
+    return path
+
+
+def _tamper_offsets(data: Path, cli: Run) -> Path:
+    path = data / "ledger" / "offsets.bin"
+    content = bytearray(path.read_bytes())
+    content[4 * 8] ^= 0x01  # event 4's offset
+    path.write_bytes(bytes(content))
+    return path
+
+
 DAMAGE = {
-    "changed byte": (_change_a_byte, "changed"),
-    "missing file": (_remove, "missing"),
-    "replaced file": (_replace, "changed"),
-    "extra file": (_extra, "extra"),
-    "writable original": (_writable, "mode"),
-    "tampered ledger line": (_tamper_ledger, "ledger"),
+    "changed byte": (_change_a_byte, "changed", "hash to"),
+    "missing file": (_remove, "missing", "does not have it"),
+    "replaced file": (_replace, "changed", "hash to"),
+    "extra file": (_extra, "extra", "no ledger event"),
+    "writable original": (_writable, "mode", "0644"),
+    "tampered ledger line": (_tamper_ledger, "ledger", "prev"),
+    "tampered tree cache": (_tamper_tree_cache, "ledger", "level 0 entry 3"),
+    "tampered offset cache": (_tamper_offsets, "ledger", "offsets.bin entry 4"),
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_mismatch_is_an_alarm_never_a_repair(cli: Run, data: Path, damage: str,
                                              caplog: pytest.LogCaptureFixture) -> None:
-    make, what = DAMAGE[damage]
+    make, what, detail = DAMAGE[damage]
     target = make(data, cli)
     store_before = tree_snapshot(data / "store")
     ledger_before = (data / "ledger" / "events.jsonl").read_bytes()
+    cache_before = target.read_bytes() if target.is_file() else b""
+    cache_before_len = len(cache_before)
 
     with caplog.at_level(logging.CRITICAL, logger="evidence_station.scrub"):
         code, out, err = cli("scrub", "run")
@@ -210,8 +231,9 @@ def test_mismatch_is_an_alarm_never_a_repair(cli: Run, data: Path, damage: str,
     assert alarm["actor"] == "root" and alarm["flags"][0]["kind"] == f"integrity_{what}"
     flags = review(cli)
     assert [f["kind"] for f in flags] == [f"integrity_{what}"]
+    assert detail in str(alarm["detail"]), alarm
     if what == "ledger":
-        assert alarm.get("clip_id") is None and "prev" in str(alarm["detail"])
+        assert alarm.get("clip_id") is None
     else:
         assert flags[0]["clip_id"] == target.name[:16] and alarm["sha256"] == target.name
     (passed,) = events(data, "scrub.pass")
@@ -222,6 +244,8 @@ def test_mismatch_is_an_alarm_never_a_repair(cli: Run, data: Path, damage: str,
     # never a repair: the store is exactly as damaged, the ledger only grew
     assert tree_snapshot(data / "store") == store_before
     assert (data / "ledger" / "events.jsonl").read_bytes().startswith(ledger_before)
+    if what == "ledger" and target.name != "events.jsonl":  # the damaged cache entry stays
+        assert target.read_bytes()[:cache_before_len] == cache_before
 
     # the next pass finds it again (exit 1) but does not raise the same alarm twice
     code, out, _ = cli("scrub", "run", "--json")

@@ -48,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from evidence_station.catalog import clip_id_for
 from evidence_station.identity import Actor
@@ -56,6 +56,7 @@ from evidence_station.scrub.pace import MB, Pacer
 from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
 from hashing.durable import write_file_durably
+from hashing.merkle import leaf_hash, node_hash
 from hashing.verify import scan_events
 
 log = logging.getLogger(__name__)
@@ -322,10 +323,18 @@ def _verify_ledger(station: Station, state: _PassState) -> dict[str, int]:
     root_at = {size}
     if latest is not None and latest[0].size <= size:
         root_at.add(latest[0].size)
-    with open(ledger.path, "rb") as handle:
-        lines = (line for _, line in zip(range(size), handle, strict=False))
-        scan = scan_events(lines, root_at=root_at)
+    caches = _CacheCheck(station, size)
+    try:
+        with open(ledger.path, "rb") as handle:
+            lines = (caches.feed(line) for _, line in zip(range(size), handle, strict=False))
+            scan = scan_events(lines, root_at=root_at)
+        if not scan.findings:  # a broken chain is the finding; its caches are moot
+            caches.finish()
+    finally:
+        caches.close()
     result.events = scan.count
+    for problem in caches.problems:
+        state.found(problem)
     for finding in scan.findings:
         state.found(Mismatch("ledger", f"event {finding.seq}: {finding.reason}",
                                           path=rel, seq=finding.seq))
@@ -348,6 +357,81 @@ def _verify_ledger(station: Station, state: _PassState) -> dict[str, int]:
                     "checkpoint", f"the first {checkpoint.size} events do not give the signed "
                     "checkpoint's root: signed history was rewritten", path="ledger/checkpoint"))
     return dict(scan.ingested)
+
+
+class _CacheCheck:
+    """Every entry of the stored Merkle tree and of ``offsets.bin`` against the events, not
+    just the root: a cache entry a power cut or a disk damaged gives wrong inclusion proofs
+    (receipts, discs, access copies) or serves the wrong event, while the root can still
+    match. Fed each event line while the chain is scanned (one read of the ledger); the
+    tree is read through its public lookups in short batches under the writer's lock,
+    since the writer appends to it meanwhile."""
+
+    BATCH = 4096
+
+    def __init__(self, station: Station, size: int) -> None:
+        self.station = station
+        self.size = size
+        self.position = 0
+        self.count = 0
+        self.stack: list[tuple[int, bytes]] = []  # (level, hash) of complete subtrees
+        self.pending: list[tuple[int, int, bytes]] = []  # (level, index, computed)
+        self.problems: list[Mismatch] = []
+        self.offsets: BinaryIO | None = None
+        try:
+            self.offsets = open(station.ledger.directory / "offsets.bin", "rb")  # noqa: SIM115
+        except OSError as err:
+            self.problems.append(Mismatch("ledger", f"offsets.bin cannot be read ({err})",
+                                          path="ledger/offsets.bin"))
+
+    def feed(self, line: bytes) -> bytes:
+        if not self.problems:
+            self._offset(self.count, self.position)
+            node = leaf_hash(line[:-1] if line.endswith(b"\n") else line)
+            level, index = 0, self.count
+            self.pending.append((0, index, node))
+            while self.stack and self.stack[-1][0] == level:
+                _, left = self.stack.pop()
+                node, level, index = node_hash(left, node), level + 1, index // 2
+                self.pending.append((level, index, node))
+            self.stack.append((level, node))
+            if len(self.pending) >= self.BATCH:
+                self._compare()
+        self.position += len(line)
+        self.count += 1
+        return line
+
+    def _offset(self, seq: int, position: int) -> None:
+        raw = self.offsets.read(8) if self.offsets is not None else b""
+        if len(raw) != 8 or int.from_bytes(raw, "little") != position:
+            self.problems.append(Mismatch(
+                "ledger", f"offsets.bin entry {seq} does not point at event {seq}: the offset "
+                "cache disagrees with the events", path="ledger/offsets.bin", seq=seq))
+
+    def _compare(self) -> None:
+        tree = self.station.ledger.tree
+        with self.station.lock:
+            for level, index, computed in self.pending:
+                width = 1 << level
+                try:
+                    stored = tree.subtree_hash(index * width, (index + 1) * width)
+                except (IndexError, OSError, ValueError) as err:
+                    stored = f"unreadable ({err})".encode()
+                if stored != computed:
+                    self.problems.append(Mismatch(
+                        "ledger", f"the stored Merkle tree (cache) level {level} entry {index} "
+                        "disagrees with the events: inclusion proofs from it would be wrong",
+                        path=f"ledger/tree/level-{level:02d}.bin", seq=index * width))
+                    break
+        self.pending = []
+
+    def finish(self) -> None:
+        if not self.problems:
+            self._compare()
+
+    def close(self) -> None:
+        if self.offsets is not None:
+            self.offsets.close()
 
 
 def _expected_objects(station: Station,
