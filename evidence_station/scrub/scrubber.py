@@ -5,9 +5,10 @@ What a clean pass proves, at the time it ran:
   the store under its SHA-256 name, a regular file of mode 0444, of the recorded size,
   and its bytes — re-read from the disk, not the page cache — hash to its name;
 * the store holds nothing else: an object the ledger does not record is found too;
-* the ledger's hash chain is intact from seq 0, every event canonical, the stored Merkle
-  tree (the cache) gives the root recomputed from the events, and the latest signed
-  checkpoint verifies with the station key and matches the events it covers.
+* the ledger's hash chain is intact from seq 0, every event canonical, every entry of the
+  stored Merkle tree and of the offset cache agrees with the events (so every inclusion
+  proof handed out is right, not only the root), and the latest signed checkpoint
+  verifies with the station key and matches the events it covers.
 
 What it does not prove: that a file was not changed and changed back between passes, or
 that the station key was not stolen (witnesses answer that).
