@@ -357,6 +357,64 @@ def test_web_admin_page_shows_the_alarm(cli: Run, data: Path,
     assert "Open integrity alarms: 1" in page or "完整性告警" in page
 
 
+def test_who_may_scrub(cli: Run, data: Path, clock: FixedClock,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Auditors (ledger.verify) and admins (settings.view) may; a clerk may not."""
+    from tests.accounts import run_as
+
+    for name, role in (("li", "clerk"), ("zhao", "auditor"), ("wang", "admin")):
+        monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+        assert cli("user", "add", name, "--role", role, "--password-stdin")[0] == 0
+    code, _, err = run_as(data, "li", "scrub", "run", clock=clock)
+    assert code == 2 and "may not" in err and not events(data, "scrub.pass")
+    assert run_as(data, "li", "scrub", "status", clock=clock)[0] == 2
+    assert run_as(data, "zhao", "scrub", "run", clock=clock)[0] == 0
+    code, out, _ = run_as(data, "wang", "scrub", "status", "--json", clock=clock)
+    assert code == 0 and json.loads(out)["last_pass"]["actor"] == "zhao"
+
+
+def test_schedule_counts_from_the_last_completed_pass(cli: Run, data: Path, clock: FixedClock,
+                                                      config: Config) -> None:
+    from evidence_station.scrub.schedule import next_run
+    from evidence_station.station import Station
+
+    week = timedelta(days=7)
+    with Station.open(data, config, clock=clock) as station:
+        assert next_run(station, week) == DOCKED + week  # from the station's first event
+    clock.advance(timedelta(days=2))
+    assert cli("scrub", "run")[0] == 0
+    with Station.open(data, config, clock=clock) as station:
+        assert next_run(station, week) == DOCKED + timedelta(days=2) + week
+    clock.advance(timedelta(days=30))  # the daemon was off: due at once, not skipped
+    with Station.open(data, config, clock=clock) as station:
+        assert next_run(station, week) == clock.now()
+
+
+def test_alarm_is_a_journald_crit_line(cli: Run, data: Path, clock: FixedClock,
+                                       config: Config) -> None:
+    """Under systemd the daemon's log lines carry their syslog priority (logs.py); an
+    integrity alarm is <2> (crit), what `journalctl -p crit` shows."""
+    from evidence_station.identity import STATION
+    from evidence_station.logs import JournalFormatter
+    from evidence_station.scrub import run_pass
+    from evidence_station.station import Station
+
+    _remove(data, cli)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
+    logger = logging.getLogger("evidence_station.scrub")
+    logger.addHandler(handler)
+    try:
+        with Station.open(data, config, writable=True, clock=clock) as station:
+            result = run_pass(station, STATION, trigger="schedule", max_read_mb_s=1000)
+    finally:
+        logger.removeHandler(handler)
+    assert not result.ok and events(data, "scrub.alarm")[0]["actor"] == "station"
+    crit = [line for line in lines.getvalue().splitlines() if line.startswith("<2>")]
+    assert crit and "missing" in crit[0] and result.mismatches[0].sha256 in crit[0]
+
+
 # -- pace: duration, throttle, idle priority (pure, or a real syscall; nothing timed) --------
 @pytest.mark.parametrize(("text", "seconds"), [
     ("7d", 7 * 86400), ("12h", 12 * 3600), ("30m", 1800), ("45s", 45), ("1d12h", 129600)])
