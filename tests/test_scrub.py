@@ -579,3 +579,44 @@ def test_daemon_runs_scheduled_passes(tmp_path: Path, data_dir: Path) -> None:
         assert any(e["actor"] == "root" for e in events(data_dir, "scrub.pass"))
     finally:
         assert daemon.stop() == 0
+
+
+@pytest.mark.slow
+def test_daemon_restart_resumes_the_scheduled_pass(tmp_path: Path, data_dir: Path) -> None:
+    """SIGTERM in the middle of a scheduled pass: it saves where it is, and the restarted
+    daemon goes on from there (one scrub.pass, resumed once, every file covered)."""
+    config = write_config(tmp_path / "config.toml", usb=False)
+    with config.open("a") as handle:  # 6 files of 512 KB at 0.5 MB/s: a pass of ~6 s
+        handle.write('[scrub]\nevery = "1s"\nmax_read_mb_s = 0.5\n')
+    camera = tmp_path / "cam" / "DCIM"
+    camera.mkdir(parents=True)
+    for number in range(6):
+        (camera / f"REC{number:04d}.MP4").write_bytes(os.urandom(512 * 1024))
+    base = [sys.executable, "-m", "evidence_station", "--data-dir", str(data_dir), "--config",
+            str(config), "--lang", "en"]
+    subprocess.run([*base, "ingest", str(tmp_path / "cam"), "--device-id", "D1"], check=True,
+                   capture_output=True)
+    progress = data_dir / "run" / "scrub-progress.json"
+    daemon = DaemonProcess(data_dir, config)
+    try:
+        deadline = time.monotonic() + 60
+        while "scrub: pass started" not in daemon.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "scrub: pass started" in daemon.output()
+        time.sleep(2.5)  # about two of the six files re-hashed (the limit makes it ~6 s)
+    finally:
+        assert daemon.stop() == 0
+    saved = json.loads(progress.read_text())
+    assert 1 <= saved["objects"] < 6 and not events(data_dir, "scrub.pass")
+
+    daemon = DaemonProcess(data_dir, config)
+    try:
+        deadline = time.monotonic() + 60
+        while not events(data_dir, "scrub.pass") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        assert daemon.stop() == 0
+    first = events(data_dir, "scrub.pass")[0]
+    assert first["resumed"] == 1 and first["pass_id"] == saved["pass_id"]
+    assert first["objects"] == 6 and first["coverage_bp"] == 10_000 and first["actor"] == "station"
+    assert not progress.exists() or json.loads(progress.read_text())["pass_id"] != saved["pass_id"]

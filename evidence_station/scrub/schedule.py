@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 JOB_ID = "scrub"
 # An interrupted pass is resumed if it started within this many intervals: a store too big
 # for one interval at the read limit still finishes across restarts, and a pass left
-# months ago is started afresh.
+# months ago is started afresh (a day at least, whatever the interval).
 RESUME_WITHIN = 4
+RESUME_AT_LEAST = timedelta(days=1)
 
 
 def next_run(station: Station, every: timedelta) -> datetime:
@@ -42,6 +43,8 @@ class ScrubSchedule:
         self.scheduler = scheduler
         self.stopping = stopping
         self.every = parse_duration(station.config.scrub.every)
+        self._idle = threading.Event()  # no pass running: the daemon may close the ledger
+        self._idle.set()
 
     def start(self) -> None:
         with self.station.lock:
@@ -56,13 +59,22 @@ class ScrubSchedule:
                                max_instances=1)
         log.info("scrub: next pass due %s", when.isoformat())
 
+    def wait(self, timeout: float) -> bool:
+        """Until a running pass has stopped (it stops at its next read once ``stopping``
+        is set, saving its progress): the daemon closes the ledger only after that."""
+        return self._idle.wait(timeout)
+
     def run(self) -> None:
+        if self.stopping.is_set():
+            return
+        self._idle.clear()
+        log.info("scrub: pass started (at most %s MB/s)", self.station.config.scrub.max_read_mb_s)
         view = self.station.view()
         try:
             result = run_idle(view, STATION, trigger="schedule",
                               max_read_mb_s=self.station.config.scrub.max_read_mb_s,
                               stopping=self.stopping.is_set,
-                              resume_within=RESUME_WITHIN * self.every)
+                              resume_within=max(RESUME_WITHIN * self.every, RESUME_AT_LEAST))
             if result.ok:
                 log.info("scrub: pass %s clean: %d files, %d bytes, coverage %.2f%%",
                          result.pass_id, result.objects, result.bytes, result.coverage)
@@ -76,5 +88,6 @@ class ScrubSchedule:
             log.exception("scrub: the pass failed")
         finally:
             view.close()
+            self._idle.set()
         if not self.stopping.is_set():
             self._plan(self.station.clock.now() + self.every)
