@@ -30,7 +30,9 @@ how often it was resumed. A crash loses at most ``SAVE_EVERY_S`` of reading; a l
 unreadable progress file, or one older than the window the schedule allows, means the
 pass starts again from the first object. ``scrub run`` always makes a fresh whole pass.
 
-Concurrency: the pass is a reader (it never takes the writer lock to read). An object an
+Concurrency: the pass reads beside the writer (never the ledger's writer lock); it holds
+the station's in-process lock only for short batches of tree lookups (the writer appends
+to the tree) and to record what it found. An object an
 ingest has published but not yet recorded is no "extra": an extra is judged only if the
 file existed when the pass started and is still unrecorded, checked under the writer's
 lock, when the pass ends (an ingest records under that lock).
