@@ -254,6 +254,26 @@ class WitnessServerConfig(Strict):
                       description="Port `witness serve` listens on; --port overrides it.")
 
 
+class ScrubConfig(Strict):
+    """The scheduled scrub (F34): the daemon re-hashes the store and re-verifies the ledger."""
+
+    every: str = Field(
+        "7d", min_length=2, max_length=32, title="巡检间隔 Scrub interval",
+        description="A whole pass starts this long after the last completed one: \"7d\", "
+        "\"12h\", \"30m\" (or combined, \"1d12h\"); an interrupted pass is due at once.")
+    max_read_mb_s: float = Field(
+        50.0, gt=0, le=100_000, title="巡检读取上限 Scrub read limit (MB/s)",
+        description="The scrub reads at most this many megabytes (10^6 bytes) a second, at "
+        "idle I/O priority, so docks keep their copy speed.")
+
+    @model_validator(mode="after")
+    def _positive(self) -> ScrubConfig:
+        from evidence_station.scrub.pace import parse_duration
+
+        parse_duration(self.every)  # "7d", "12h", "30m"; ValueError names the forms
+        return self
+
+
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
                          description="Configuration format version.")
@@ -265,6 +285,7 @@ class Config(Strict):
     web: WebConfig = Field(default_factory=WebConfig)  # type: ignore[arg-type]
     witness: WitnessConfig = Field(default_factory=WitnessConfig)  # type: ignore[arg-type]
     witness_server: WitnessServerConfig = Field(default_factory=WitnessServerConfig)  # type: ignore[arg-type]
+    scrub: ScrubConfig = Field(default_factory=ScrubConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

@@ -74,6 +74,11 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("user.password", "an account's password changed (the hash is not in the ledger)"),
     EventType("user.disable", "an account disabled", ("users",)),
     EventType("user.enable", "an account enabled again", ("users",)),
+    # the scheduled scrub (F34): an alarm per new mismatch, a record per completed pass
+    EventType("scrub.alarm", "integrity alarm: a stored original or the ledger does not match "
+              "(never repaired)", ("review",)),
+    EventType("scrub.pass", "a whole scrub pass completed: start, end, objects, bytes, coverage, "
+              "mismatches", ("scrub_passes",)),
 )}
 
 

@@ -270,6 +270,21 @@ def _user_role(catalog: Catalog, event: Event) -> None:
         "role": fields["role"], "updated_at": fields["time"], "updated_by": fields["actor"]})
 
 
+def _scrub_pass(catalog: Catalog, event: Event) -> None:
+    """F34: one completed scrub pass, what ``scrub status`` reads."""
+    fields = event.fields
+    catalog.table("scrub_passes").insert(
+        {"seq": event.seq, "pass_id": fields["pass_id"], "actor": fields["actor"],
+         "trigger": fields.get("trigger"), "started_at": fields["started_at"],
+         "ended_at": fields["ended_at"], "events": fields["events"], "objects": fields["objects"],
+         "bytes": fields["bytes"], "expected_objects": fields["expected_objects"],
+         "expected_bytes": fields["expected_bytes"], "coverage": fields["coverage_bp"] / 100,
+         "mismatch_count": fields["mismatch_count"],
+         "mismatches": json.dumps(fields.get("mismatches", []), ensure_ascii=False,
+                                  sort_keys=True)},
+        pk="seq", replace=True)
+
+
 PROJECTORS: dict[str, Projector] = {
     "station.init": _station_init,
     "dock": _dock,
@@ -296,6 +311,8 @@ PROJECTORS: dict[str, Projector] = {
     "user.disable": _user_enabled,
     "user.enable": _user_enabled,
     "user.role": _user_role,
+    "scrub.alarm": _raise_flags,
+    "scrub.pass": _scrub_pass,
 }
 
 

@@ -122,6 +122,7 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for clip in clips[3:]:
         assert run_as(data, "li", "delete", clip, "--request", "--reason", "期满", clock=clock)[0] == 0
     assert run_as(data, "wang", "delete", clips[3], "--approve", clock=clock)[0] == 0
+    _cli(data, clock, "scrub", "run")  # F34: a completed pass (scrub_passes)
     with Station.open(data, load_config(None), writable=True, clock=clock) as station:
         report = check_station(station)
         assert report.ok, [str(f) for f in report.findings]

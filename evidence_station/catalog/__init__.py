@@ -25,7 +25,7 @@ from evidence_station.errors import CatalogWriteError
 from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -189,6 +189,12 @@ class Catalog:
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:
                 access.add_column(column, kind)
+        if "scrub_passes" not in tables:  # F34: completed scrub passes (schema 6)
+            self.table("scrub_passes").create(
+                {"seq": int, "pass_id": str, "actor": str, "trigger": str, "started_at": str,
+                 "ended_at": str, "events": int, "objects": int, "bytes": int,
+                 "expected_objects": int, "expected_bytes": int, "coverage": float,
+                 "mismatch_count": int, "mismatches": str}, pk="seq")
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------

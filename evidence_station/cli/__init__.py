@@ -80,13 +80,14 @@ def _register() -> None:
         models_cmd,
         report_cmd,
         retention_cmd,
+        scrub_cmd,
         web_cmd,
         witness_cmd,
     )
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd, witness_cmd, models_cmd):
+                   report_cmd, witness_cmd, models_cmd, scrub_cmd):
         module.register(cli)
 
 

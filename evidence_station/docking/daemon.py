@@ -73,6 +73,7 @@ class Daemon:
         self._lock = threading.Lock()
         self.control = ControlServer(station, run_command)
         self.scheduler: Any = None
+        self.scrub: Any = None  # the scrub schedule (F34), with the scheduler
         self.block_watcher: BlockWatcher | None = None
         self.inbox_watcher: InboxWatcher | None = None
 
@@ -194,6 +195,11 @@ class Daemon:
             self.scheduler.add_job(self.witness_round, IntervalTrigger(seconds=witnesses.retry_every_s),
                                    id="witness-round", coalesce=True, max_instances=1)
         self.scheduler.start()
+        from evidence_station.scrub.schedule import ScrubSchedule
+
+        # F34: re-hash the store and re-verify the ledger every [scrub] every, at idle priority
+        self.scrub = ScrubSchedule(self.station, self.scheduler, self.ctx.stopping)
+        self.scrub.start()
 
     def witness_round(self) -> None:
         """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""
@@ -248,3 +254,5 @@ class Daemon:
         if self.inbox_watcher is not None:
             self.inbox_watcher.stop()
         self.wait_idle(timeout)
+        if self.scrub is not None:
+            self.scrub.wait(timeout)  # a pass stops at its next read and saves its progress

@@ -17,15 +17,19 @@ Admin = Annotated[WebUser, Depends(allowed("users.manage"))]
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, web: Web, user: Admin) -> HTMLResponse:
+    from evidence_station.scrub import parse_duration, status
+
     with web.station() as opened:
         users = opened.catalog.accounts.users()
+        # F34: the last scrub pass and every open integrity alarm, where an admin looks
+        scrub = status(opened, parse_duration(web.config.scrub.every))
     status_path = web.data_dir / "run" / "status.json"
     docks = json.loads(status_path.read_text()).get("docks", []) if status_path.exists() else []
     settings = {"analysis": web.config.analysis.model_dump(mode="json"),
                 "daemon": web.config.daemon.model_dump(mode="json"),
                 "web": web.config.web.model_dump(mode="json")}
     return page(request, web, "admin.html", user, users=users, roles=ROLES, docks=docks,
-                settings=settings)
+                settings=settings, scrub=scrub)
 
 
 @router.post("/admin/users")
