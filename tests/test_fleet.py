@@ -22,18 +22,21 @@ from typing import Any
 
 import pytest
 
+from evidence_station.casework.service import perform
 from evidence_station.cli import main
 from evidence_station.clock import FixedClock
 from evidence_station.config import Config
 from evidence_station.fleet import BucketRefusedError, DivergedError, FleetError
 from evidence_station.fleet.replicate import Replicator
 from evidence_station.station import Station
+from evidence_station.identity import ROOT_ACCOUNT, Actor
 from hashing.ledger import Draft
 from tests.fleet_helpers import MotoServer, PostgresCluster, make_bucket, s3_env
 
 pytestmark = pytest.mark.timeout(300)
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+ROOT_ACTOR = Actor(ROOT_ACCOUNT, "admin", 0, "cli")
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +83,16 @@ class Fleet:
     def url(self, password: str | None = None) -> str:
         return self.postgres.url(password).replace("@/postgres", f"@/{self.database}")
 
-    def config_file(self, name: str = "config.toml", **fleet: Any) -> Path:
+    def config_file(self, **fleet: Any) -> Path:
         values = {"database_url": self.url(), "s3_endpoint_url": self.moto.url,
                   "s3_bucket": self.bucket, "timeout_s": 2.0, **fleet}
         lines = ["[ingest]", "reserve_mib = 0", "[analysis]", "enabled = false", "[fleet]"]
         lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-        path = self.tmp / name
-        path.write_text("\n".join(lines) + "\n")
+        text = "\n".join(lines) + "\n"
+        import hashlib
+
+        path = self.tmp / f"config-{hashlib.sha256(text.encode()).hexdigest()[:12]}.toml"
+        path.write_text(text)
         return path
 
     def config(self, **fleet: Any) -> Config:
@@ -226,3 +232,250 @@ def test_evidence_and_hold_extend_the_lock_and_set_legal_hold_never_shorten(
     assert head(ids[1])["ObjectLockRetainUntilDate"] >= until_held
     assert fleet.sql("select count(*) from fleet_object where legal_hold")[0][0] == 0
     assert fleet.cli(station_data, "fleet", "verify")[0] == 0
+
+
+# -- faults ----------------------------------------------------------------------------------
+def _events_of(data: Path, kind: str) -> list[dict[str, Any]]:
+    lines = (data / "ledger" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [event for event in map(json.loads, lines) if event["type"] == kind]
+
+
+def test_postgres_stopped_station_keeps_working_status_says_why_then_catches_up(
+        fleet: Fleet, station_data: Path, demo_camera: Path) -> None:
+    config = fleet.config_file(alarm_after_s=60)
+    assert fleet.cli(station_data, "fleet", "push", config=config)[0] == 0
+    fleet.postgres.stop()
+    try:
+        ids = clip_ids(fleet, station_data)
+        # offline: labelling and ingesting go on
+        assert fleet.cli(station_data, "label", *ids, "--case-number", "C-9", "--party", "p",
+                         "--handler", "h", config=config)[0] == 0
+        code, _, err = fleet.cli(station_data, "ingest", str(demo_camera), "--device-id", "CAM-8",
+                                 config=config)
+        assert code == 0, err
+        code, _, err = fleet.cli(station_data, "fleet", "push", config=config)
+        assert code == 2 and "PostgreSQL" in err
+        status = json.loads(fleet.cli(station_data, "fleet", "status", "--json", config=config)[1])[0]
+        assert status["events_behind"] > 0 and "PostgreSQL" in status["last_error"]
+        assert status["alarm"] is None  # not yet behind for longer than alarm_after_s
+        fleet.clock.advance(timedelta(minutes=2))
+        code, out, err = fleet.cli(station_data, "fleet", "push", config=config)
+        assert code == 2, out + err
+        assert [e["kind"] for e in _events_of(station_data, "fleet.alarm")] == ["behind"]
+        review = json.loads(fleet.cli(station_data, "review", "--json", config=config)[1])
+        assert any(flag["kind"] == "fleet_behind" for flag in review)
+    finally:
+        fleet.postgres.resume()
+    code, out, err = fleet.cli(station_data, "fleet", "push", "--json", config=config)
+    assert code == 0, err
+    assert [e["alarm"] for e in _events_of(station_data, "fleet.recovered")] == ["behind"]
+    size = ledger_size(station_data)
+    assert fleet.sql("select count(*), count(distinct seq), max(seq) from ledger_event")[0] == \
+        (size, size, size - 1)
+    assert fleet.sql("select count(*) from fleet_clip where case_number = 'C-9'")[0][0] == len(ids)
+    assert fleet.cli(station_data, "fleet", "verify", config=config)[0] == 0
+
+
+def test_s3_cut_mid_multipart_resumes_without_resending_finished_parts(
+        fleet: Fleet, tmp_path: Path) -> None:
+    camera = tmp_path / "cam" / "DCIM"
+    camera.mkdir(parents=True)
+    big = os.urandom(23 * 1024 * 1024)  # 5 parts of 5 MiB
+    (camera / "CAM12345_654321_20261119083000_0001.JPG").write_bytes(big)
+    data = tmp_path / "data"
+    config = fleet.config_file(multipart_threshold_mib=5, part_size_mib=5, timeout_s=1.5)
+    assert fleet.cli(data, "init", "--station", "unit.example/station-02", config=config)[0] == 0
+    code, _, err = fleet.cli(data, "ingest", str(tmp_path / "cam"), config=config)
+    assert code == 0, err
+    station = open_station(fleet, data, multipart_threshold_mib=5, part_size_mib=5, timeout_s=1.5)
+    try:
+        replicator = Replicator(station)
+
+        def cut_after_two(sha256: str, number: int) -> None:
+            if number == 2:  # the network goes away: the server stops answering
+                assert fleet.moto.process is not None
+                fleet.moto.process.send_signal(signal.SIGSTOP)
+
+        replicator.on_part = cut_after_two
+        try:
+            with pytest.raises(FleetError, match="S3"):
+                replicator.push()
+            status = replicator.status()
+            assert status["files_behind"] == 1 and status["bytes_behind"] == len(big)
+            assert "S3" in status["last_error"]
+            # the station goes on meanwhile
+            perform(station, ROOT_ACTOR, "label", {"clip_ids": [clip_ids(fleet, data)[0]],
+                                                   "case_number": "C-2", "party": "p", "handler": "h"})
+        finally:
+            assert fleet.moto.process is not None
+            fleet.moto.process.send_signal(signal.SIGCONT)
+        replicator.on_part = None
+        report = replicator.push()
+        replicator.close()
+    finally:
+        station.close()
+    assert report.caught_up
+    assert report.parts_kept >= 2 and report.parts_kept + report.parts_sent == 5
+    sha = json.loads(fleet.cli(data, "clips", "--json", config=config)[1])[0]["sha256"]
+    head = fleet.s3().head_object(Bucket=fleet.bucket, Key=f"sha256/{sha}")
+    assert head["ContentLength"] == len(big) and head["ObjectLockMode"] == "COMPLIANCE"
+    assert fleet.cli(data, "fleet", "verify", config=config)[0] == 0
+
+
+def test_s3_server_stopped_then_back_catches_up_with_nothing_duplicated(
+        fleet: Fleet, station_data: Path) -> None:
+    fleet.moto.stop()
+    try:
+        code, _, err = fleet.cli(station_data, "fleet", "push")
+        assert code == 2 and "S3" in err
+        status = json.loads(fleet.cli(station_data, "fleet", "status", "--json")[1])[0]
+        assert status["files_behind"] == len(clip_ids(fleet, station_data))
+        assert "S3" in status["last_error"]
+        # the mirror got nothing half-way: objects go first, events after
+        assert fleet.sql("select count(*) from ledger_event")[0][0] == 0
+    finally:
+        fleet.moto.start()  # same port; moto keeps state in memory, so the bucket is new
+    make_bucket(fleet.moto.url, fleet.bucket)
+    assert fleet.cli(station_data, "fleet", "push")[0] == 0
+    assert fleet.cli(station_data, "fleet", "push")[0] == 0
+    size = ledger_size(station_data)
+    assert fleet.sql("select count(*), count(distinct seq) from ledger_event")[0] == (size, size)
+    versions = fleet.s3().list_object_versions(Bucket=fleet.bucket).get("Versions", [])
+    assert len(versions) == len(clip_ids(fleet, station_data))
+
+
+def test_a_week_offline_catches_up_in_bounded_memory(fleet: Fleet, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = fleet.config_file(batch_events=500)
+    assert fleet.cli(data, "init", "--station", "unit.example/station-03", config=config)[0] == 0
+    station = open_station(fleet, data, batch_events=500)
+    try:
+        pad = "值" * 300  # ~1 KB an event: 8,000 events ≈ 8 MB of ledger
+        for start in range(0, 8000, 1000):
+            station.ledger.append_many([Draft("report", "station", {"kind": "offline", "n": start + i,
+                                                                    "pad": pad}) for i in range(1000)])
+        station.catalog.catch_up(station.ledger)
+        ledger_bytes = (data / "ledger" / "events.jsonl").stat().st_size
+        assert ledger_bytes > 8_000_000
+        replicator = Replicator(station)
+        assert replicator.status()["events_behind"] == station.ledger.size
+        tracemalloc.start()
+        try:
+            report = replicator.push()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        replicator.close()
+    finally:
+        station.close()
+    assert report.caught_up and report.events_sent == ledger_size(data)
+    assert peak < ledger_bytes / 4, f"peak {peak} bytes for a {ledger_bytes}-byte ledger"
+    assert fleet.sql("select count(*) from ledger_event")[0][0] == ledger_size(data)
+
+
+@pytest.mark.parametrize(("lock", "days", "message"), [
+    (False, None, "has no Object Lock"),
+    (True, 10, "default retention 10 days is shorter"),
+])
+def test_a_bucket_that_cannot_keep_footage_is_refused(fleet: Fleet, station_data: Path, lock: bool,
+                                                      days: int | None, message: str) -> None:
+    name = "bad-" + secrets.token_hex(5)
+    make_bucket(fleet.moto.url, name, lock=lock, default_days=days)
+    code, _, err = fleet.cli(station_data, "fleet", "push", config=fleet.config_file(s3_bucket=name))
+    assert code == 2 and message in " ".join(err.split())
+    assert fleet.sql("select count(*) from ledger_event")[0][0] == 0
+    assert fleet.s3().list_objects_v2(Bucket=name).get("KeyCount", 0) == 0
+    # a long enough COMPLIANCE default is fine
+    good = "good-" + secrets.token_hex(5)
+    make_bucket(fleet.moto.url, good, default_days=100)
+    assert fleet.cli(station_data, "fleet", "push", config=fleet.config_file(s3_bucket=good))[0] == 0
+
+
+def test_wrong_credentials_are_named(fleet: Fleet, station_data: Path) -> None:
+    code, _, err = fleet.cli(station_data, "fleet", "push",
+                             config=fleet.config_file(database_url=fleet.url("wrong-password")))
+    err = " ".join(err.split())
+    assert code == 2 and "password authentication failed" in err and "wrong-password" not in err
+    status = json.loads(fleet.cli(station_data, "fleet", "status", "--json")[1])[0]
+    assert "password authentication failed" in status["last_error"]
+    guarded = MotoServer(env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"}).start()
+    try:
+        code, _, err = fleet.cli(station_data, "fleet", "push",
+                                 config=fleet.config_file(s3_endpoint_url=guarded.url))
+    finally:
+        guarded.stop()
+    assert code == 2 and "refused the credentials" in " ".join(err.split())
+
+
+def test_verify_names_a_deleted_an_overwritten_object_and_a_changed_row(
+        fleet: Fleet, station_data: Path) -> None:
+    assert fleet.cli(station_data, "fleet", "push")[0] == 0
+    assert fleet.cli(station_data, "fleet", "verify")[0] == 0
+    clips = json.loads(fleet.cli(station_data, "clips", "--json")[1])
+    s3 = fleet.s3()
+    gone, changed = clips[0]["sha256"], clips[1]["sha256"]
+    # someone with the storage's keys to the kingdom: lock lifted, version deleted
+    for version in s3.list_object_versions(Bucket=fleet.bucket, Prefix=f"sha256/{gone}")["Versions"]:
+        s3.put_object_retention(Bucket=fleet.bucket, Key=f"sha256/{gone}", VersionId=version["VersionId"],
+                                Retention={"Mode": "GOVERNANCE",
+                                           "RetainUntilDate": datetime(2001, 1, 1, tzinfo=UTC)},
+                                BypassGovernanceRetention=True)
+        s3.delete_object(Bucket=fleet.bucket, Key=f"sha256/{gone}", VersionId=version["VersionId"],
+                         BypassGovernanceRetention=True)
+    code, out, _ = fleet.cli(station_data, "fleet", "verify", "--json")
+    result = json.loads(out)
+    assert code == 1 and result["first_failure"]["where"] == f"sha256/{gone}"
+    assert "missing" in result["first_failure"]["reason"]
+    # an overwrite: a new version with other bytes of the same length
+    original = s3.get_object(Bucket=fleet.bucket, Key=f"sha256/{changed}")["Body"].read()
+    s3.put_object(Bucket=fleet.bucket, Key=f"sha256/{changed}", Body=bytes([original[0] ^ 0xFF]) + original[1:])
+    result = json.loads(fleet.cli(station_data, "fleet", "verify", "--json")[1])
+    assert any(f["where"] == f"sha256/{changed}" and "overwritten" in f["reason"]
+               for f in result["findings"])
+    # a changed row in PostgreSQL
+    fleet.sql("update ledger_event set body = overlay(body placing 'X'::bytea from 20 for 1) "
+              "where seq = 2")
+    code, out, _ = fleet.cli(station_data, "fleet", "verify", "--json")
+    result = json.loads(out)
+    assert code == 1
+    assert {"origin": "unit.example/station-01", "what": "event", "where": "3",
+            "reason": "prev is not the hash of the previous event (chain broken)"} in result["findings"]
+    # and the station refuses to build on the changed mirror
+    assert fleet.cli(station_data, "label", clips[0]["id"], "--case-number", "x", "--party", "p",
+                     "--handler", "h")[0] == 0
+    fleet.sql("update ledger_event set body = overlay(body placing 'Y'::bytea from 20 for 1) "
+              "where seq = (select max(seq) from ledger_event)")
+    code, _, err = fleet.cli(station_data, "fleet", "push")
+    assert code == 1 and "rewritten" in err
+
+
+def test_a_rewritten_station_ledger_is_refused_and_alarmed_never_merged(
+        fleet: Fleet, station_data: Path) -> None:
+    import shutil
+
+    assert fleet.cli(station_data, "fleet", "push")[0] == 0
+    snapshot = fleet.tmp / "snapshot"
+    shutil.copytree(station_data, snapshot)
+    ids = clip_ids(fleet, station_data)
+    assert fleet.cli(station_data, "label", ids[0], "--case-number", "REAL-1", "--party", "p",
+                     "--handler", "h")[0] == 0
+    assert fleet.cli(station_data, "fleet", "push")[0] == 0
+    mirrored = fleet.sql("select count(*) from ledger_event")[0][0]
+    # the station's history rewritten: an old copy brought back, another label in its place
+    shutil.rmtree(station_data)
+    shutil.move(snapshot, station_data)
+    for case in ("FAKE-1", "FAKE-2"):
+        assert fleet.cli(station_data, "label", ids[0], "--case-number", case, "--party", "p",
+                         "--handler", "h")[0] == 0
+    code, _, err = fleet.cli(station_data, "fleet", "push")
+    assert code == 1 and "not an extension" in err
+    assert fleet.sql("select count(*) from ledger_event")[0][0] == mirrored
+    assert fleet.sql("select count(*) from fleet_clip where case_number like 'FAKE%%'")[0][0] == 0
+    assert [a[0] for a in fleet.sql("select kind from fleet_alarm")] == ["diverged"]
+    assert [e["kind"] for e in _events_of(station_data, "fleet.alarm")] == ["diverged"]
+    status = json.loads(fleet.cli(station_data, "fleet", "status", "--json")[1])[0]
+    assert status["alarm"] == "diverged"
+    # asking again is refused again, and alarmed once
+    assert fleet.cli(station_data, "fleet", "push")[0] == 1
+    assert len(_events_of(station_data, "fleet.alarm")) == 1
+    assert fleet.cli(station_data, "fleet", "verify")[0] == 0  # the mirror itself is intact

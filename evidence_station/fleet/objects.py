@@ -49,7 +49,7 @@ def s3_client(endpoint_url: str | None, region: str, timeout_s: float) -> Any:
 
     return boto3.client(
         "s3", endpoint_url=endpoint_url, region_name=region,
-        config=BotoConfig(connect_timeout=timeout_s, read_timeout=max(timeout_s, 5.0),
+        config=BotoConfig(connect_timeout=timeout_s, read_timeout=timeout_s,
                           retries={"max_attempts": 2, "mode": "standard"},
                           request_checksum_calculation="when_required",
                           response_checksum_validation="when_required"))
