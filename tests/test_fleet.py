@@ -117,6 +117,15 @@ class Fleet:
             cursor = conn.execute(query, list(params))
             return cursor.fetchall() if cursor.description else []
 
+    def count(self, query: str) -> int:
+        """A count that is 0 while the replicator has not made its tables yet."""
+        import psycopg
+
+        try:
+            return int(self.sql(query)[0][0])
+        except psycopg.errors.UndefinedTable:
+            return 0
+
     def s3(self) -> Any:
         import boto3
 
@@ -479,3 +488,41 @@ def test_a_rewritten_station_ledger_is_refused_and_alarmed_never_merged(
     assert fleet.cli(station_data, "fleet", "push")[0] == 1
     assert len(_events_of(station_data, "fleet.alarm")) == 1
     assert fleet.cli(station_data, "fleet", "verify")[0] == 0  # the mirror itself is intact
+
+
+def test_the_daemon_replicates_in_the_background_and_never_blocks_labelling(
+        fleet: Fleet, station_data: Path) -> None:
+    import time
+
+    from evidence_station.docking.daemon import Daemon
+
+    config = fleet.config(every_s=1, timeout_s=1.5)
+    with Station.open(station_data, config, writable=True, clock=fleet.clock) as station:
+        daemon = Daemon(station, lang="en")
+        daemon._schedule_sweep()
+        try:
+            assert daemon.scheduler.get_job("fleet-push") is not None
+            deadline = time.monotonic() + 60
+            while fleet.count("select count(*) from ledger_event") < station.ledger.size:
+                assert time.monotonic() < deadline, "the daemon did not replicate"
+                time.sleep(0.2)
+            # the network goes: the background pass hangs on S3, labelling does not wait for it
+            assert fleet.moto.process is not None
+            fleet.moto.process.send_signal(signal.SIGSTOP)
+            try:
+                time.sleep(1.5)
+                started = time.monotonic()
+                ids = [clip["clip_id"] for clip in station.catalog.db.query("select clip_id from clips")]
+                perform(station, ROOT_ACTOR, "label", {"clip_ids": ids, "case_number": "BG-1",
+                                                       "party": "p", "handler": "h"})
+                assert time.monotonic() - started < 1.0
+            finally:
+                fleet.moto.process.send_signal(signal.SIGCONT)
+            deadline = time.monotonic() + 60
+            while fleet.count("select count(*) from fleet_clip where case_number = 'BG-1'") < len(ids):
+                assert time.monotonic() < deadline, "the daemon did not catch up"
+                time.sleep(0.2)
+        finally:
+            daemon.scheduler.shutdown(wait=True)
+    events = _events_of(station_data, "fleet.alarm")
+    assert events == []

@@ -106,7 +106,9 @@ def test_units_run_as_the_service_user_with_only_the_families_they_need() -> Non
         assert values["ExecStart"][0].startswith("/opt/evidence-station/bin/evidence-station ")
         assert values["RestartPreventExitStatus"] == [str(EXIT_USAGE)]
         assert values["ProtectSystem"] == ["strict"] and values["NoNewPrivileges"] == ["yes"]
-    assert daemon["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK"]
+    # IPv4/IPv6 for fleet replication only, and no address until the site allows one
+    assert daemon["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK AF_INET AF_INET6"]
+    assert daemon["IPAddressDeny"] == ["any"] and "IPAddressAllow" not in daemon
     assert daemon["RuntimeDirectory"] == [USER] and daemon["RuntimeDirectoryMode"] == ["0750"]
     assert web["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
     assert "--host 127.0.0.1" in web["ExecStart"][0] and web["IPAddressAllow"] == ["localhost"]
