@@ -15,7 +15,7 @@ import secrets
 import signal
 import tempfile
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,10 @@ from evidence_station.casework.service import perform
 from evidence_station.cli import main
 from evidence_station.clock import FixedClock
 from evidence_station.config import Config
-from evidence_station.fleet import BucketRefusedError, DivergedError, FleetError
+from evidence_station.fleet import FleetError
 from evidence_station.fleet.replicate import Replicator
-from evidence_station.station import Station
 from evidence_station.identity import ROOT_ACCOUNT, Actor
+from evidence_station.station import Station
 from hashing.ledger import Draft
 from tests.fleet_helpers import MotoServer, PostgresCluster, make_bucket, s3_env
 
@@ -437,7 +437,8 @@ def test_verify_names_a_deleted_an_overwritten_object_and_a_changed_row(
     assert "missing" in result["first_failure"]["reason"]
     # an overwrite: a new version with other bytes of the same length
     original = s3.get_object(Bucket=fleet.bucket, Key=f"sha256/{changed}")["Body"].read()
-    s3.put_object(Bucket=fleet.bucket, Key=f"sha256/{changed}", Body=bytes([original[0] ^ 0xFF]) + original[1:])
+    s3.put_object(Bucket=fleet.bucket, Key=f"sha256/{changed}",
+                  Body=bytes([original[0] ^ 0xFF]) + original[1:])
     result = json.loads(fleet.cli(station_data, "fleet", "verify", "--json")[1])
     assert any(f["where"] == f"sha256/{changed}" and "overwritten" in f["reason"]
                for f in result["findings"])

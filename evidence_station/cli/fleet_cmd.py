@@ -73,7 +73,8 @@ def status_command(app: AppContext, as_json: bool) -> None:
     _say(app, f"落后：事件 {result['events_behind']}，文件 {result['files_behind']}"
          f"（{result['bytes_behind']} 字节）", f"behind: {result['events_behind']} events, "
          f"{result['files_behind']} files ({result['bytes_behind']} bytes)")
-    _say(app, f"上次成功：{result['last_success'] or '无'}", f"last success: {result['last_success'] or 'never'}")
+    _say(app, f"上次成功：{result['last_success'] or '无'}",
+         f"last success: {result['last_success'] or 'never'}")
     if result["last_error"]:
         _say(app, f"上次错误：{escape(result['last_error'])}", f"last error: {escape(result['last_error'])}")
     if result["alarm"]:
@@ -88,8 +89,9 @@ def _engines(app: AppContext) -> tuple[Any, Any]:
     if not fleet.enabled:
         raise FleetError("[fleet] database_url and s3_bucket are not set")
     conn = central.connect(str(fleet.database_url), fleet.timeout_s)
-    bucket = Bucket(s3_client(fleet.s3_endpoint_url, fleet.s3_region, fleet.timeout_s), str(fleet.s3_bucket),
-                    multipart_threshold=fleet.multipart_threshold_mib * MIB, part_size=fleet.part_size_mib * MIB)
+    client = s3_client(fleet.s3_endpoint_url, fleet.s3_region, fleet.timeout_s)
+    bucket = Bucket(client, str(fleet.s3_bucket), multipart_threshold=fleet.multipart_threshold_mib * MIB,
+                    part_size=fleet.part_size_mib * MIB)
     return conn, bucket
 
 

@@ -198,8 +198,8 @@ class Daemon:
 
             from apscheduler.triggers.interval import IntervalTrigger
 
-            self.scheduler.add_job(self.fleet_push, IntervalTrigger(seconds=self.station.config.fleet.every_s),
-                                   id="fleet-push", coalesce=True, max_instances=1,
+            every = IntervalTrigger(seconds=self.station.config.fleet.every_s)
+            self.scheduler.add_job(self.fleet_push, every, id="fleet-push", coalesce=True, max_instances=1,
                                    next_run_time=datetime.now().astimezone())
         self.scheduler.start()
 

@@ -248,7 +248,8 @@ class Bucket:
                 whole.update(chunk)
                 part_sha = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
                 etag = held.get(number)
-                if etag is not None and etag.strip('"') == hashlib.md5(chunk, usedforsecurity=False).hexdigest():
+                md5 = hashlib.md5(chunk, usedforsecurity=False).hexdigest()  # S3's part ETag
+                if etag is not None and etag.strip('"') == md5:
                     report.parts_kept += 1  # sent before a cut: not sent again
                 else:
                     etag = self.client.upload_part(
