@@ -527,3 +527,45 @@ def test_the_daemon_replicates_in_the_background_and_never_blocks_labelling(
             daemon.scheduler.shutdown(wait=True)
     events = _events_of(station_data, "fleet.alarm")
     assert events == []
+
+
+def test_an_approved_deletion_after_retention_deletes_the_object_and_mirrors_the_tombstone(
+        fleet: Fleet, tmp_path: Path) -> None:
+    camera = tmp_path / "cam" / "DCIM"
+    camera.mkdir(parents=True)
+    for number in (1, 2):
+        path = camera / f"CAM12345_654321_2025010{number}083000_000{number}.JPG"
+        path.write_bytes(os.urandom(2048))
+        stamp = datetime(2025, 1, number, 0, 30, tzinfo=UTC).timestamp()
+        os.utime(path, (stamp, stamp))
+    fleet.clock.set(datetime(2025, 1, 3, 2, 0, tzinfo=UTC))
+    data = tmp_path / "data"
+    assert fleet.cli(data, "init", "--station", "unit.example/station-04")[0] == 0
+    code, _, err = fleet.cli(data, "ingest", str(tmp_path / "cam"))
+    assert code == 0, err
+    assert fleet.cli(data, "fleet", "push")[0] == 0
+    clips = json.loads(fleet.cli(data, "clips", "--json")[1])
+    doomed, kept = clips[0], clips[1]
+    fleet.clock.set(datetime(2025, 5, 1, 2, 0, tzinfo=UTC))  # past 3 months (R6)
+    with Station.open(data, fleet.config(), writable=True, clock=fleet.clock) as station:
+        perform(station, Actor("li", "clerk", None, "socket"), "deletion.request",
+                {"clip_ids": [doomed["id"]], "reason": "期满"})
+        perform(station, ROOT_ACTOR, "deletion", {"clip_id": doomed["id"]})
+    code, out, err = fleet.cli(data, "fleet", "push", "--json")
+    assert code == 0, err
+    assert json.loads(out)["objects_deleted"] == 1
+    s3 = fleet.s3()
+    assert s3.list_object_versions(Bucket=fleet.bucket, Prefix=f"sha256/{doomed['sha256']}").get(
+        "Versions", []) == []
+    assert s3.head_object(Bucket=fleet.bucket, Key=f"sha256/{kept['sha256']}")["ContentLength"] > 0
+    tombstone = fleet.sql("select deleted_at from fleet_clip where clip_id = %s", doomed["id"])
+    assert tombstone[0][0] is not None
+    rows = fleet.sql("select body from ledger_event where origin = 'unit.example/station-04'")
+    assert any(json.loads(bytes(body))["type"] == "deletion" for (body,) in rows)
+    assert fleet.sql("select deleted_at is not null from fleet_object where sha256 = %s",
+                     doomed["sha256"])[0][0] is True
+    # the fleet verifies without the deleted file: its hash stays in the ledger
+    assert fleet.cli(data, "fleet", "verify")[0] == 0
+    found = json.loads(fleet.cli(data, "fleet", "clips", "--station", "unit.example/station-04",
+                                 "--include-deleted", "--json")[1])
+    assert {c["clip_id"] for c in found} == {doomed["id"], kept["id"]}
