@@ -569,3 +569,27 @@ def test_an_approved_deletion_after_retention_deletes_the_object_and_mirrors_the
     found = json.loads(fleet.cli(data, "fleet", "clips", "--station", "unit.example/station-04",
                                  "--include-deleted", "--json")[1])
     assert {c["clip_id"] for c in found} == {doomed["id"], kept["id"]}
+
+
+def test_the_admin_page_shows_replication_lag(fleet: Fleet, station_data: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from evidence_station.web.app import create_app
+    from tests.webtools import PASSWORD, login
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert fleet.cli(station_data, "user", "add", "wang", "--role", "admin", "--password-stdin")[0] == 0
+    fleet.postgres.stop()
+    try:
+        assert fleet.cli(station_data, "fleet", "push")[0] == 2
+    finally:
+        fleet.postgres.resume()
+    web = TestClient(create_app(station_data, fleet.config()), follow_redirects=False)
+    login(web, "wang")
+    page = web.get("/admin?lang=en").text
+    assert "Fleet replication" in page or "中心同步" in page
+    behind = ledger_size(station_data)
+    assert f"<td>{behind}</td>" in page and "PostgreSQL" in page
