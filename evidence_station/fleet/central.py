@@ -97,6 +97,14 @@ def connect(url: str, timeout_s: float) -> Any:
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(7306541)")  # one schema creator at a time
             conn.execute(SCHEMA)
+    except psycopg.errors.InsufficientPrivilege as err:
+        # a station's role may only insert (README, fleet): the owner made the tables
+        if conn.execute("select to_regclass('ledger_event') is not null").fetchone()[0]:
+            return conn
+        conn.close()
+        raise FleetError(f"PostgreSQL {_safe(url)}: the fleet tables do not exist and this role "
+                         f"may not create them ({_first_line(err)}); run `fleet push` once as the "
+                         "database owner") from err
     except psycopg.Error as err:
         conn.close()
         raise FleetError(f"PostgreSQL {_safe(url)}: cannot create the fleet tables: "
