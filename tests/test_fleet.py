@@ -593,3 +593,57 @@ def test_the_admin_page_shows_replication_lag(fleet: Fleet, station_data: Path,
     assert "Fleet replication" in page or "中心同步" in page
     behind = ledger_size(station_data)
     assert f"<td>{behind}</td>" in page and "PostgreSQL" in page
+
+
+def test_a_station_role_from_the_readme_can_append_but_never_rewrite(
+        fleet: Fleet, station_data: Path) -> None:
+    import psycopg
+
+    from evidence_station.fleet import central
+
+    central.connect(fleet.url(), 5).close()  # the owner creates the tables
+    roles = (Path(__file__).resolve().parents[1] / "docs" / "fleet-postgres.sql").read_text()
+    name = "station_" + secrets.token_hex(4)
+    with psycopg.connect(fleet.url(), autocommit=True) as conn:
+        conn.execute(roles)
+        conn.execute(f"create role {name} login password 'station-pw' in role fleet_station")
+    station_url = fleet.url("station-pw").replace("postgres:station-pw@", f"{name}:station-pw@")
+    config = fleet.config_file(database_url=station_url)
+    code, _, err = fleet.cli(station_data, "fleet", "push", config=config)
+    assert code == 0, err
+    assert fleet.cli(station_data, "fleet", "push", config=config)[0] == 0  # replay as that role
+    with psycopg.connect(station_url, autocommit=True) as conn:
+        for statement in ("update ledger_event set body = 'x'", "delete from ledger_event",
+                          "delete from fleet_checkpoint"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    assert fleet.cli(station_data, "fleet", "verify")[0] == 0
+
+
+def test_two_daemons_of_one_station_at_once_never_duplicate_a_row_or_an_object(
+        fleet: Fleet, station_data: Path) -> None:
+    import shutil
+    import threading
+
+    twin = fleet.tmp / "twin"
+    shutil.copytree(station_data, twin)  # a restored copy running beside the original
+    errors: list[BaseException] = []
+
+    def run(data: Path) -> None:
+        try:
+            with Station.open(data, fleet.config(), writable=True, clock=fleet.clock) as station, \
+                    Replicator(station) as replicator:
+                assert replicator.push().caught_up
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(data,)) for data in (station_data, twin)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    size = ledger_size(station_data)
+    assert fleet.sql("select count(*), count(distinct seq) from ledger_event")[0] == (size, size)
+    versions = fleet.s3().list_object_versions(Bucket=fleet.bucket).get("Versions", [])
+    assert len(versions) == len(clip_ids(fleet, station_data))

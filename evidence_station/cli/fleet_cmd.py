@@ -61,7 +61,7 @@ def status_command(app: AppContext, as_json: bool) -> None:
     from evidence_station.fleet.replicate import status
 
     with app.reading() as station:
-        app.require(station, "ledger.view" if not app.served else "docks.view")
+        app.require(station, "docks.view")
         result = status(station)
     if as_json:
         app.echo(json.dumps([result], ensure_ascii=False, sort_keys=True))

@@ -12,6 +12,7 @@ daemons of one station never duplicate a row; a row already there must be the sa
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ def connect(url: str, timeout_s: float) -> Any:
             conn.execute(SCHEMA)
     except psycopg.errors.InsufficientPrivilege as err:
         # a station's role may only insert (README, fleet): the owner made the tables
-        if conn.execute("select to_regclass('ledger_event') is not null").fetchone()[0]:
+        made = conn.execute("select to_regclass('ledger_event') is not null").fetchone()
+        if made is not None and made[0]:
             return conn
         conn.close()
         raise FleetError(f"PostgreSQL {_safe(url)}: the fleet tables do not exist and this role "
@@ -188,8 +190,15 @@ def append_events(conn: Any, origin: str, start: int, bodies: Sequence[bytes]) -
             cursor.executemany(
                 "insert into ledger_event (origin, seq, body) values (%s, %s, %s)",
                 [(origin, first + index, body) for index, body in enumerate(fresh)])
+        ingests: list[list[Any]] = []  # consecutive ingests go in one pipelined statement
         for index, body in enumerate(fresh):
-            project(conn, origin, first + index, json.loads(body))
+            event = json.loads(body)
+            if event.get("type") == "ingest":
+                ingests.append(_clip_row(origin, first + index, event))
+                continue
+            _insert_clips(conn, ingests)
+            project(conn, origin, first + index, event)
+        _insert_clips(conn, ingests)
         return len(fresh)
 
 
@@ -197,16 +206,28 @@ def append_events(conn: Any, origin: str, start: int, bodies: Sequence[bytes]) -
 _LABEL_KEYS = ("case_number", "party", "handler", "category")
 
 
+_INSERT_CLIP = ("insert into fleet_clip (origin, clip_id, sha256, size, device_id, officer_id, "
+                "recorded_at, ingested_at, seq) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "on conflict (origin, clip_id) do nothing")
+
+
+def _clip_row(origin: str, seq: int, event: dict[str, Any]) -> list[Any]:
+    return [origin, event["clip_id"], event["sha256"], event["size"], event.get("device_id"),
+            event.get("officer_id"), event.get("recorded_at"), event["time"], seq]
+
+
+def _insert_clips(conn: Any, rows: list[list[Any]]) -> None:
+    if rows:
+        with conn.cursor() as cursor:
+            cursor.executemany(_INSERT_CLIP, rows)
+        rows.clear()
+
+
 def project(conn: Any, origin: str, seq: int, event: dict[str, Any]) -> None:
     """Apply one event to the fleet catalog (only what fleet search needs)."""
     kind = event.get("type")
     if kind == "ingest":
-        conn.execute(
-            "insert into fleet_clip (origin, clip_id, sha256, size, device_id, officer_id, "
-            "recorded_at, ingested_at, seq) values (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "on conflict (origin, clip_id) do nothing",
-            [origin, event["clip_id"], event["sha256"], event["size"], event.get("device_id"),
-             event.get("officer_id"), event.get("recorded_at"), event["time"], seq])
+        _insert_clips(conn, [_clip_row(origin, seq, event)])
     elif kind == "label":
         keys = [key for key in _LABEL_KEYS if key in event]  # a key left out keeps its value
         if keys:
@@ -247,6 +268,18 @@ def object_rows(conn: Any) -> Iterator[dict[str, Any]]:
         names = [column.name for column in cursor.description]
         for row in cursor:
             yield dict(zip(names, row, strict=True))
+
+
+@contextlib.contextmanager
+def object_lock(conn: Any, sha256: str) -> Iterator[None]:
+    """One uploader of an object at a time across the whole fleet (two daemons of one
+    station, or two stations holding the same file): the second waits, then finds the
+    object there and verifies it instead of writing a second version."""
+    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", ["object:" + sha256])
+    try:
+        yield
+    finally:
+        conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", ["object:" + sha256])
 
 
 def record_object(conn: Any, *, sha256: str, size: int, retain_until: Any, legal_hold: bool,

@@ -159,7 +159,8 @@ class Bucket:
         """Upload ``path`` (already verified as ``sha256`` in the store) unless the object
         is there with that checksum; then only its lock is brought up to ``lock``."""
         existing = self.head(sha256)
-        if existing is not None and self._matches(existing, sha256, size):
+        if existing is not None and self._matches(existing, sha256, size) and (
+                self._whole_checksum(existing, sha256) or self._reads_back(sha256)):
             self.extend(sha256, lock, current=existing)
             return UploadReport(sha256, size, existing.get("VersionId"),
                                 size > self.multipart_threshold, reused=True)
@@ -180,6 +181,16 @@ class Bucket:
             raise FleetError(f"{key_for(sha256)}: not there with the clip's checksum after upload")
         self.extend(sha256, lock, current=stored)  # servers that ignore lock headers on PUT
         return UploadReport(sha256, size, answer.get("VersionId"), False, parts_sent=1)
+
+    @staticmethod
+    def _whole_checksum(head: dict[str, Any], sha256: str) -> bool:
+        """The server vouches for the whole object's SHA-256 (a single PUT's checksum)."""
+        return bool(head.get("ChecksumSHA256") == b64(sha256))
+
+    def _reads_back(self, sha256: str) -> bool:
+        """A multipart object carries no whole-object checksum: its bytes are re-hashed
+        before it counts as there (an object is verified, never taken on its word)."""
+        return self.hash_object(sha256)[0] == sha256
 
     @staticmethod
     def _matches(head: dict[str, Any], sha256: str, size: int) -> bool:

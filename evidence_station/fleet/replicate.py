@@ -268,7 +268,8 @@ class Replicator:
             known = pushed.get(sha256)
             if known is None or known[2]:
                 upload_lock = Lock(max(lock.retain_until, soonest), lock.legal_hold)
-                result = bucket.put(self.station.store.path_for(sha256), sha256, size, upload_lock)
+                with central.object_lock(conn, sha256):
+                    result = bucket.put(self.station.store.path_for(sha256), sha256, size, upload_lock)
                 if result.reused:
                     report.objects_reused += 1
                 else:
