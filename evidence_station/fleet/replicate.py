@@ -405,9 +405,11 @@ class Replicator:
         if not self.station.ledger.writable:
             return
         with self.station.lock:
-            if "flags" in fields:
-                fields["flags"][0]["flag_id"] = f"F{self.station.ledger.size}"
-            record_own(self.station, STATION, kind, fields)
+            if kind == "fleet.alarm":
+                fields["flags"][0]["flag_id"] = f"F{self.station.ledger.size}"  # the event's seq
+                record_own(self.station, STATION, "fleet.alarm", fields)
+            else:
+                record_own(self.station, STATION, "fleet.recovered", fields)
 
 
 def push(station: Station) -> PushReport:
