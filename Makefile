@@ -10,7 +10,7 @@ APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 fuse exfat-fuse ex
 	fusefat dosfstools mtools xorriso espeak-ng sox util-linux udev \
 	chromium fonts-noto-cjk poppler-utils \
 	debhelper dh-virtualenv dpkg-dev fakeroot lintian debootstrap systemd \
-	strace
+	strace postgresql
 export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 
 .PHONY: run test deps lint typecheck pytest bench clean deb faults
@@ -26,7 +26,7 @@ export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 .stamp-venv: .stamp-apt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,speech-zh]'
+	$(PY) -m pip install -q -e '.[test,speech-zh,fleet-test]'
 	touch $@
 
 deps: .stamp-venv
@@ -52,6 +52,7 @@ bench: deps
 	$(PY) benchmarks/bench_browser_hash.py
 	$(PY) benchmarks/bench_speech.py --clips 100
 	$(PY) benchmarks/bench_scrub.py --store-mb 4096 --copy-mb 1024 --rounds 3
+	$(PY) benchmarks/bench_fleet.py --stations 100 --events-per-minute 1000 --minutes 1
 
 # The package is built from a copy of the tree (dpkg-buildpackage writes next to its
 # source, and pip builds in it), so the checkout stays clean and dist/ holds the result.

@@ -273,6 +273,47 @@ class ScrubConfig(Strict):
         parse_duration(self.every)  # "7d", "12h", "30m"; ValueError names the forms
         return self
 
+class FleetConfig(Strict):
+    """Replication to the unit's central engines (DESIGN.md, "Beyond one station"):
+    PostgreSQL for the ledger mirror and fleet catalog, S3 Object Lock for footage.
+    Credentials for S3 come from the usual AWS variables or files, never from here."""
+
+    database_url: str | None = Field(
+        None, title="中心数据库 Central database (libpq URL)",
+        description="postgresql://user@host/db (a password belongs in ~/.pgpass or "
+        "PGPASSWORD); unset: no replication.")
+    s3_endpoint_url: str | None = Field(
+        None, title="对象存储地址 S3 endpoint URL",
+        description="MinIO / Ceph RGW endpoint; unset: AWS S3 of s3_region.")
+    s3_bucket: str | None = Field(
+        None, title="存储桶 S3 bucket",
+        description="A bucket with Object Lock (and so versioning) enabled; unset: no replication.")
+    s3_region: str = Field("us-east-1", title="区域 S3 region", description="The bucket's region.")
+    every_s: int = Field(
+        60, ge=1, le=86_400, title="同步间隔 Replication interval (s)",
+        description="The daemon runs a catch-up pass this often (and after each docking session).")
+    alarm_after_s: int = Field(
+        86_400, ge=0, le=90 * 86_400, title="滞后告警 Behind alarm after (s)",
+        description="Behind the mirror for longer than this → alarm (ledger event, review flag, "
+        "journald crit).")
+    batch_events: int = Field(
+        1000, ge=1, le=100_000, title="批量事件数 Events per batch",
+        description="Ledger events sent per PostgreSQL transaction (bounds memory).")
+    multipart_threshold_mib: int = Field(
+        5120, ge=5, le=5_000_000, title="分片阈值 Multipart threshold (MiB)",
+        description="Files larger than this go multipart (per-part SHA-256, resumable); "
+        "smaller ones are one PUT with x-amz-checksum-sha256.")
+    part_size_mib: int = Field(
+        64, ge=5, le=5120, title="分片大小 Part size (MiB)",
+        description="Size of each multipart part (S3 minimum 5 MiB).")
+    timeout_s: float = Field(
+        10.0, gt=0, le=600, title="连接超时 Connect timeout (s)",
+        description="Connecting to PostgreSQL or S3 gives up after this; the station goes on.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.database_url and self.s3_bucket)
+
 
 class Config(Strict):
     version: int = Field(CONFIG_VERSION, ge=1, le=CONFIG_VERSION,
@@ -286,6 +327,8 @@ class Config(Strict):
     witness: WitnessConfig = Field(default_factory=WitnessConfig)  # type: ignore[arg-type]
     witness_server: WitnessServerConfig = Field(default_factory=WitnessServerConfig)  # type: ignore[arg-type]
     scrub: ScrubConfig = Field(default_factory=ScrubConfig)  # type: ignore[arg-type]
+
+    fleet: FleetConfig = Field(default_factory=FleetConfig)  # type: ignore[arg-type]
 
 
 MIGRATIONS: dict[int, Any] = {}

@@ -33,6 +33,10 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("witness.alarm", "a witness refused a checkpoint, or was unreachable too long",
               ("review",)),
     EventType("witness.recovered", "a witness cosigned again after an alarm"),
+    # fleet replication (PostgreSQL + S3 Object Lock): alarms only; progress is not an event
+    EventType("fleet.alarm", "replication behind too long, or the ledger diverged from the mirror",
+              ("review",)),
+    EventType("fleet.recovered", "replication caught up again after an alarm"),
     # docking and ingest
     EventType("dock", "a camera or card docked at a port", ("devices",)),
     EventType("session.start", "a docking session began", ("sessions", "devices")),

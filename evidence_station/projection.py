@@ -295,6 +295,7 @@ PROJECTORS: dict[str, Projector] = {
     "analysis": _analysis,
     "review.flag": _raise_flags,
     "witness.alarm": _raise_flags,
+    "fleet.alarm": _raise_flags,
     "review.resolve": _review_resolve,
     "label": _label,
     "evidence.designate": _evidence_designate,

@@ -82,7 +82,8 @@ def test_conffile_lists_every_key_and_sets_the_installed_station() -> None:
     # Every commented line is a default: uncommenting it alone changes nothing.
     uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
     # ... except the examples of keys whose default is "unset"
-    examples = "speech_model_dir|speech_model_sha256|speech_prompt|name"
+    examples = ("speech_model_dir|speech_model_sha256|speech_prompt|name|database_url|s3_endpoint_url"
+                "|s3_bucket")
     uncommented = re.sub(rf"(?m)^((?:{examples}) = .*)$", r"# \1", uncommented)
     assert load_config_text(uncommented) == config
 
@@ -106,7 +107,9 @@ def test_units_run_as_the_service_user_with_only_the_families_they_need() -> Non
         assert values["ExecStart"][0].startswith("/opt/evidence-station/bin/evidence-station ")
         assert values["RestartPreventExitStatus"] == [str(EXIT_USAGE)]
         assert values["ProtectSystem"] == ["strict"] and values["NoNewPrivileges"] == ["yes"]
-    assert daemon["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK"]
+    # IPv4/IPv6 for fleet replication only, and no address until the site allows one
+    assert daemon["RestrictAddressFamilies"] == ["AF_UNIX AF_NETLINK AF_INET AF_INET6"]
+    assert daemon["IPAddressDeny"] == ["any"] and "IPAddressAllow" not in daemon
     assert daemon["RuntimeDirectory"] == [USER] and daemon["RuntimeDirectoryMode"] == ["0750"]
     assert web["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
     assert "--host 127.0.0.1" in web["ExecStart"][0] and web["IPAddressAllow"] == ["localhost"]

@@ -74,6 +74,7 @@ def _register() -> None:
         clips_cmd,
         daemon_cmd,
         disc_cmd,
+        fleet_cmd,
         ingest_cmd,
         init_cmd,
         ledger_cmd,
@@ -87,7 +88,7 @@ def _register() -> None:
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd, witness_cmd, models_cmd, scrub_cmd):
+                   report_cmd, witness_cmd, models_cmd, scrub_cmd, fleet_cmd):
         module.register(cli)
 
 

@@ -194,12 +194,35 @@ class Daemon:
 
             self.scheduler.add_job(self.witness_round, IntervalTrigger(seconds=witnesses.retry_every_s),
                                    id="witness-round", coalesce=True, max_instances=1)
+        if self.station.config.fleet.enabled:  # the ledger is the outbox (DESIGN.md, fleet)
+            from datetime import datetime
+
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            every = IntervalTrigger(seconds=self.station.config.fleet.every_s)
+            self.scheduler.add_job(self.fleet_push, every, id="fleet-push", coalesce=True, max_instances=1,
+                                   next_run_time=datetime.now().astimezone())
         self.scheduler.start()
         from evidence_station.scrub.schedule import ScrubSchedule
 
         # F34: re-hash the store and re-verify the ledger every [scrub] every, at idle priority
         self.scrub = ScrubSchedule(self.station, self.scheduler, self.ctx.stopping)
         self.scrub.start()
+
+    def fleet_push(self) -> None:
+        """One replication pass on the scheduler's thread, as the ``station`` actor: it
+        reads the ledger and store and takes the station's lock only to record an alarm,
+        so docking and casework never wait for the network; a failure waits for the next
+        run (``fleet status`` says why)."""
+        from evidence_station.errors import EvidenceStationError
+        from evidence_station.fleet.replicate import push
+
+        try:
+            push(self.station)
+        except EvidenceStationError as err:
+            log.warning("fleet replication: %s", err)
+        except Exception:
+            log.exception("fleet replication failed")
 
     def witness_round(self) -> None:
         """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""

@@ -52,6 +52,11 @@ WEB_TEXT: dict[str, tuple[str, str]] = {
     "admin.title": ("管理", "Admin"), "admin.users": ("用户", "Users"), "admin.add": ("添加用户", "Add user"),
     "admin.role": ("角色", "Role"), "admin.docks": ("接入口状态", "Docks"),
     "admin.settings": ("保存期限与时限设置", "Retention and deadline settings"),
+    # fleet replication lag (issue 17)
+    "admin.fleet": ("中心同步", "Fleet replication"), "admin.fleet.events": ("落后事件", "Events behind"),
+    "admin.fleet.files": ("落后文件", "Files behind"), "admin.fleet.bytes": ("落后字节", "Bytes behind"),
+    "admin.fleet.success": ("上次成功", "Last success"), "admin.fleet.error": ("上次错误", "Last error"),
+    "admin.fleet.alarm": ("告警", "Alarm"),
     "forbidden": ("无权访问", "Not allowed"),
     "col.actor": ("操作人", "Actor"), "col.time": ("时间", "Time"), "col.kind": ("类别", "Kind"),
     "col.person": ("调阅/复制人", "Viewer / copier"), "col.figures": ("数据", "Figures"),

@@ -29,7 +29,18 @@ def admin_page(request: Request, web: Web, user: Admin) -> HTMLResponse:
                 "daemon": web.config.daemon.model_dump(mode="json"),
                 "web": web.config.web.model_dump(mode="json")}
     return page(request, web, "admin.html", user, users=users, roles=ROLES, docks=docks,
-                settings=settings, scrub=scrub)
+                settings=settings, scrub=scrub, fleet=_fleet_status(web))
+
+
+def _fleet_status(web: Web) -> dict[str, object] | None:
+    """Replication lag (DESIGN.md, fleet) from the station's own state: the page never
+    waits on the network. None when replication is not configured."""
+    if not web.config.fleet.enabled:
+        return None
+    from evidence_station.fleet.replicate import status
+
+    with web.station() as opened:
+        return status(opened)
 
 
 @router.post("/admin/users")
