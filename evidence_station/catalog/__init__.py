@@ -20,11 +20,13 @@ from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
 from evidence_station.catalog.footage import FootageQueries
+from evidence_station.catalog.indexes import ensure_scale_schema
+from evidence_station.catalog.rows import FastTable
 from evidence_station.catalog.users import UserQueries
 from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: indexes and clips.labelled for 10^6 clips (catalog/indexes.py)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -51,6 +53,7 @@ class Catalog:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.replay_needed = False  # a new projected table: the writer replays the ledger
+        self._statements: dict[tuple[Any, ...], str] = {}  # FastTable's prepared SQL
         self._ensure_schema()
         # the queries, one class per area, sharing this connection
         self.footage = FootageQueries(self.db)
@@ -69,10 +72,12 @@ class Catalog:
                 self.db.execute(f"drop table if exists [{name}]")
         self._ensure_schema()
 
-    def table(self, name: str) -> Table:
+    def table(self, name: str) -> FastTable:
+        """The table, with one-statement ``insert``/``upsert`` for the projection
+        (catalog/rows.py); every other method is sqlite-utils'."""
         table = self.db.table(name)
         assert isinstance(table, Table)
-        return table
+        return FastTable(table, self.db.conn, self._statements)
 
     def _ensure_schema(self) -> None:
         db = self.db
@@ -178,6 +183,7 @@ class Catalog:
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:
                 access.add_column(column, kind)
+        ensure_scale_schema(self.db.conn)  # schema 6: issue 16's indexes (catalog/indexes.py)
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------

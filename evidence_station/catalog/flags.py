@@ -12,9 +12,12 @@ class FlagQueries:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def review(self, *, include_resolved: bool = False,
-               clip_id: str | None = None) -> list[dict[str, Any]]:
-        where, params = [], []
+    def review(self, *, include_resolved: bool = False, clip_id: str | None = None,
+               limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Flags in the order they were raised; ``limit``/``offset`` page it in SQL (the
+        web queue: one page, whatever the number of open flags)."""
+        where: list[str] = []
+        params: list[Any] = []
         if not include_resolved:
             where.append("state = 'open'")
         if clip_id:
@@ -22,7 +25,11 @@ class FlagQueries:
             params.append(clip_id)
         sql = "select * from review" + (" where " + " and ".join(where) if where else "")
         rows = []
-        for row in self.db.query(sql + " order by raised_seq, flag_id", params):
+        sql += " order by raised_seq, flag_id"
+        if limit is not None or offset:
+            sql += " limit ? offset ?"
+            params.extend([-1 if limit is None else max(0, int(limit)), max(0, int(offset))])
+        for row in self.db.query(sql, params):
             item = dict(row)
             item["figures"] = json.loads(item["figures"] or "{}")
             rows.append(item)

@@ -42,12 +42,84 @@ class FootageQueries:
         return [self._clip_row(row) for row in self.db.query(sql, params)]
 
     def find_clip(self, prefix: str) -> list[dict[str, Any]]:
+        """Up to 5 clips whose id or SHA-256 starts with ``prefix`` (lower-cased).
+
+        Each prefix is an index range (``>= prefix and < the next prefix``), never a
+        ``like`` over every clip: at 10^6 clips ``show`` and a clip's page stay O(log n)."""
         prefix = prefix.lower()
+        upper = _next_prefix(prefix)
         rows = self.db.query(
-            CLIP_SELECT + " where c.clip_id like ? or c.sha256 like ? order by c.first_seq limit 5",
-            [prefix + "%", prefix + "%"],
+            CLIP_SELECT + " where c.clip_id in (select clip_id from (select clip_id, first_seq "
+            "from clips where clip_id >= :p and clip_id < :u union select clip_id, first_seq "
+            "from clips where sha256 >= :p and sha256 < :u) order by first_seq limit 5) "
+            "order by c.first_seq",
+            {"p": prefix, "u": upper},
         )
         return [self._clip_row(row) for row in rows]
+
+    def clip(self, clip_id: str) -> dict[str, Any] | None:
+        """The clip with exactly this id, by primary key (the media route: O(1))."""
+        rows = list(self.db.query(CLIP_SELECT + " where c.clip_id = ?", [clip_id]))
+        return self._clip_row(rows[0]) if rows else None
+
+    def search(self, *, case_number: str | None = None, party: str | None = None,
+               handler: str | None = None, officer_id: str | None = None,
+               device_id: str | None = None, session_id: str | None = None,
+               time_from: str | None = None, time_to: str | None = None,
+               unlabelled: bool = False, flagged: bool = False, limit: int | None = None,
+               offset: int = 0) -> list[dict[str, Any]]:
+        """``clips`` with its filters in SQL, in ledger order, each row with its current
+        ``label`` (case number, party, handler) or None.
+
+        Same meaning as the filters always had: case number exact, party and handler a
+        substring, officer and device exact, ``time_from <= recorded_at < time_to`` as
+        text (ISO times compare as text). Each filter has its index (catalog/indexes.py),
+        so a search reads the rows it returns, not the catalog."""
+        where: list[str] = []
+        params: list[Any] = []
+        if case_number:
+            where.append("c.clip_id in (select clip_id from labels where case_number = ?)")
+            params.append(case_number)
+        for wanted, column in ((party, "party"), (handler, "handler")):
+            if wanted:
+                where.append(f"instr(l.{column}, ?) > 0")
+                params.append(wanted)
+        for wanted, column in ((officer_id, "officer_id"), (device_id, "device_id")):
+            if wanted:
+                where.append(f"c.{column} = ?")
+                params.append(wanted)
+        if session_id:
+            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
+            params.append(session_id)
+        if time_from:
+            where.append("c.recorded_at >= ?")
+            params.append(time_from)
+        if time_to:
+            # as the filter always was: an unknown time ("") is before any time
+            where.append("coalesce(c.recorded_at, '') < ?")
+            params.append(time_to)
+        if unlabelled:
+            where.append("c.labelled = 0")
+        if flagged:
+            where.append("(c.flags != '[]' or exists (select 1 from review r "
+                         "where r.clip_id = c.clip_id and r.state = 'open'))")
+        sql = (CLIP_SELECT.replace(" from clips c ", ", l.clip_id as label_clip, l.case_number "
+                                   "as label_case_number, l.party as label_party, l.handler as "
+                                   "label_handler from clips c ", 1)
+               + " left join labels l on l.clip_id = c.clip_id")
+        if where:
+            sql += " where " + " and ".join(where)
+        sql += " order by c.first_seq"
+        if limit is not None or offset:
+            sql += " limit ? offset ?"
+            params.extend([-1 if limit is None else max(0, int(limit)), max(0, int(offset))])
+        rows = []
+        for row in self.db.query(sql, params):
+            item = self._clip_row(row)
+            item["label"] = {"case_number": row["label_case_number"], "party": row["label_party"],
+                             "handler": row["label_handler"]} if row["label_clip"] else None
+            rows.append(item)
+        return rows
 
     def has_clip(self, clip_id: str) -> bool:
         return any(True for _ in self.db.query("select 1 from clips where clip_id = ?", [clip_id]))
@@ -104,7 +176,7 @@ class FootageQueries:
             where.append("x.officer_id = ?")
             params.append(officer_id)
         if unlabelled:
-            where.append("l.clip_id is null")
+            where.append("x.labelled = 0")  # indexed (catalog/indexes.py), not a scan
         if session_id:
             where.append("x.clip_id in (select clip_id from sources where session_id = ?)")
             params.append(session_id)
@@ -173,3 +245,17 @@ class FootageQueries:
             # ingest flags (what the file itself showed) and review flags (analysis, R1–R4)
             "flags": [*json.loads(row["flags"] or "[]"), *json.loads(row["review"] or "[]")],
         }
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string above every string that starts with ``prefix`` (SQLite compares
+    text as UTF-8 bytes, which orders like code points). ``\U0010ffff`` for the empty
+    prefix, above any clip id or hash."""
+    if not prefix:
+        return "\U0010ffff"
+    last = prefix[-1]
+    if last == "\U0010ffff":
+        return _next_prefix(prefix[:-1])
+    if last == "\ud7ff":  # the surrogates are not text: the next code point is U+E000
+        return prefix[:-1] + "\ue000"
+    return prefix[:-1] + chr(ord(last) + 1)

@@ -46,13 +46,11 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
         if not can_view_all(actor):  # R10: an officer sees only their own clips
             service.authorise(actor, "clips.own")
             officer_id = actor.officer_id or "-"
-        rows = station.catalog.footage.clips(device_id=device_id, session_id=session_id, flagged=flagged)
-        for row in rows:
-            label = station.catalog.casework.label_of(row["id"])
-            row["label"] = {key: label[key] for key in ("case_number", "party", "handler")} \
-                if label else None
-    rows = [row for row in rows if _matches(row, case_number, party, handler, officer_id,
-                                            time_from, time_to, unlabelled)][:limit]
+        # Every filter in SQL, each with its index (issue 16: < 50 ms at 10^6 clips).
+        rows = station.catalog.footage.search(
+            case_number=case_number, party=party, handler=handler, officer_id=officer_id,
+            device_id=device_id, session_id=session_id, time_from=time_from, time_to=time_to,
+            unlabelled=unlabelled, flagged=flagged, limit=limit)
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -69,25 +67,6 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
                       _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
                       ", ".join(flag["kind"] for flag in row["flags"]))
     app.console.print(table)
-
-
-def _matches(row: dict[str, object], case_number: str | None, party: str | None,
-             handler: str | None, officer_id: str | None, time_from: str | None,
-             time_to: str | None, unlabelled: bool) -> bool:
-    label = row["label"] if isinstance(row["label"], dict) else None
-    recorded = str(row["recorded_at"] or "")
-    if unlabelled and label is not None:
-        return False
-    if case_number and (label is None or label["case_number"] != case_number):
-        return False
-    for wanted, key in ((party, "party"), (handler, "handler")):
-        if wanted and (label is None or wanted not in str(label[key])):
-            return False
-    if officer_id and row["officer_id"] != officer_id:
-        return False
-    if time_from and recorded < time_from:
-        return False
-    return not (time_to and recorded >= time_to)
 
 
 def _short_time(value: str | None) -> str:
