@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
+from evidence_station.catalog.indexes import search_available
+
 CLIP_SELECT = (
     "select c.*, a.duration_s, a.spoken_time, a.transcript, a.drift_s, a.seq as analysed, "
     "(select json_group_array(json_object('kind', r.kind, 'article', r.article, 'flag_id', "
@@ -109,7 +111,9 @@ class FootageQueries:
                + " left join labels l on l.clip_id = c.clip_id")
         if where:
             sql += " where " + " and ".join(where)
-        sql += " order by c.first_seq"
+        # With a time range, the recorded_at index finds the rows and they are sorted; the
+        # unary + keeps SQLite from walking every clip in first_seq order instead.
+        sql += " order by +c.first_seq" if time_from or time_to else " order by c.first_seq"
         if limit is not None or offset:
             sql += " limit ? offset ?"
             params.extend([-1 if limit is None else max(0, int(limit)), max(0, int(offset))])
@@ -180,7 +184,12 @@ class FootageQueries:
         if session_id:
             where.append("x.clip_id in (select clip_id from sources where session_id = ?)")
             params.append(session_id)
-        if search:
+        if search and len(search) >= 3 and search_available(self.db.conn) \
+                and "\n" not in search:
+            # the trigram index (catalog/indexes.py): the same substring match, from the index
+            where.append("x.clip_id in (select clip_id from clip_search where clip_search match ?)")
+            params.append('"' + search.replace('"', '""') + '"')
+        elif search:
             needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") \
                 .replace("_", "\\_") + "%"
             columns = ("x.clip_id", "x.device_id", "x.officer_id", "x.recorded_at",

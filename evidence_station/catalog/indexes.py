@@ -41,10 +41,59 @@ TRIGGERS = {
 }
 
 
+# The web queue's search box: a substring of the clip id, device, officer, recording time,
+# case number, party or handler (never reporter or complainant, R12). A trigram index
+# answers a substring of 3 characters or more from the index instead of a scan of every
+# clip. One row per clip, rowid = the clip's rowid; the fields joined by newlines, which a
+# search text never holds, so a match never spans two fields.
+SEARCH_TEXT = (
+    "coalesce(c.clip_id, '') || char(10) || coalesce(c.device_id, '') || char(10) || "
+    "coalesce(c.officer_id, '') || char(10) || coalesce(c.recorded_at, '') || char(10) || "
+    "coalesce(l.case_number, '') || char(10) || coalesce(l.party, '') || char(10) || "
+    "coalesce(l.handler, '')")
+
+
+def _refresh(clip_id: str) -> str:
+    return (f"delete from clip_search where rowid = (select rowid from clips where clip_id = {clip_id}); "
+            f"insert into clip_search (rowid, clip_id, body) select c.rowid, c.clip_id, {SEARCH_TEXT} "
+            f"from clips c left join labels l on l.clip_id = c.clip_id where c.clip_id = {clip_id};")
+
+
+SEARCH_TRIGGERS = {
+    "clip_search_on_clip": f"create trigger if not exists clip_search_on_clip after insert on clips "
+                           f"begin {_refresh('new.clip_id')} end",
+    "clip_search_on_label": f"create trigger if not exists clip_search_on_label after insert on labels "
+                            f"begin {_refresh('new.clip_id')} end",
+    "clip_search_on_relabel": f"create trigger if not exists clip_search_on_relabel after update on "
+                              f"labels begin {_refresh('new.clip_id')} end",
+    "clip_search_on_unlabel": f"create trigger if not exists clip_search_on_unlabel after delete on "
+                              f"labels begin {_refresh('old.clip_id')} end",
+}
+
+
+def search_available(conn: sqlite3.Connection) -> bool:
+    """Whether this catalog has the trigram search index (SQLite >= 3.34 with FTS5)."""
+    return conn.execute(
+        "select 1 from sqlite_master where name = 'clip_search'").fetchone() is not None
+
+
 def ensure_scale_schema(conn: sqlite3.Connection) -> None:
-    """Add ``clips.labelled`` (filled from ``labels``), the triggers and the indexes."""
+    """Add ``clips.labelled`` (filled from ``labels``), the triggers and the indexes, and
+    the trigram search index where SQLite has one (else the search scans, as before)."""
     columns = {row[1] for row in conn.execute("pragma table_info(clips)")}
     with conn:
+        if not search_available(conn):
+            try:
+                conn.execute("create virtual table clip_search using "
+                             "fts5(clip_id unindexed, body, tokenize = 'trigram')")
+            except sqlite3.OperationalError:
+                pass  # no FTS5 or no trigram tokenizer: the search box scans (still paged)
+            else:
+                conn.execute(f"insert into clip_search (rowid, clip_id, body) select c.rowid, "
+                             f"c.clip_id, {SEARCH_TEXT} from clips c "
+                             "left join labels l on l.clip_id = c.clip_id")
+                for sql in SEARCH_TRIGGERS.values():
+                    conn.execute(sql)
         if "labelled" not in columns:
             conn.execute("alter table clips add column labelled integer not null default 0")
             conn.execute("update clips set labelled = 1 where clip_id in "
