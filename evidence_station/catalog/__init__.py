@@ -13,9 +13,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.db import Table
-
 from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
@@ -24,6 +21,7 @@ from evidence_station.catalog.indexes import ensure_scale_schema
 from evidence_station.catalog.rows import FastTable
 from evidence_station.catalog.users import UserQueries
 from evidence_station.projection import ProjectionError, project
+from evidence_station.sqlite import Table, sqlite_utils
 from hashing.ledger import Event, Ledger
 
 SCHEMA_VERSION = 6  # 6: indexes and clips.labelled for 10^6 clips (catalog/indexes.py)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from evidence_station.catalog.indexes import search_available
 
@@ -17,6 +15,9 @@ CLIP_SELECT = (
     "where r.clip_id = c.clip_id) as review "
     "from clips c left join analysis a on a.clip_id = c.clip_id"
 )
+
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class FootageQueries:

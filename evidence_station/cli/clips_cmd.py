@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from evidence_station.casework import service
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
@@ -19,6 +16,14 @@ from evidence_station.identity import ROOT_ACCOUNT, Actor
 
 def can_view_all(actor: Actor) -> bool:
     return actor.account == ROOT_ACCOUNT or can(actor.role, "clips.all")
+
+
+def _authorise_own(actor: Actor) -> None:
+    """R10: may this account see its own clips at all (the service, imported only here:
+    a clerk's read-only command does not load the write path)."""
+    from evidence_station.casework import service
+
+    service.authorise(actor, "clips.own")
 
 
 @click.command("clips")
@@ -44,7 +49,7 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     with app.reading() as station:
         actor = app.actor(station)
         if not can_view_all(actor):  # R10: an officer sees only their own clips
-            service.authorise(actor, "clips.own")
+            _authorise_own(actor)
             officer_id = actor.officer_id or "-"
         # Every filter in SQL, each with its index (issue 16: < 50 ms at 10^6 clips).
         rows = station.catalog.footage.search(
@@ -57,6 +62,9 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     if not rows:
         app.say(app.t("no.clips"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
                 "col.ingested", "col.source", "col.flags"):
@@ -86,7 +94,7 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         actor = app.actor(station)
         matches = station.catalog.footage.find_clip(clip)
         if not can_view_all(actor):
-            service.authorise(actor, "clips.own")
+            _authorise_own(actor)
             matches = [m for m in matches if actor.officer_id and m["officer_id"] == actor.officer_id]
         if not matches:
             raise ClipNotFoundError(clip=clip)
@@ -117,6 +125,9 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     if as_json:
         app.echo(json.dumps(row, ensure_ascii=False, indent=1))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")

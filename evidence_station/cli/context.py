@@ -19,12 +19,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from evidence_station.casework import service
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import LedgerProblem, NotAuthorisedError, RefusedError
@@ -32,6 +28,9 @@ from evidence_station.i18n import Lang, t
 from evidence_station.identity import Actor, actor_for_uid
 from evidence_station.station import Station
 from hashing.ledger import Event, LedgerBusyError
+
+if TYPE_CHECKING:  # rich and the write path load when a command uses them (issue 16)
+    from rich.console import Console
 
 WRITER_WAIT_S = 600.0  # another command holds the ledger: wait for it, never answer "busy"
 
@@ -74,6 +73,8 @@ class AppContext:
         self.out.flush()
 
     def notices(self, station: Station) -> None:
+        from rich.markup import escape
+
         for notice in station.notices:
             self.err_console.print(f"[yellow]{escape(notice)}[/yellow]")
 
@@ -125,12 +126,16 @@ class AppContext:
         return actor_for_uid(station.catalog, os.getuid(), data_dir=self.data_dir, via="cli")
 
     def require(self, station: Station, permission: str) -> Actor:
+        from evidence_station.casework import service
+
         actor = self.actor(station)
         service.authorise(actor, permission)
         return actor
 
     def perform(self, kind: str, fields: dict[str, Any]) -> Event:
         """One change through the one door, as this command's account."""
+        from evidence_station.casework import service
+
         with self.writing() as station:
             return service.perform(station, self.actor(station), kind, fields,
                                    request_id=self.request_id)
