@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -98,7 +98,6 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
     it offline with `evidence-station-verify`.
     """
     from evidence_station.cli.context import AppContext
-    from evidence_station.cli.lazy_console import LazyConsole
     from evidence_station.config import find_config, load_config, resolve_data_dir
 
     chosen = detect_lang(lang)
@@ -107,9 +106,7 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
     clock = ctx.obj if ctx.obj is not None else None  # main(…, clock=) hands the clock in
     ctx.obj = AppContext(
         lang=chosen, config=config, data_dir=resolve_data_dir(data_dir, config),
-        # rich is imported when something is printed through it, not for `--json`
-        console=cast("Console", LazyConsole()), err_console=cast("Console", LazyConsole(stderr=True)),
-        config_file=config_file,
+        config_file=config_file,  # the consoles: made when first used (not for `--json`)
     )
     if clock is not None:
         ctx.obj.clock = clock

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, overload
 
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
@@ -46,13 +46,44 @@ class Served:
     request_id: str | None = None  # the client's idempotency key, kept in each event's auth
 
 
+class _ConsoleSlot:
+    """A rich console made on first use: importing rich costs ~0.1 s, and a command that
+    prints JSON (``clips --json``) never needs it (issue 16). A console given to the
+    constructor is kept as given."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self.stderr = stderr
+        self.attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attribute = f"_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> None: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> Console: ...
+    def __get__(self, instance: object | None, owner: type) -> Console | None:
+        if instance is None:
+            return None  # the dataclass default: "make one when first asked"
+        console: Console | None = instance.__dict__.get(self.attribute)
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=self.stderr)
+            instance.__dict__[self.attribute] = console
+        return console
+
+    def __set__(self, instance: object, value: Console | None) -> None:
+        instance.__dict__[self.attribute] = value
+
+
 @dataclass
 class AppContext:
     lang: Lang
     config: Config
     data_dir: Path
-    console: Console
-    err_console: Console
+    console: _ConsoleSlot = _ConsoleSlot(stderr=False)
+    err_console: _ConsoleSlot = _ConsoleSlot(stderr=True)
     clock: Clock = SYSTEM_CLOCK
     served: Served | None = None
     out: IO[str] = field(default_factory=lambda: sys.stdout)
