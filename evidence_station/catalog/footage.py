@@ -98,8 +98,10 @@ class FootageQueries:
             where.append("c.recorded_at >= ?")
             params.append(time_from)
         if time_to:
-            # as the filter always was: an unknown time ("") is before any time
-            where.append("coalesce(c.recorded_at, '') < ?")
+            # As the filter always was: an unknown time counts as before any time (with a
+            # lower bound it is out anyway). Written so the index bounds the range.
+            where.append("c.recorded_at < ?" if time_from else
+                         "(c.recorded_at < ? or c.recorded_at is null)")
             params.append(time_to)
         if unlabelled:
             where.append("c.labelled = 0")
@@ -174,37 +176,46 @@ class FootageQueries:
         ``officer_id`` limits to one officer's clips; ``search`` matches a substring of the
         clip id, device, officer, recording time, case number, party or handler. Reporter
         and complainant are commitments here (R12) and are never searched. Ask for one row
-        more than a page to learn whether a next page exists."""
+        more than a page to learn whether a next page exists.
+
+        The page is found first as rowids from an index (``limit``/``offset`` over index
+        entries only, a "deferred join"), then only those rows are read with their
+        analysis, flags and label: the last page of 10^6 clips costs an index walk, not
+        10^6 rows built and thrown away."""
         where: list[str] = []
         params: list[Any] = []
         if officer_id is not None:
-            where.append("x.officer_id = ?")
+            where.append("c.officer_id = ?")
             params.append(officer_id)
         if unlabelled:
-            where.append("x.labelled = 0")  # indexed (catalog/indexes.py), not a scan
+            where.append("c.labelled = 0")  # indexed (catalog/indexes.py), not a scan
         if session_id:
-            where.append("x.clip_id in (select clip_id from sources where session_id = ?)")
+            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
             params.append(session_id)
         if search and len(search) >= 3 and search_available(self.db.conn) \
                 and "\n" not in search:
             # the trigram index (catalog/indexes.py): the same substring match, from the index
-            where.append("x.clip_id in (select clip_id from clip_search where clip_search match ?)")
+            where.append("c.clip_id in (select clip_id from clip_search where clip_search match ?)")
             params.append('"' + search.replace('"', '""') + '"')
         elif search:
             needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") \
                 .replace("_", "\\_") + "%"
-            columns = ("x.clip_id", "x.device_id", "x.officer_id", "x.recorded_at",
-                       "l.case_number", "l.party", "l.handler")
-            where.append("(" + " or ".join(f"lower(coalesce({column}, '')) like ? escape '\\'"
-                                           for column in columns) + ")")
-            params.extend([needle] * len(columns))
-        sql = (f"select x.*, l.clip_id as label_clip, l.case_number as label_case_number, "
-               f"l.party as label_party, l.handler as label_handler from ({CLIP_SELECT}) x "
-               "left join labels l on l.clip_id = x.clip_id")
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by x.first_seq limit ? offset ?"
+            like = "lower(coalesce({}, '')) like ? escape '\\'"
+            own = ("c.clip_id", "c.device_id", "c.officer_id", "c.recorded_at")
+            labelled = ("l.case_number", "l.party", "l.handler")
+            where.append("(" + " or ".join(like.format(column) for column in own)
+                         # correlated: the ordered scan stops at the page's last match
+                         + " or exists (select 1 from labels l where l.clip_id = c.clip_id and ("
+                         + " or ".join(like.format(column) for column in labelled) + ")))")
+            params.extend([needle] * (len(own) + len(labelled)))
+        page = ("select c.rowid from clips c" + (" where " + " and ".join(where) if where else "")
+                + " order by c.first_seq limit ? offset ?")
         params.extend([max(0, int(limit)), max(0, int(offset))])
+        sql = (CLIP_SELECT.replace(" from clips c ", ", l.clip_id as label_clip, l.case_number "
+                                   "as label_case_number, l.party as label_party, l.handler as "
+                                   "label_handler from clips c ", 1)
+               + f" left join labels l on l.clip_id = c.clip_id where c.rowid in ({page}) "
+               "order by c.first_seq")
         rows = []
         for row in self.db.query(sql, params):
             item = self._clip_row(row)
