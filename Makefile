@@ -45,14 +45,12 @@ pytest: deps
 
 test: lint typecheck pytest
 
+# Every benchmarks/bench_*.py (discovered), one table at the end; ~10 min on 2 cores.
+# FULL=1: the full-size run (10^6 clips / 10^7 events; hours, resumable under BENCH_DIR).
+# BENCH_ONLY=scale,cli runs some; BENCH_ARGS_SCALE="--clips 100000" passes options to one.
 bench: deps
-	$(PY) benchmarks/bench_ledger.py
-	$(PY) benchmarks/bench_ingest.py
-	$(PY) benchmarks/bench_analysis.py
-	$(PY) benchmarks/bench_browser_hash.py
-	$(PY) benchmarks/bench_speech.py --clips 100
-	$(PY) benchmarks/bench_scrub.py --store-mb 4096 --copy-mb 1024 --rounds 3
-	$(PY) benchmarks/bench_fleet.py --stations 100 --events-per-minute 1000 --minutes 1
+	$(PY) benchmarks/run_all.py $(if $(FULL),--full) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) \
+		--markdown bench-table.md
 
 # The package is built from a copy of the tree (dpkg-buildpackage writes next to its
 # source, and pip builds in it), so the checkout stays clean and dist/ holds the result.

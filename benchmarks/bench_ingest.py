@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchrows import add_json_out, full_size, row, write_rows
+
 INGEST = """
 import resource, sys
 from evidence_station.cli import main
@@ -49,7 +52,9 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="10,100,1000,2000", help="clip sizes in MiB")
+    parser.add_argument("--sizes", default="10,100,1000,2000" if full_size() else "10,100,500",
+                        help="clip sizes in MiB")
+    add_json_out(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=os.environ.get("BENCH_DIR")))
     rows = []
@@ -82,9 +87,21 @@ def main() -> None:
                   f"peak RSS {rss_kb / 1024:5.1f} MiB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    rss = [row[4] / 1024 for row in rows]
+    rss = [item[4] / 1024 for item in rows]
     print(f"peak RSS from {min(rss):.1f} to {max(rss):.1f} MiB across sizes "
           "(targets: ratios ≥ 0.85 and ≥ 1.6; RSS < 120 MB and flat)")
+    figures = []
+    for size_mib, ingest_s, cp_sync_s, cp_sha_s, rss_kb in rows:
+        speed = size_mib / ingest_s
+        figures.append(row(f"verified ingest {size_mib} MiB vs cp+sync", speed, "MiB/s",
+                           baseline=size_mib / cp_sync_s, baseline_name="cp + sync",
+                           target=">= 0.85x", passed=cp_sync_s / ingest_s >= 0.85))
+        figures.append(row(f"verified ingest {size_mib} MiB vs cp+sha256sum", speed, "MiB/s",
+                           baseline=size_mib / cp_sha_s, baseline_name="cp + sha256sum",
+                           target=">= 2x", passed=cp_sha_s / ingest_s >= 2))
+        figures.append(row(f"ingest peak RSS, {size_mib} MiB clip", rss_kb / 1024, "MiB",
+                           target="< 100 MB", passed=rss_kb * 1024 < 100e6))
+    write_rows(args.json_out, figures)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Ledger benchmark (run on demand: ``python benchmarks/bench_ledger.py [--events N]``).
 
-Prints, for N events (default 10^6):
+Prints, for N events (default 10^5; 10^6 with ``BENCH_FULL=1``):
 * append rate with batched durable commits (one fsync per batch of 1,000 events);
 * inclusion-proof time at the full size (mean over 2,000 random leaves);
 * consistency-proof time;
@@ -16,6 +16,7 @@ import hashlib
 import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +26,9 @@ from hashing.ledger import Draft, Ledger
 from hashing.merkle import leaf_hash, verify_inclusion
 from hashing.note import Signer
 from hashing.verify import verify_bundle
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchrows import add_json_out, full_size, row, write_rows
 
 
 def hash_bytes_of(paths: list[Path]) -> float:
@@ -39,18 +43,24 @@ def hash_bytes_of(paths: list[Path]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000 if full_size() else 100_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--clip-mib", type=int, default=1024,
+    parser.add_argument("--clip-mib", type=int, default=1024 if full_size() else 128,
                         help="size of the clip file in the bundle (0 for events only)")
+    add_json_out(parser)
     args = parser.parse_args()
+    rows = []
     work = Path(tempfile.mkdtemp(prefix="bench-ledger-", dir=os.environ.get("BENCH_DIR")))
     try:
         directory = work / "ledger"
         Ledger.create(directory)
         clip_sha = "ab" * 32
+        signer = Signer.generate("evidence-station/bench")
         start = time.perf_counter()
         with Ledger.open(directory, station="bench", writable=True) as ledger:
+            # event 0 records the station's key, as `init` does (the verifier checks it)
+            ledger.append_many([Draft("station.init", "root",
+                                      {"verifier_key": signer.verifier.encode()})])
             for first in range(0, args.events, args.batch):
                 count = min(args.batch, args.events - first)
                 ledger.append_many([
@@ -63,6 +73,8 @@ def main() -> None:
         append_s = time.perf_counter() - start
         print(f"append: {args.events} events in {append_s:.2f} s = "
               f"{args.events / append_s:,.0f} events/s (batches of {args.batch}, one fsync each)")
+        rows.append(row(f"ledger append, batches of {args.batch}", args.events / append_s,
+                        "events/s"))
 
         with Ledger.open(directory, station="bench") as ledger:
             size = ledger.size
@@ -80,11 +92,12 @@ def main() -> None:
             consistency_s = (time.perf_counter() - start) / 200
         print(f"inclusion proof at size {size:,}: {proof_s * 1e3:.3f} ms "
               f"({len(proofs[0])} hashes); consistency proof: {consistency_s * 1e3:.3f} ms")
+        rows.append(row(f"inclusion proof at {size:,} events", proof_s * 1e3, "ms"))
+        rows.append(row(f"consistency proof at {size:,} events", consistency_s * 1e3, "ms"))
 
         bundle = work / "bundle"
         bundle.mkdir()
         shutil.copyfile(directory / "events.jsonl", bundle / "events.jsonl")
-        signer = Signer.generate("evidence-station/bench")
         (bundle / "checkpoint").write_text(sign_checkpoint(Checkpoint(signer.name, size, root),
                                                            signer))
         (bundle / "station.vkey").write_text(signer.verifier.encode())
@@ -114,6 +127,17 @@ def main() -> None:
         events_only = hash_bytes_of([bundle / "events.jsonl"])
         print(f"  of which events only: SHA-256 {events_only:.2f} s "
               "(per-event JSON parsing and chain checks dominate when there is no footage)")
+        rows.append(row(f"offline verify: {args.events:,} events + {args.clip_mib} MiB clip",
+                        verify_s, "s", baseline=baseline, baseline_name="SHA-256 of the same bytes",
+                        target="<= 2x", passed=verify_s / baseline <= 2))
+        if args.clip_mib:  # the same checks on the events alone: the per-event cost, bare
+            shutil.rmtree(bundle / "files")
+            start = time.perf_counter()
+            verify_bundle(bundle)
+            events_verify_s = time.perf_counter() - start
+            rows.append(row(f"offline verify: {args.events:,} events only", events_verify_s, "s",
+                            baseline=events_only, baseline_name="SHA-256 of events.jsonl"))
+        write_rows(args.json_out, rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -34,7 +34,11 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from typing import Any
+
+from benchrows import add_json_out, full_size, row, write_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -151,11 +155,13 @@ def run_language(language: str, count: int, work: Path, rng: random.Random,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clips", type=int, default=100, help="statements per language")
+    parser.add_argument("--clips", type=int, default=100 if full_size() else 10,
+                        help="statements per language (10 in the short run)")
     parser.add_argument("--languages", default="zh,en")
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--show", action="store_true", help="print every transcript")
     parser.add_argument("--experiment", default="{}", help="JSON keyword arguments for WhisperBackend")
+    add_json_out(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-speech-", dir=os.environ.get("BENCH_DIR")))
     rng = random.Random(args.seed)
@@ -176,6 +182,15 @@ def main() -> None:
         print(f"| {language} | {model.get(language, language)} | {share['exact']} | {share['≤ 1 min']} | "
               f"{share['unsure']} | {share['none']} | {share['wrong']} | {per_clip:.2f} |")
     print(f"\nwork dir kept for inspection: {work}")
+    figures = []
+    for language, counts, per_clip in rows:
+        found = (counts["exact"] + counts["≤ 1 min"]) / args.clips
+        figures.append(row(f"spoken statement found within 1 min, {language} "
+                           f"({args.clips} clips, {model.get(language, language)})",
+                           found * 100, "%", target="reported"))
+        figures.append(row(f"speech recognition per clip, {language}", per_clip, "s",
+                           target="reported"))
+    write_rows(args.json_out, figures)
 
 
 if __name__ == "__main__":

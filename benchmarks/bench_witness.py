@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchrows import add_json_out, full_size, row, write_rows
 
 from evidence_station.casework.service import record_own
 from evidence_station.identity import ROOT_ACCOUNT, Actor
@@ -41,7 +44,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=200 if full_size() else 50)
+    add_json_out(parser)
     args = parser.parse_args()
     actor = Actor(ROOT_ACCOUNT, "admin", 0, "cli")
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,6 +93,10 @@ def main() -> None:
           f"p95 {percentile(whole_ms, 0.95):.1f} ms")
     print(f"issue_checkpoint without witnesses (same run): median "
           f"{statistics.median(alone_ms):.1f} ms, p95 {percentile(alone_ms, 0.95):.1f} ms")
+    write_rows(args.json_out, [
+        row("witness add-checkpoint HTTP round trip (p95)", percentile(http_ms, 0.95), "ms"),
+        row("checkpoint with witness cosigning (p95)", percentile(whole_ms, 0.95), "ms",
+            baseline=percentile(alone_ms, 0.95), baseline_name="without witnesses")])
 
 
 if __name__ == "__main__":

@@ -43,12 +43,14 @@ import base64
 import hashlib
 import json
 import sys
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hashing.canonical import NotCanonicalError, parse_canonical
+from hashing.canonical import NotCanonicalError, fast_decode, fast_encode, parse_canonical
 from hashing.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -61,6 +63,7 @@ from hashing.fields import MalformedInput, hash_list, kind, natural, parse_json,
 from hashing.merkle import (
     EMPTY_ROOT,
     LEAF_PREFIX,
+    NODE_PREFIX,
     ProofError,
     node_hash,
     verify_inclusion,
@@ -181,34 +184,6 @@ def _load_json(path: Path, name: str) -> Any:
 
 
 
-class _CompactRange:
-    """Streaming RFC 6962 root: one hash per set bit of the size."""
-
-    __slots__ = ("size", "stack")
-
-    def __init__(self) -> None:
-        self.stack: list[bytes] = []
-        self.size = 0
-
-    def push(self, leaf: bytes) -> None:
-        stack = self.stack
-        node = leaf
-        size = self.size
-        while size & 1:
-            node = node_hash(stack.pop(), node)
-            size >>= 1
-        stack.append(node)
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self.stack:
-            return EMPTY_ROOT
-        root = self.stack[-1]
-        for left in reversed(self.stack[:-1]):
-            root = node_hash(left, root)
-        return root
-
-
 @dataclass
 class EventScan:
     """What one pass over an ``events.jsonl`` stream found."""
@@ -230,60 +205,97 @@ def scan_events(
 
     Stops at the first broken event (everything after it is unanchored). ``capture``
     keeps the leaf hash and bytes of chosen seqs; ``root_at`` keeps roots at sizes.
+
+    Why the loop is written out: it runs once per event (10^7 on a station's lifetime
+    ledger), and a profile showed the time in the JSON decode and re-encode (C code),
+    then in Python's per-call overhead around them (a helper call, the UTF-8 encode of
+    the re-serialised text, a leaf prefix copy, a ``node_hash`` call per tree level).
+    Those overheads are gone here; the checks are the same as ever, and any event the
+    fast path doubts goes through :func:`_event_finding` for the exact reason.
     """
     scan = EventScan()
-    tree = _CompactRange()
+    stack: list[bytes] = []  # the compact range: one subtree root per set bit of seq
     prev = ZERO_HASH
     sha256 = hashlib.sha256
+    decode = fast_decode
+    encode = fast_encode
     seq = 0
     if 0 in root_at:
         scan.roots[0] = EMPTY_ROOT
+    watch = bool(capture or root_at)
+    ingested = scan.ingested
     for line in handle:
-        if not line.endswith(b"\n"):
-            scan.findings.append(Finding("last event is incomplete (truncated ledger)", seq=seq))
-            break
         body = line[:-1]
         try:
-            value = parse_canonical(body)
-        except NotCanonicalError as err:
-            scan.findings.append(Finding(f"event is not canonical JSON: {err}", seq=seq))
+            text = body.decode("utf-8")
+            value = decode(text)
+            canonical = encode(value) == text  # str compare: no second UTF-8 encode
+        except (ValueError, RecursionError):
+            canonical = False
+        if (not canonical or not line.endswith(b"\n") or type(value) is not dict
+                or value.get("seq") != seq or type(value["seq"]) is not int
+                or value.get("prev") != prev):
+            scan.findings.append(_event_finding(line, seq, prev))
             break
-        except ValueError as err:
-            scan.findings.append(Finding(f"not valid JSON ({err})", seq=seq))
-            break
-        except RecursionError:
-            scan.findings.append(Finding("not valid JSON (nested too deeply)", seq=seq))
-            break
-        if type(value) is not dict:
-            scan.findings.append(Finding("not a JSON object", seq=seq))
-            break
-        if type(value.get("seq")) is not int or value.get("seq") != seq:
-            scan.findings.append(Finding(
-                f"event carries seq {value.get('seq')!r}: an event was dropped, inserted or "
-                "reordered", seq=seq))
-            break
-        if value.get("prev") != prev:
-            scan.findings.append(Finding(
-                "prev is not the SHA-256 of the previous event: the previous event was "
-                "changed, or this one was moved", seq=seq))
-            break
-        leaf = sha256(LEAF_PREFIX + body).digest()
-        if seq in capture:
-            scan.leaves[seq] = leaf
+        leaf_hasher = sha256(LEAF_PREFIX)
+        leaf_hasher.update(body)
+        node = leaf_hasher.digest()
+        if watch and seq in capture:
+            scan.leaves[seq] = node
             scan.lines[seq] = body
-        tree.push(leaf)
-        if value.get("type") == "ingest" and isinstance(value.get("sha256"), str):
-            scan.ingested[value["sha256"]] = value.get("size", -1)
-        elif value.get("type") == "deletion" and isinstance(value.get("sha256"), str):
+        size = seq
+        while size & 1:  # RFC 6962 compact range push (hashing.merkle.node_hash inlined)
+            node = sha256(NODE_PREFIX + stack.pop() + node).digest()
+            size >>= 1
+        stack.append(node)
+        kind_ = value.get("type")
+        if kind_ == "ingest":
+            if type(value.get("sha256")) is str:
+                ingested[value["sha256"]] = value.get("size", -1)
+        elif kind_ == "deletion" and type(value.get("sha256")) is str:
             # an approved deletion after retention: the hash stays, the file may be gone
-            scan.ingested.pop(value["sha256"], None)
+            ingested.pop(value["sha256"], None)
         prev = sha256(body).hexdigest()
         seq += 1
-        if seq in root_at:
-            scan.roots[seq] = tree.root()
+        if watch and seq in root_at:
+            scan.roots[seq] = _stack_root(stack)
     scan.count = seq
-    scan.root = tree.root()
+    scan.root = _stack_root(stack)
     return scan
+
+
+def _stack_root(stack: list[bytes]) -> bytes:
+    """The RFC 6962 root of a compact range (its subtree roots, largest first)."""
+    if not stack:
+        return EMPTY_ROOT
+    root = stack[-1]
+    for left in reversed(stack[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
+def _event_finding(line: bytes, seq: int, prev: str) -> Finding:
+    """Why the event at ``seq`` is broken, checked step by step (the slow, exact path;
+    it runs once, for the first event the fast loop doubts)."""
+    if not line.endswith(b"\n"):
+        return Finding("last event is incomplete (truncated ledger)", seq=seq)
+    try:
+        value = parse_canonical(line[:-1])
+    except NotCanonicalError as err:
+        return Finding(f"event is not canonical JSON: {err}", seq=seq)
+    except ValueError as err:
+        return Finding(f"not valid JSON ({err})", seq=seq)
+    except RecursionError:
+        return Finding("not valid JSON (nested too deeply)", seq=seq)
+    if type(value) is not dict:
+        return Finding("not a JSON object", seq=seq)
+    if type(value.get("seq")) is not int or value.get("seq") != seq:
+        return Finding(
+            f"event carries seq {value.get('seq')!r}: an event was dropped, inserted or "
+            "reordered", seq=seq)
+    return Finding(
+        "prev is not the SHA-256 of the previous event: the previous event was "
+        "changed, or this one was moved", seq=seq)
 
 
 def _load_proofs(bundle: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -397,10 +409,30 @@ def verify_bundle(
         raise BundleUnreadable("events.jsonl is missing from the bundle")
     if not events_path.is_file():
         raise BundleUnreadable("events.jsonl: not a regular file")
+    # The files are hashed on a second thread while the events are scanned here:
+    # hashlib and file reads release the GIL, so on two cores verifying costs about the
+    # longer of the two rather than their sum (issue 16: verify <= 2x hashing).
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-files")
+    stop = threading.Event()
+    digests = hashing.submit(_hash_files, files, stop)
+    try:
+        return _verify_scanned(bundle, events_path, proofs, files, digests, note, verifier,
+                               bundled, pinned, report, witnesses, wanted, older_checkpoint)
+    finally:
+        stop.set()  # a verdict reached before the files were needed: stop reading them
+        hashing.shutdown(wait=False)
+
+
+def _verify_scanned(bundle: Path, events_path: Path, proofs: list[tuple[str, dict[str, Any]]],
+                    files: list[Path], digests: Future[list[str | OSError]], note: str,
+                    verifier: Verifier, bundled: Verifier, pinned: Verifier | None,
+                    report: Report, witnesses: list[CosignerVerifier], wanted: int,
+                    older_checkpoint: str | None) -> Report:
+    """The rest of :func:`verify_bundle`, once the files are being hashed."""
     old_size: int | None = (read_checkpoint(older_checkpoint).size
                             if older_checkpoint is not None else None)
     try:
-        with open(events_path, "rb") as handle:
+        with open(events_path, "rb", buffering=1 << 20) as handle:
             scan = scan_events(
                 handle,
                 capture={0} | {proof["seq"] for _, proof in proofs},
@@ -526,16 +558,10 @@ def verify_bundle(
             continue
         report.proofs_checked += 1
 
-    for path in files:
+    for path, actual in zip(files, digests.result(), strict=True):
         name = f"files/{shown(path.name)}"
-        digest = hashlib.sha256()
-        try:
-            with open(path, "rb") as handle:
-                while chunk := handle.read(8 << 20):
-                    digest.update(chunk)
-        except OSError as err:
-            raise BundleUnreadable(f"{name} cannot be read: {err.strerror or err}") from err
-        actual = digest.hexdigest()
+        if isinstance(actual, OSError):
+            raise BundleUnreadable(f"{name} cannot be read: {actual.strerror or actual}")
         if actual != path.name:
             report.findings.append(
                 Finding(f"content hashes to {actual}: the file was replaced or damaged",
@@ -547,6 +573,23 @@ def verify_bundle(
             report.files_checked += 1
     check_cosignatures(note, witnesses, wanted, report)
     return report
+
+
+def _hash_files(files: list[Path], stop: threading.Event) -> list[str | OSError]:
+    """The SHA-256 of each file, or the error reading it (raised later, in order).
+    ``stop`` ends the work early when the verdict no longer needs the files."""
+    result: list[str | OSError] = []
+    for path in files:
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                while not stop.is_set() and (chunk := handle.read(8 << 20)):
+                    digest.update(chunk)
+        except OSError as err:
+            result.append(err)
+            continue
+        result.append(digest.hexdigest())
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,7 +84,10 @@ def test_example_config_is_valid() -> None:
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the lazy group loads each command here
+        command = group.get_command(context, name)
+        assert command is not None, name
         full = f"{prefix}{name}"
         if isinstance(command, click.Group):
             found += _commands(command, full + " ")

@@ -8,8 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.db import Table
+from evidence_station.sqlite import Table, sqlite_utils
 
 
 def private_table(path: Path, name: str, columns: dict[str, Any],

@@ -13,19 +13,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.db import Table
-
 from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
 from evidence_station.catalog.footage import FootageQueries
+from evidence_station.catalog.indexes import ensure_scale_schema
+from evidence_station.catalog.rows import FastTable
 from evidence_station.catalog.users import UserQueries
 from evidence_station.errors import CatalogWriteError
 from evidence_station.projection import ProjectionError, project
+from evidence_station.sqlite import Table, sqlite_utils
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 6  # 6: indexes and clips.labelled for 10^6 clips (catalog/indexes.py)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -62,6 +62,7 @@ class Catalog:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.replay_needed = False  # a new projected table: the writer replays the ledger
+        self._statements: dict[tuple[Any, ...], str] = {}  # FastTable's prepared SQL
         self._ensure_schema()
         # the queries, one class per area, sharing this connection
         self.footage = FootageQueries(self.db)
@@ -80,10 +81,12 @@ class Catalog:
                 self.db.execute(f"drop table if exists [{name}]")
         self._ensure_schema()
 
-    def table(self, name: str) -> Table:
+    def table(self, name: str) -> FastTable:
+        """The table, with one-statement ``insert``/``upsert`` for the projection
+        (catalog/rows.py); every other method is sqlite-utils'."""
         table = self.db.table(name)
         assert isinstance(table, Table)
-        return table
+        return FastTable(table, self.db.conn, self._statements)
 
     def _ensure_schema(self) -> None:
         db = self.db
@@ -195,6 +198,7 @@ class Catalog:
                  "ended_at": str, "events": int, "objects": int, "bytes": int,
                  "expected_objects": int, "expected_bytes": int, "coverage": float,
                  "mismatch_count": int, "mismatches": str}, pk="seq")
+        ensure_scale_schema(self.db.conn)  # schema 6: issue 16's indexes (catalog/indexes.py)
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------

@@ -4,9 +4,10 @@ retention needs of each clip."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class CaseworkQueries:

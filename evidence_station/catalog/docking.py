@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class DockingQueries:
@@ -26,6 +27,12 @@ class DockingQueries:
 
     def sessions(self) -> list[dict[str, Any]]:
         return [dict(row) for row in self.db.query("select * from sessions order by start_seq")]
+
+    def last_session_id(self) -> str | None:
+        """The latest docking session (by its start in the ledger), from the index."""
+        rows = list(self.db.query(
+            "select session_id from sessions order by start_seq desc limit 1"))
+        return str(rows[0]["session_id"]) if rows else None
 
     def running_sessions(self) -> list[dict[str, Any]]:
         return [dict(row) for row in

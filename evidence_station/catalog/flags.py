@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class FlagQueries:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
 
-    def review(self, *, include_resolved: bool = False,
-               clip_id: str | None = None) -> list[dict[str, Any]]:
-        where, params = [], []
+    def review(self, *, include_resolved: bool = False, clip_id: str | None = None,
+               limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """Flags in the order they were raised; ``limit``/``offset`` page it in SQL (the
+        web queue: one page, whatever the number of open flags)."""
+        where: list[str] = []
+        params: list[Any] = []
         if not include_resolved:
             where.append("state = 'open'")
         if clip_id:
@@ -22,7 +26,11 @@ class FlagQueries:
             params.append(clip_id)
         sql = "select * from review" + (" where " + " and ".join(where) if where else "")
         rows = []
-        for row in self.db.query(sql + " order by raised_seq, flag_id", params):
+        sql += " order by raised_seq, flag_id"
+        if limit is not None or offset:
+            sql += " limit ? offset ?"
+            params.extend([-1 if limit is None else max(0, int(limit)), max(0, int(offset))])
+        for row in self.db.query(sql, params):
             item = dict(row)
             item["figures"] = json.loads(item["figures"] or "{}")
             rows.append(item)

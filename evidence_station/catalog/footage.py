@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+from evidence_station.catalog.indexes import search_available
 
 CLIP_SELECT = (
     "select c.*, a.duration_s, a.spoken_time, a.transcript, a.drift_s, a.seq as analysed, "
@@ -15,6 +15,9 @@ CLIP_SELECT = (
     "where r.clip_id = c.clip_id) as review "
     "from clips c left join analysis a on a.clip_id = c.clip_id"
 )
+
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class FootageQueries:
@@ -42,12 +45,88 @@ class FootageQueries:
         return [self._clip_row(row) for row in self.db.query(sql, params)]
 
     def find_clip(self, prefix: str) -> list[dict[str, Any]]:
+        """Up to 5 clips whose id or SHA-256 starts with ``prefix`` (lower-cased).
+
+        Each prefix is an index range (``>= prefix and < the next prefix``), never a
+        ``like`` over every clip: at 10^6 clips ``show`` and a clip's page stay O(log n)."""
         prefix = prefix.lower()
+        upper = _next_prefix(prefix)
         rows = self.db.query(
-            CLIP_SELECT + " where c.clip_id like ? or c.sha256 like ? order by c.first_seq limit 5",
-            [prefix + "%", prefix + "%"],
+            CLIP_SELECT + " where c.clip_id in (select clip_id from (select clip_id, first_seq "
+            "from clips where clip_id >= :p and clip_id < :u union select clip_id, first_seq "
+            "from clips where sha256 >= :p and sha256 < :u) order by first_seq limit 5) "
+            "order by c.first_seq",
+            {"p": prefix, "u": upper},
         )
         return [self._clip_row(row) for row in rows]
+
+    def clip(self, clip_id: str) -> dict[str, Any] | None:
+        """The clip with exactly this id, by primary key (the media route: O(1))."""
+        rows = list(self.db.query(CLIP_SELECT + " where c.clip_id = ?", [clip_id]))
+        return self._clip_row(rows[0]) if rows else None
+
+    def search(self, *, case_number: str | None = None, party: str | None = None,
+               handler: str | None = None, officer_id: str | None = None,
+               device_id: str | None = None, session_id: str | None = None,
+               time_from: str | None = None, time_to: str | None = None,
+               unlabelled: bool = False, flagged: bool = False, limit: int | None = None,
+               offset: int = 0) -> list[dict[str, Any]]:
+        """``clips`` with its filters in SQL, in ledger order, each row with its current
+        ``label`` (case number, party, handler) or None.
+
+        Same meaning as the filters always had: case number exact, party and handler a
+        substring, officer and device exact, ``time_from <= recorded_at < time_to`` as
+        text (ISO times compare as text). Each filter has its index (catalog/indexes.py),
+        so a search reads the rows it returns, not the catalog."""
+        where: list[str] = []
+        params: list[Any] = []
+        if case_number:
+            where.append("c.clip_id in (select clip_id from labels where case_number = ?)")
+            params.append(case_number)
+        for wanted, column in ((party, "party"), (handler, "handler")):
+            if wanted:
+                where.append(f"instr(l.{column}, ?) > 0")
+                params.append(wanted)
+        for wanted, column in ((officer_id, "officer_id"), (device_id, "device_id")):
+            if wanted:
+                where.append(f"c.{column} = ?")
+                params.append(wanted)
+        if session_id:
+            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
+            params.append(session_id)
+        if time_from:
+            where.append("c.recorded_at >= ?")
+            params.append(time_from)
+        if time_to:
+            # As the filter always was: an unknown time counts as before any time (with a
+            # lower bound it is out anyway). Written so the index bounds the range.
+            where.append("c.recorded_at < ?" if time_from else
+                         "(c.recorded_at < ? or c.recorded_at is null)")
+            params.append(time_to)
+        if unlabelled:
+            where.append("c.labelled = 0")
+        if flagged:
+            where.append("(c.flags != '[]' or exists (select 1 from review r "
+                         "where r.clip_id = c.clip_id and r.state = 'open'))")
+        sql = (CLIP_SELECT.replace(" from clips c ", ", l.clip_id as label_clip, l.case_number "
+                                   "as label_case_number, l.party as label_party, l.handler as "
+                                   "label_handler from clips c ", 1)
+               + " left join labels l on l.clip_id = c.clip_id")
+        if where:
+            sql += " where " + " and ".join(where)
+        # With a time range, the recorded_at index finds the rows and they are sorted; the
+        # unary + keeps SQLite from walking every clip in first_seq order instead.
+        sql += " order by +c.first_seq" if time_from or time_to else " order by c.first_seq"
+        if limit is not None or offset:
+            sql += " limit ? offset ?"
+            params.extend([-1 if limit is None else max(0, int(limit)), max(0, int(offset))])
+        rows = []
+        for row in self.db.query(sql, params):
+            item = self._clip_row(row)
+            item["label"] = {"case_number": row["label_case_number"], "party": row["label_party"],
+                             "handler": row["label_handler"]} if row["label_clip"] else None
+            rows.append(item)
+        return rows
 
     def has_clip(self, clip_id: str) -> bool:
         return any(True for _ in self.db.query("select 1 from clips where clip_id = ?", [clip_id]))
@@ -97,32 +176,46 @@ class FootageQueries:
         ``officer_id`` limits to one officer's clips; ``search`` matches a substring of the
         clip id, device, officer, recording time, case number, party or handler. Reporter
         and complainant are commitments here (R12) and are never searched. Ask for one row
-        more than a page to learn whether a next page exists."""
+        more than a page to learn whether a next page exists.
+
+        The page is found first as rowids from an index (``limit``/``offset`` over index
+        entries only, a "deferred join"), then only those rows are read with their
+        analysis, flags and label: the last page of 10^6 clips costs an index walk, not
+        10^6 rows built and thrown away."""
         where: list[str] = []
         params: list[Any] = []
         if officer_id is not None:
-            where.append("x.officer_id = ?")
+            where.append("c.officer_id = ?")
             params.append(officer_id)
         if unlabelled:
-            where.append("l.clip_id is null")
+            where.append("c.labelled = 0")  # indexed (catalog/indexes.py), not a scan
         if session_id:
-            where.append("x.clip_id in (select clip_id from sources where session_id = ?)")
+            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
             params.append(session_id)
-        if search:
+        if search and len(search) >= 3 and search_available(self.db.conn) \
+                and "\n" not in search:
+            # the trigram index (catalog/indexes.py): the same substring match, from the index
+            where.append("c.clip_id in (select clip_id from clip_search where clip_search match ?)")
+            params.append('"' + search.replace('"', '""') + '"')
+        elif search:
             needle = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") \
                 .replace("_", "\\_") + "%"
-            columns = ("x.clip_id", "x.device_id", "x.officer_id", "x.recorded_at",
-                       "l.case_number", "l.party", "l.handler")
-            where.append("(" + " or ".join(f"lower(coalesce({column}, '')) like ? escape '\\'"
-                                           for column in columns) + ")")
-            params.extend([needle] * len(columns))
-        sql = (f"select x.*, l.clip_id as label_clip, l.case_number as label_case_number, "
-               f"l.party as label_party, l.handler as label_handler from ({CLIP_SELECT}) x "
-               "left join labels l on l.clip_id = x.clip_id")
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by x.first_seq limit ? offset ?"
+            like = "lower(coalesce({}, '')) like ? escape '\\'"
+            own = ("c.clip_id", "c.device_id", "c.officer_id", "c.recorded_at")
+            labelled = ("l.case_number", "l.party", "l.handler")
+            where.append("(" + " or ".join(like.format(column) for column in own)
+                         # correlated: the ordered scan stops at the page's last match
+                         + " or exists (select 1 from labels l where l.clip_id = c.clip_id and ("
+                         + " or ".join(like.format(column) for column in labelled) + ")))")
+            params.extend([needle] * (len(own) + len(labelled)))
+        page = ("select c.rowid from clips c" + (" where " + " and ".join(where) if where else "")
+                + " order by c.first_seq limit ? offset ?")
         params.extend([max(0, int(limit)), max(0, int(offset))])
+        sql = (CLIP_SELECT.replace(" from clips c ", ", l.clip_id as label_clip, l.case_number "
+                                   "as label_case_number, l.party as label_party, l.handler as "
+                                   "label_handler from clips c ", 1)
+               + f" left join labels l on l.clip_id = c.clip_id where c.rowid in ({page}) "
+               "order by c.first_seq")
         rows = []
         for row in self.db.query(sql, params):
             item = self._clip_row(row)
@@ -173,3 +266,17 @@ class FootageQueries:
             # ingest flags (what the file itself showed) and review flags (analysis, R1–R4)
             "flags": [*json.loads(row["flags"] or "[]"), *json.loads(row["review"] or "[]")],
         }
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string above every string that starts with ``prefix`` (SQLite compares
+    text as UTF-8 bytes, which orders like code points). ``\U0010ffff`` for the empty
+    prefix, above any clip id or hash."""
+    if not prefix:
+        return "\U0010ffff"
+    last = prefix[-1]
+    if last == "\U0010ffff":
+        return _next_prefix(prefix[:-1])
+    if last == "\ud7ff":  # the surrogates are not text: the next code point is U+E000
+        return prefix[:-1] + "\ue000"
+    return prefix[:-1] + chr(ord(last) + 1)

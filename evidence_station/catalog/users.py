@@ -3,9 +3,10 @@ in accounts.sqlite, never here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
 
 
 class UserQueries:

@@ -7,25 +7,30 @@ or environment error.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from evidence_station.cli.context import AppContext, Served
-from evidence_station.clock import Clock
-from evidence_station.config import find_config, load_config, resolve_data_dir
+from evidence_station.cli.commands import COMMANDS
 from evidence_station.errors import EXIT_USAGE, EvidenceStationError, ServiceNotRunningError
 from evidence_station.i18n import Lang, detect_lang
-from evidence_station.identity import Actor
-from evidence_station.station import Station
+
+# What every command needs is imported when a command runs, not here: `--help` and the
+# command's own modules come first (issue 16; `python -X importtime -m evidence_station`).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evidence_station.cli.context import AppContext
+    from evidence_station.clock import Clock
+    from evidence_station.identity import Actor
+    from evidence_station.station import Station
 
 # Commands that never go to the daemon: they start it, create the data dir, serve pages,
 # or touch no station at all.
@@ -33,7 +38,45 @@ from evidence_station.station import Station
 LOCAL_COMMANDS = frozenset({"init", "daemon", "web", "statement", "witness"})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group that imports a command's module when that command is asked for (the
+    registry: ``cli/commands.py``). The top-level ``--help`` lists the registry's
+    summaries, so it imports no command module at all."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"evidence_station.cli.{COMMANDS[cmd_name][0]}")
+            module.register(self)  # adds this command and its module's others
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        for name in self.list_commands(ctx):
+            loaded = self.commands.get(name)
+            if loaded is not None and loaded.hidden:
+                continue
+            summary = loaded.get_short_help_str(limit) if loaded is not None else \
+                _shorten(COMMANDS[name][1], limit)
+            rows.append((name, summary))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Click's shortening of a summary: whole words up to ``limit``, then "..."."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 3].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "..."
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 # readable=False: the data dir is the daemon's (0700); other OS users name it to reach
 # the daemon's socket, never to read it themselves.
 @click.option("--data-dir", type=click.Path(path_type=Path, readable=False), default=None,
@@ -54,45 +97,19 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
     keeps a signed, append-only ledger of every change, and lets an auditor verify
     it offline with `evidence-station-verify`.
     """
+    from evidence_station.cli.context import AppContext
+    from evidence_station.config import find_config, load_config, resolve_data_dir
+
     chosen = detect_lang(lang)
     config_file = find_config(config_file)
     config = load_config(config_file)
     clock = ctx.obj if ctx.obj is not None else None  # main(…, clock=) hands the clock in
     ctx.obj = AppContext(
         lang=chosen, config=config, data_dir=resolve_data_dir(data_dir, config),
-        console=Console(), err_console=Console(stderr=True), config_file=config_file,
+        config_file=config_file,  # the consoles: made when first used (not for `--json`)
     )
     if clock is not None:
         ctx.obj.clock = clock
-
-
-def _register() -> None:
-    from evidence_station.cli import (
-        analysis_cmd,
-        casework_cmd,
-        check_cmd,
-        clips_cmd,
-        daemon_cmd,
-        disc_cmd,
-        fleet_cmd,
-        ingest_cmd,
-        init_cmd,
-        ledger_cmd,
-        models_cmd,
-        report_cmd,
-        retention_cmd,
-        scrub_cmd,
-        web_cmd,
-        witness_cmd,
-    )
-
-    for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
-                   casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd, witness_cmd, models_cmd, scrub_cmd, fleet_cmd):
-        module.register(cli)
-
-
-_register()
 
 
 def _split(argv: list[str]) -> tuple[dict[str, Any], list[str]] | None:
@@ -111,20 +128,24 @@ def _split(argv: list[str]) -> tuple[dict[str, Any], list[str]] | None:
 def _through_daemon(argv: list[str]) -> int | None:
     """While the daemon runs, a command is sent to it and runs there as the caller's
     account (DESIGN.md, one door); its output and exit code come back. None: run here."""
-    from evidence_station.docking.control import daemon_answers, send_request, socket_path
-
     split = _split(argv)
     if split is None:
         return None
     params, rest = split
     if not rest or rest[0] in LOCAL_COMMANDS or {"--help", "-h"} & set(rest):
         return None
+    from evidence_station.config import find_config, load_config, resolve_data_dir
+    from evidence_station.docking.control import daemon_answers, send_request, socket_path
+
     config = load_config(find_config(params.get("config_file")))
     data_dir = resolve_data_dir(params.get("data_dir"), config)
     path = socket_path(data_dir, config)
     if not daemon_answers(path):
         _may_run_in_process(data_dir)
         return None
+    from rich.console import Console
+    from rich.markup import escape
+
     stdin = ""
     if any(flag in rest for flag in ("--password-stdin", "--transcript-stdin")):
         stdin = sys.stdin.read()
@@ -180,6 +201,10 @@ def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) ->
     """Run one CLI command inside the daemon for a client (the control socket's
     ``command`` request): the same click command, its station the daemon's, its actor the
     client's account, its output captured and sent back."""
+    from rich.console import Console
+
+    from evidence_station.cli.context import AppContext, Served
+
     argv = request.get("argv")
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
         raise click.UsageError("a command request carries argv")
@@ -201,6 +226,8 @@ def serve_command(station: Station, actor: Actor, request: Mapping[str, Any]) ->
 
 
 def _run(argv: list[str], *, obj: AppContext, err_console: Console, lang: Lang) -> int:
+    from rich.markup import escape
+
     command = cli.get_command(click.Context(cli), argv[0])
     if command is None:
         err_console.print(f"no command {argv[0]!r}")
@@ -234,6 +261,9 @@ def main(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
         returned = cli.main(args=args, prog_name="evidence-station", standalone_mode=False,
                             obj=clock)
     except EvidenceStationError as err:
+        from rich.console import Console
+        from rich.markup import escape
+
         lang = detect_lang(_lang_from_argv(argv if argv is not None else sys.argv[1:]))
         Console(stderr=True).print(f"[bold red]错误 error:[/bold red] {escape(err.render(lang))}",
                                    highlight=False)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
-from evidence_station.casework import service
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
@@ -19,6 +16,14 @@ from evidence_station.identity import ROOT_ACCOUNT, Actor
 
 def can_view_all(actor: Actor) -> bool:
     return actor.account == ROOT_ACCOUNT or can(actor.role, "clips.all")
+
+
+def _authorise_own(actor: Actor) -> None:
+    """R10: may this account see its own clips at all (the service, imported only here:
+    a clerk's read-only command does not load the write path)."""
+    from evidence_station.casework import service
+
+    service.authorise(actor, "clips.own")
 
 
 @click.command("clips")
@@ -44,21 +49,22 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     with app.reading() as station:
         actor = app.actor(station)
         if not can_view_all(actor):  # R10: an officer sees only their own clips
-            service.authorise(actor, "clips.own")
+            _authorise_own(actor)
             officer_id = actor.officer_id or "-"
-        rows = station.catalog.footage.clips(device_id=device_id, session_id=session_id, flagged=flagged)
-        for row in rows:
-            label = station.catalog.casework.label_of(row["id"])
-            row["label"] = {key: label[key] for key in ("case_number", "party", "handler")} \
-                if label else None
-    rows = [row for row in rows if _matches(row, case_number, party, handler, officer_id,
-                                            time_from, time_to, unlabelled)][:limit]
+        # Every filter in SQL, each with its index (issue 16: < 50 ms at 10^6 clips).
+        rows = station.catalog.footage.search(
+            case_number=case_number, party=party, handler=handler, officer_id=officer_id,
+            device_id=device_id, session_id=session_id, time_from=time_from, time_to=time_to,
+            unlabelled=unlabelled, flagged=flagged, limit=limit)
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
         app.say(app.t("no.clips"))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
                 "col.ingested", "col.source", "col.flags"):
@@ -69,25 +75,6 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
                       _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
                       ", ".join(flag["kind"] for flag in row["flags"]))
     app.console.print(table)
-
-
-def _matches(row: dict[str, object], case_number: str | None, party: str | None,
-             handler: str | None, officer_id: str | None, time_from: str | None,
-             time_to: str | None, unlabelled: bool) -> bool:
-    label = row["label"] if isinstance(row["label"], dict) else None
-    recorded = str(row["recorded_at"] or "")
-    if unlabelled and label is not None:
-        return False
-    if case_number and (label is None or label["case_number"] != case_number):
-        return False
-    for wanted, key in ((party, "party"), (handler, "handler")):
-        if wanted and (label is None or wanted not in str(label[key])):
-            return False
-    if officer_id and row["officer_id"] != officer_id:
-        return False
-    if time_from and recorded < time_from:
-        return False
-    return not (time_to and recorded >= time_to)
 
 
 def _short_time(value: str | None) -> str:
@@ -107,7 +94,7 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
         actor = app.actor(station)
         matches = station.catalog.footage.find_clip(clip)
         if not can_view_all(actor):
-            service.authorise(actor, "clips.own")
+            _authorise_own(actor)
             matches = [m for m in matches if actor.officer_id and m["officer_id"] == actor.officer_id]
         if not matches:
             raise ClipNotFoundError(clip=clip)
@@ -138,6 +125,9 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     if as_json:
         app.echo(json.dumps(row, ensure_ascii=False, indent=1))
         return
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")

@@ -19,12 +19,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, overload
 
-from rich.console import Console
-from rich.markup import escape
-
-from evidence_station.casework import service
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import LedgerProblem, NotAuthorisedError, RefusedError
@@ -32,6 +28,9 @@ from evidence_station.i18n import Lang, t
 from evidence_station.identity import Actor, actor_for_uid
 from evidence_station.station import Station
 from hashing.ledger import Event, LedgerBusyError
+
+if TYPE_CHECKING:  # rich and the write path load when a command uses them (issue 16)
+    from rich.console import Console
 
 WRITER_WAIT_S = 600.0  # another command holds the ledger: wait for it, never answer "busy"
 
@@ -47,13 +46,44 @@ class Served:
     request_id: str | None = None  # the client's idempotency key, kept in each event's auth
 
 
+class _ConsoleSlot:
+    """A rich console made on first use: importing rich costs ~0.1 s, and a command that
+    prints JSON (``clips --json``) never needs it (issue 16). A console given to the
+    constructor is kept as given."""
+
+    def __init__(self, *, stderr: bool) -> None:
+        self.stderr = stderr
+        self.attribute = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attribute = f"_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> None: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> Console: ...
+    def __get__(self, instance: object | None, owner: type) -> Console | None:
+        if instance is None:
+            return None  # the dataclass default: "make one when first asked"
+        console: Console | None = instance.__dict__.get(self.attribute)
+        if console is None:
+            from rich.console import Console
+
+            console = Console(stderr=self.stderr)
+            instance.__dict__[self.attribute] = console
+        return console
+
+    def __set__(self, instance: object, value: Console | None) -> None:
+        instance.__dict__[self.attribute] = value
+
+
 @dataclass
 class AppContext:
     lang: Lang
     config: Config
     data_dir: Path
-    console: Console
-    err_console: Console
+    console: _ConsoleSlot = _ConsoleSlot(stderr=False)
+    err_console: _ConsoleSlot = _ConsoleSlot(stderr=True)
     clock: Clock = SYSTEM_CLOCK
     served: Served | None = None
     out: IO[str] = field(default_factory=lambda: sys.stdout)
@@ -74,6 +104,8 @@ class AppContext:
         self.out.flush()
 
     def notices(self, station: Station) -> None:
+        from rich.markup import escape
+
         for notice in station.notices:
             self.err_console.print(f"[yellow]{escape(notice)}[/yellow]")
 
@@ -125,12 +157,16 @@ class AppContext:
         return actor_for_uid(station.catalog, os.getuid(), data_dir=self.data_dir, via="cli")
 
     def require(self, station: Station, permission: str) -> Actor:
+        from evidence_station.casework import service
+
         actor = self.actor(station)
         service.authorise(actor, permission)
         return actor
 
     def perform(self, kind: str, fields: dict[str, Any]) -> Event:
         """One change through the one door, as this command's account."""
+        from evidence_station.casework import service
+
         with self.writing() as station:
             return service.perform(station, self.actor(station), kind, fields,
                                    request_id=self.request_id)

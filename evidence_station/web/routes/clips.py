@@ -36,10 +36,10 @@ def own_officer(user: WebUser) -> str | None:
 def one_clip(opened: Station, user: WebUser, clip_id: str) -> dict[str, Any]:
     """The clip, if this user may see it (an officer only their own)."""
     officer = own_officer(user)
-    matches = [row for row in opened.catalog.footage.find_clip(clip_id) if row["id"] == clip_id]
-    if not matches or (officer is not None and (not officer or matches[0]["officer_id"] != officer)):
+    clip = opened.catalog.footage.clip(clip_id)  # by primary key: O(1) at any catalog size
+    if clip is None or (officer is not None and (not officer or clip["officer_id"] != officer)):
         raise HTTPException(404, "no such clip, or not yours to see")
-    return matches[0]
+    return clip
 
 
 @router.get("/clips", response_class=HTMLResponse)
@@ -54,14 +54,13 @@ def clips_page(request: Request, web: Web, user: CurrentUser, show: str = "unlab
         rows = [] if officer == "" else opened.catalog.footage.clip_list_page(
             officer_id=officer, unlabelled=show == "unlabelled", session_id=session or None,
             search=q.strip() or None, limit=size + 1, offset=(number - 1) * size)
-        sessions = opened.catalog.docking.sessions()
+        last = opened.catalog.docking.last_session_id() or ""  # one row, not every session
     has_next = len(rows) > size
     query = {"show": show, "q": q, "session": session}
 
     def link(target: int) -> str:
         return "/clips?" + urlencode({**{k: v for k, v in query.items() if v}, "page": target})
 
-    last = sessions[-1]["session_id"] if sessions else ""
     return page(request, web, "clips.html", user, rows=rows[:size], show=show, q=q,
                 session=session, last_session=last, page_number=number,
                 prev_link=link(number - 1) if number > 1 else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from evidence_station.web.deps import CurrentUser, PostedForm, Web, WebUser, allowed, page, record
@@ -14,13 +14,18 @@ Resolver = Annotated[WebUser, Depends(allowed("review.resolve"))]
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, web: Web, user: CurrentUser) -> HTMLResponse:
-    """Clerks resolve flags; auditors and admins may look."""
+def review_page(request: Request, web: Web, user: CurrentUser,
+                number: Annotated[int, Query(alias="page", ge=1)] = 1) -> HTMLResponse:
+    """Clerks resolve flags; auditors and admins may look. One page of open flags, paged
+    in SQL like the clip queue."""
     if not (user.can("review.resolve") or user.can("ledger.view")):
         raise HTTPException(403, "not allowed")
+    size = web.config.web.page_size
     with web.station() as opened:
-        flags = opened.catalog.flags.review()
-    return page(request, web, "review.html", user, flags=flags)
+        flags = opened.catalog.flags.review(limit=size + 1, offset=(number - 1) * size)
+    return page(request, web, "review.html", user, flags=flags[:size], page_number=number,
+                prev_link=f"/review?page={number - 1}" if number > 1 else None,
+                next_link=f"/review?page={number + 1}" if len(flags) > size else None)
 
 
 @router.post("/review/{flag_id}/resolve")
