@@ -54,7 +54,7 @@ class FastTable:
             sql = (f"{verb} into {_quote(self.name)} ({', '.join(map(_quote, columns))}) "
                    f"values ({', '.join('?' * len(columns))})")
             self._cache[key] = sql
-        self._conn.execute(sql, [_value(record[c]) for c in columns])
+        self._execute(sql, [_value(record[c]) for c in columns])
         return self
 
     def upsert(self, record: Mapping[str, Any], *, pk: str) -> FastTable:
@@ -70,5 +70,17 @@ class FastTable:
                    + (f"update set {', '.join(f'{_quote(c)} = excluded.{_quote(c)}' for c in updates)}"
                       if updates else "nothing"))
             self._cache[key] = sql
-        self._conn.execute(sql, [_value(record[c]) for c in columns])
+        self._execute(sql, [_value(record[c]) for c in columns])
         return self
+
+    def _execute(self, sql: str, values: list[Any]) -> None:
+        """Run one write as sqlite-utils would: inside the caller's transaction when one is
+        open (``Catalog.apply_events`` opens one with ``atomic()``), else committed by
+        itself. Without the commit, a write made outside a transaction (schema set-up's
+        ``meta`` row) left Python's implicit transaction open, and ``atomic()`` then nested
+        the projection in a savepoint of it that nothing ever committed."""
+        if self._conn.in_transaction:
+            self._conn.execute(sql, values)
+            return
+        with self._conn:
+            self._conn.execute(sql, values)
