@@ -43,6 +43,7 @@ class Row:
     recovered: int = 0  # `ledger recover` run because a command said so
     lost: int = 0
     duplicated: int = 0
+    repeated: int = 0  # a disc burned again by the re-run, and recorded (Operation.repeatable)
     corrupt: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
@@ -80,6 +81,7 @@ def _tally(row: Row, outcome: Outcome, seed: int, index: int) -> None:
     row.recovered += int(outcome.recovered_torn_tail)
     row.lost += len(outcome.lost)
     row.duplicated += len(outcome.duplicated)
+    row.repeated += len(outcome.repeated)
     row.corrupt += len(outcome.corrupt)
     if not outcome.ok:
         row.failures.append(f"seed {seed} {row.kind} #{index}: {outcome.describe()}")
@@ -174,11 +176,12 @@ def run_interleaved(base: Base, ops: dict[str, Operation], names: list[str],
 
 def table(rows: list[Row]) -> str:
     header = (f"{'operation':<11} {'fault':<6} {'points':>6} {'mid-op':>6} {'recover':>7} "
-              f"{'lost':>4} {'dup':>4} {'corrupt':>7} {'seconds':>8}")
+              f"{'lost':>4} {'dup':>4} {'again':>5} {'corrupt':>7} {'seconds':>8}")
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(f"{row.operation:<11} {row.kind:<6} {row.points:>6} {row.mid_operation:>6} "
-                     f"{row.recovered:>7} {row.lost:>4} {row.duplicated:>4} {row.corrupt:>7} "
+                     f"{row.recovered:>7} {row.lost:>4} {row.duplicated:>4} {row.repeated:>5} "
+                     f"{row.corrupt:>7} "
                      f"{row.seconds:>8.0f}")
     totals = {kind: [r for r in rows if r.kind == kind] for kind in ("crash", "cut")}
     for kind, kept in totals.items():
@@ -187,6 +190,7 @@ def table(rows: list[Row]) -> str:
                          f"{sum(r.mid_operation for r in kept):>6} "
                          f"{sum(r.recovered for r in kept):>7} {sum(r.lost for r in kept):>4} "
                          f"{sum(r.duplicated for r in kept):>4} "
+                         f"{sum(r.repeated for r in kept):>5} "
                          f"{sum(r.corrupt for r in kept):>7} "
                          f"{sum(r.seconds for r in kept):>8.0f}")
     lines.append("checked after each crash point: " + "; ".join(AFTER_CRASH))
