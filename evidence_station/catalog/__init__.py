@@ -16,6 +16,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import Table
 
+from evidence_station.catalog.case_files import CASE_FILE_COLUMNS, CaseFileQueries
 from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
@@ -24,7 +25,7 @@ from evidence_station.catalog.users import UserQueries
 from evidence_station.projection import ProjectionError, project
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: case_files (R14)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -58,6 +59,7 @@ class Catalog:
         self.flags = FlagQueries(self.db)
         self.docking = DockingQueries(self.db)
         self.accounts = UserQueries(self.db)
+        self.case_files = CaseFileQueries(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -178,6 +180,8 @@ class Catalog:
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:
                 access.add_column(column, kind)
+        if "case_files" not in tables:  # R14: case end and case file formed (schema 6)
+            self.table("case_files").create(CASE_FILE_COLUMNS, pk="case_number")
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------
