@@ -30,7 +30,7 @@ from retention.workdays import DATA_DIR, WorkdayCalendar
 
 
 def calendar_of(station: Station) -> WorkdayCalendar:
-    return WorkdayCalendar.load([DATA_DIR, *station.config.calendar_dirs])
+    return WorkdayCalendar.load([DATA_DIR, *station.config.analysis.calendar_dirs])
 
 
 def local_date(moment: str | None, zone: str) -> date | None:
@@ -146,3 +146,22 @@ def build_case_close(station: Station, actor: Actor, fields: Mapping[str, Any]) 
             "end_source": state.end_source,
             "deadline": state.deadline.isoformat() if state.deadline else None,
             "on_time": state.state != "formed_late", "today": today.isoformat()}
+
+
+def review_items(station: Station, *, as_of: date | None = None) -> list[dict[str, Any]]:
+    """R14 cases that need a clerk, shaped like review flags (the review queue shows
+    them beside the clips' flags): due soon from day 20, late once the last day passed.
+    They are not ledger flags: they are judged afresh on the station's date and vanish
+    when `case close` is recorded."""
+    items = []
+    for state in case_states(station, as_of=as_of):
+        if not state.needs_attention:
+            continue
+        kind = "case_file_late" if state.state == "late" else "case_file_due"
+        items.append({
+            "flag_id": f"case:{state.case_number}", "clip_id": None, "kind": kind,
+            "article": state.article, "state": "open", "case_number": state.case_number,
+            "figures": {"ended_on": state.ended_on.isoformat() if state.ended_on else None,
+                        "end": state.end_source, "day": state.day,
+                        "deadline": state.deadline.isoformat() if state.deadline else None}})
+    return items

@@ -135,6 +135,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),
+    # R14 case files (custody branch)
+    "flag.case_file_due": ("案卷形成期限将至（执法终结后第 20 日起提醒）",
+                           "case file due soon (reminder from day 20 after the end)"),
+    "flag.case_file_late": ("逾期未形成案卷（执法终结后 30 日）",
+                            "case file not formed within 30 days of the end"),
+    "case.state.open": ("期限内", "within the period"), "case.state.due_soon": ("即将到期", "due soon"),
+    "case.state.late": ("逾期未形成", "late: not formed"), "case.state.formed": ("已形成", "formed"),
+    "case.state.formed_late": ("已形成（逾期）", "formed late"),
+    "case.state.no_end": ("无法确定终结日", "no end date"),
+    "case.col.case": ("案号", "Case number"), "case.col.state": ("状态", "State"),
+    "case.col.ended": ("执法终结", "Ended"), "case.col.deadline": ("最后期限", "Last day"),
+    "case.col.day": ("第几日", "Day"), "case.col.formed": ("案卷形成", "Formed"),
+    "case.title": ("案卷（R14：执法终结之日起 30 日内形成）",
+                   "Case files (R14: formed within 30 days after the enforcement ends)"),
+    "case.none": ("没有已标注案号的录像。", "No recording is labelled with a case number."),
+    "case.ended": ("已记录 {case} 执法终结于 {on}（账本 #{seq}）；最后期限 {deadline}",
+                   "Recorded the end of {case} on {on} (ledger #{seq}); last day {deadline}"),
+    "case.closed": ("已记录 {case} 案卷于 {on} 形成（账本 #{seq}）{late}",
+                    "Recorded the case file of {case} as formed on {on} (ledger #{seq}){late}"),
+    "case.closed_late": ("——登记于 {today}，已超过最后期限 {deadline}（以登记日为准）",
+                         " — recorded on {today}, after the last day {deadline} (the station's "
+                         "date of the record decides)"),
+    "case.end_source.recorded": ("登记", "recorded"),
+    "case.end_source.last_recording": ("最后录像", "last recording"),
 }
 
 

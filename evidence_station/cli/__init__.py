@@ -83,10 +83,11 @@ def _register() -> None:
         web_cmd,
         witness_cmd,
     )
+    from evidence_station.cli import case_cmd  # R14 case files
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,
-                   report_cmd, witness_cmd, models_cmd):
+                   report_cmd, witness_cmd, models_cmd, case_cmd):
         module.register(cli)
 
 

@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from evidence_station.case_files import review_items as case_review_items
 from evidence_station.cli.context import AppContext
 from evidence_station.clock import local_today
 from evidence_station.errors import EXIT_FINDING
@@ -91,6 +92,7 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
     with app.reading() as station:
         app.require(station, "clips.all")
         rows = station.catalog.flags.review(include_resolved=include_resolved)
+        rows += case_review_items(station)  # R14: case files due or late
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -103,7 +105,8 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
         table.add_column(app.t(key), overflow="fold")
     for row in rows:
         figures = ", ".join(f"{k}={v}" for k, v in row["figures"].items())
-        table.add_row(row["flag_id"], row["clip_id"], app.t(f"flag.{row['kind']}"),
+        table.add_row(row["flag_id"], row["clip_id"] or row.get("case_number") or "",
+                      app.t(f"flag.{row['kind']}"),
                       escape(figures), row["article"] or "", row["state"])
     app.console.print(table)
 
