@@ -23,6 +23,7 @@ _TEMPLATES = Environment(loader=PackageLoader("evidence_station", "templates"),
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("证据保管链报告", "Chain of custody report"),
     "subject": ("对象", "Subject"),
+    "case": ("案号", "case number"),
     "station": ("工作站", "Station"),
     "made": ("生成时间", "Made at"),
     "made_by": ("生成人", "Made by"),
@@ -95,16 +96,21 @@ def type_name(kind: str, lang: str) -> str:
     return (names[1] if lang == "en" else names[0]) if names else kind
 
 
+def subject(report: CustodyReport, lang: str) -> str:
+    return f"{text('case', lang)} {report.case_number}" if report.case_number else report.subject
+
+
 def render_body(report: CustodyReport, lang: str) -> str:
     """The report's body (no <html>): shared by the printable page and the web page."""
     return _TEMPLATES.get_template("custody_body.html").render(
         r=report, lang=lang, t=lambda key, **kw: text(key, lang, **kw),
-        type_name=lambda kind: type_name(kind, lang))
+        type_name=lambda kind: type_name(kind, lang), subject=subject(report, lang))
 
 
 def render_html(report: CustodyReport, lang: str) -> str:
     return _TEMPLATES.get_template("custody.html").render(
-        body=render_body(report, lang), lang=lang, title=text("title", lang), subject=report.subject)
+        body=render_body(report, lang), lang=lang, title=text("title", lang),
+        subject=subject(report, lang))
 
 
 def render_csv(report: CustodyReport) -> str:
