@@ -55,6 +55,8 @@ DERIVED_KEYS = ("session_id", "flag_id", "volume_id")
 SEQ_REFERENCE_KEYS = frozenset({"request_id", "release_request"})
 # events that decide roles (the role an actor had when acting)
 ROLE_TYPES = frozenset({"user.add", "user.role"})
+Touching = tuple[Event, list[str]]  # an event and the report's clips it names
+Roles = dict[str, list[tuple[int, str]]]  # account -> (seq, role) changes
 
 
 @dataclass
@@ -123,6 +125,10 @@ class CustodyReport:
     def ok(self) -> bool:
         """Every check passed: checkpoint, every covered event's proof, every stored file."""
         return not self.findings
+
+    @property
+    def made_at_beijing(self) -> str:
+        return _moment(self.made_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
     @property
     def verified_count(self) -> int:
@@ -240,7 +246,7 @@ class _Links:
 
 
 def touching_events(station: Station, clip_ids: list[str], case_number: str | None = None,
-                    size: int | None = None) -> tuple[list[tuple[Event, list[str]]], dict[str, list[tuple[int, str]]]]:
+                    size: int | None = None) -> tuple[list[Touching], Roles]:
     """Every event touching the clips, in ledger order, with the clips each names; and
     each account's role changes (seq, role) for "the role when acting".
 
@@ -272,7 +278,7 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
         if event.type in ("session.start", "session.end") and fields.get("session_id"):
             sessions.setdefault(str(fields["session_id"]), []).append(event)
         names = named_clips(fields, wanted) if direct else []
-        by_case = bool(case_number) and case_number in (
+        by_case = case_number is not None and case_number in (
             str(v) for k, v in fields.items() if k not in LEDGER_FIELDS)
         if names or by_case:
             found[seq] = (event, names)
@@ -378,7 +384,8 @@ def make_report(station: Station, clips: list[dict[str, Any]], *, note: str, mad
     except (CheckpointError, NoteError) as err:
         findings.append(f"checkpoint: {err}")
         checkpoint, checkpoint_ok = None, False
-    witnesses, witness_problems = [], []
+    witnesses: list[str] = []
+    witness_problems: list[str] = []
     if checkpoint is not None:
         try:
             good, witness_problems = verify_cosignatures(note, _witness_keys(station))
@@ -443,7 +450,8 @@ def _clip_on_file(station: Station, clip: Mapping[str, Any], verify_data: bool) 
         deleted_at=clip.get("deleted_at"))
     path: Path = station.store.path_for(on_file.sha256)
     if on_file.deleted_at:
-        on_file.file_state, on_file.file_detail = "deleted", f"deleted {on_file.deleted_at} (R11); the hash stays"
+        on_file.file_state = "deleted"
+        on_file.file_detail = f"deleted {on_file.deleted_at} (R11); the hash stays"
     elif not path.exists():
         on_file.file_state, on_file.file_detail = "missing", "the stored file is missing"
     elif not verify_data:

@@ -50,8 +50,8 @@ def test_named_clips_looks_at_every_value_but_the_ledgers_own() -> None:
 
 
 @pytest.fixture
-def custody_station(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                    monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Run, FixedClock, WitnessProcess]]:
+def custody_station(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                    ) -> Iterator[tuple[Path, Path, Run, FixedClock, WitnessProcess]]:
     """A station whose checkpoints a real witness (`witness serve`, its own process)
     cosigns, and a FixedClock for everything done in-process."""
     data = tmp_path / "data"

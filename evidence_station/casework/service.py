@@ -26,9 +26,9 @@ from evidence_station.casework import retention, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.casework.logins import end_sessions_of
+from evidence_station.custody import build_custody_report
 from evidence_station.errors import NotAuthorisedError, RefusedError
 from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
-from evidence_station.custody import build_custody_report
 from evidence_station.station import Station
 from hashing.ledger import RESERVED_FIELDS, Draft, Event
 from retention.policy import deletion_refusal, sweep

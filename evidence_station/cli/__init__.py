@@ -69,6 +69,7 @@ def cli(ctx: click.Context, data_dir: Path | None, config_file: Path | None,
 def _register() -> None:
     from evidence_station.cli import (
         analysis_cmd,
+        case_cmd,  # R14 case files
         casework_cmd,
         check_cmd,
         clips_cmd,
@@ -83,7 +84,6 @@ def _register() -> None:
         web_cmd,
         witness_cmd,
     )
-    from evidence_station.cli import case_cmd  # R14 case files
 
     for module in (init_cmd, ingest_cmd, clips_cmd, check_cmd, ledger_cmd, daemon_cmd, analysis_cmd,
                    casework_cmd, web_cmd, retention_cmd, disc_cmd,

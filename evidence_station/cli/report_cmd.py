@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -26,7 +25,8 @@ from evidence_station.pdf import PdfError
               "records the report has the station's time.")
 @click.pass_obj
 def report_command(app: AppContext, kind: str, clips: tuple[str, ...], out: Path | None,
-                   now: str | None, **custody: Any) -> None:
+                   now: str | None, case_number: str | None, formats: tuple[str, ...],
+                   no_verify_data: bool) -> None:
     """Admin reports with plots (R15), HTML and PDF, each with the current signed checkpoint.
 
     retention: what expires when, holds, deletion requests, deletions and their approvers.
@@ -36,8 +36,9 @@ def report_command(app: AppContext, kind: str, clips: tuple[str, ...], out: Path
     报告：保存期限 / 合规 / 证据保管链。"""
     from evidence_station.report import write_report
 
-    if kind == "custody" or clips or any(custody.values()):
-        custody_report(app, kind, clips, out, now, **custody)
+    if kind == "custody" or clips or case_number or formats or no_verify_data:
+        custody_report(app, kind, clips, out, now, case_number=case_number, formats=formats,
+                       no_verify_data=no_verify_data)
         return
 
     when = datetime.fromisoformat(now) if now else None

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from evidence_station.case_files import review_items as case_review_items
 from evidence_station.web.deps import CurrentUser, PostedForm, Web, WebUser, allowed, page, record
 
 router = APIRouter()
@@ -20,6 +21,7 @@ def review_page(request: Request, web: Web, user: CurrentUser) -> HTMLResponse:
         raise HTTPException(403, "not allowed")
     with web.station() as opened:
         flags = opened.catalog.flags.review()
+        flags += case_review_items(opened)  # R14: case files due or late
     return page(request, web, "review.html", user, flags=flags)
 
 
