@@ -135,7 +135,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "daemon.demo": ("未检测到记录仪，使用演示记录仪：{path}", "No camera plugged in; using the demo camera at {path}"),
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),
-    # R14 case files (custody branch)
+    # R14 case files and fitted tables (custody branch)
+    "col.case": ("案号", "Case"), "col.kind": ("类别", "Kind"), "col.figures": ("数据", "Figures"),
+    "col.rule": ("依据", "Rule"), "col.state": ("状态", "State"),
     "flag.case_file_due": ("案卷形成期限将至（执法终结后第 20 日起提醒）",
                            "case file due soon (reminder from day 20 after the end)"),
     "flag.case_file_late": ("逾期未形成案卷（执法终结后 30 日）",

@@ -49,6 +49,10 @@ class FootageQueries:
         )
         return [self._clip_row(row) for row in rows]
 
+    def all_clip_ids(self) -> list[str]:
+        """Every clip id (deleted ones too): short ids must be unique among all of them."""
+        return [row["clip_id"] for row in self.db.query("select clip_id from clips")]
+
     def has_clip(self, clip_id: str) -> bool:
         return any(True for _ in self.db.query("select 1 from clips where clip_id = ?", [clip_id]))
 

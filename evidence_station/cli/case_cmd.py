@@ -6,10 +6,10 @@ import json
 from datetime import date
 
 import click
-from rich.table import Table
 
 from evidence_station.case_files import case_states, state_dict
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted
 
 
 @click.group("case")
@@ -38,20 +38,16 @@ def case_list(app: AppContext, as_json: bool, only_open: bool) -> None:
     if not rows:
         app.say(app.t("case.none"))
         return
-    table = Table(title=app.t("case.title"))
-    for key in ("case.col.case", "case.col.state", "case.col.ended", "case.col.deadline",
-                "case.col.day", "case.col.formed"):
-        table.add_column(app.t(key), overflow="fold")
-    for row in rows:
-        ended = row["ended_on"] or ""
-        if row["end_source"]:
-            ended += f" ({app.t('case.end_source.' + row['end_source'])})"
-        style = {"late": "bold red", "due_soon": "yellow", "formed_late": "red"}.get(row["state"], "")
-        table.add_row(row["case_number"], f"[{style}]{app.t('case.state.' + row['state'])}[/]"
-                      if style else app.t("case.state." + row["state"]), ended,
-                      row["deadline"] or "", "" if row["day"] is None else str(row["day"]),
-                      row["formed_on"] or "")
-    app.console.print(table)
+    columns = [Col(app.t("case.col.case"), 12), Col(app.t("case.col.state"), 8),
+               Col(app.t("case.col.ended"), 10), Col(app.t("case.col.deadline"), shrink=False),
+               Col(app.t("case.col.day"), shrink=False, justify="right"),
+               Col(app.t("case.col.formed"), shrink=False)]
+    app.console.print(fitted(app.console, columns, [
+        [row["case_number"], app.t("case.state." + row["state"]),
+         (row["ended_on"] or "") + (f" ({app.t('case.end_source.' + row['end_source'])})"
+                                    if row["end_source"] else ""),
+         row["deadline"] or "", "" if row["day"] is None else str(row["day"]), row["formed_on"] or ""]
+        for row in rows], title=app.t("case.title")))
 
 
 def _date(value: str, option: str) -> str:

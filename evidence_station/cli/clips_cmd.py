@@ -12,8 +12,9 @@ from evidence_station.casework import service
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted, short_ids
 from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
-from evidence_station.i18n import human_bytes
+from evidence_station.i18n import MESSAGES, human_bytes
 from evidence_station.identity import ROOT_ACCOUNT, Actor
 
 
@@ -47,6 +48,7 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
             service.authorise(actor, "clips.own")
             officer_id = actor.officer_id or "-"
         rows = station.catalog.footage.clips(device_id=device_id, session_id=session_id, flagged=flagged)
+        shorts = short_ids(station.catalog.footage.all_clip_ids())
         for row in rows:
             label = station.catalog.casework.label_of(row["id"])
             row["label"] = {key: label[key] for key in ("case_number", "party", "handler")} \
@@ -59,16 +61,18 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
     if not rows:
         app.say(app.t("no.clips"))
         return
-    table = Table()
-    for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
-                "col.ingested", "col.source", "col.flags"):
-        table.add_column(app.t(key), overflow="fold")
-    for row in rows:
-        table.add_row(row["id"], human_bytes(row["size"]), row["device_id"],
-                      row["officer_id"] or "", _short_time(row["recorded_at"]),
-                      _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
-                      ", ".join(flag["kind"] for flag in row["flags"]))
-    app.console.print(table)
+    # one line per clip at 100 columns: the short id, the full hash in `show`
+    columns = [Col(app.t("col.id"), shrink=False), Col(app.t("col.size"), shrink=False, justify="right"),
+               Col(app.t("col.device"), 8), Col(app.t("col.officer"), 6),
+               Col(app.t("col.recorded"), shrink=False), Col(app.t("col.case"), 8),
+               Col(app.t("col.source"), 10), Col(app.t("col.flags"), 8)]
+    app.console.print(fitted(app.console, columns, [
+        [shorts.get(row["id"], row["id"]), human_bytes(row["size"]), row["device_id"] or "",
+         row["officer_id"] or "", _short_time(row["recorded_at"]),
+         (row["label"] or {}).get("case_number") or "", row["source_path"].rsplit("/", 1)[-1],
+         ", ".join(app.t(f"flag.{flag['kind']}") if f"flag.{flag['kind']}" in MESSAGES
+                   else flag["kind"] for flag in row["flags"])]
+        for row in rows]))
 
 
 def _matches(row: dict[str, object], case_number: str | None, party: str | None,
