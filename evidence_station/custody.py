@@ -306,8 +306,8 @@ def role_at(account: str, seq: int, roles: Mapping[str, list[tuple[int, str]]]) 
     user.add/user.role events decide, not today's catalog)."""
     if account == ROOT_ACCOUNT:
         return "admin (root)"
-    if account == STATION_ACCOUNT:
-        return "system"
+    if account == STATION_ACCOUNT or account not in roles:
+        return "system"  # the station's own acts (docking, the daemon's "analysis"): no user.add
     role = "?"
     for changed, name in roles.get(account, []):
         if changed <= seq:

@@ -136,6 +136,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "daemon.watching": ("监视收件目录：{dirs}（Ctrl-C 退出）", "Watching inbox folders: {dirs} (Ctrl-C to stop)"),
     "no.clips": ("没有片段。", "No clips."),
     # R14 case files and fitted tables (custody branch)
+    "ingest.analyse_later": ("未分析：稍后运行 `evidence-station analyze`，待复核队列才会列出问题。",
+                             "Not analysed: run `evidence-station analyze` to fill the review queue."),
     "col.case": ("案号", "Case"), "col.kind": ("类别", "Kind"), "col.figures": ("数据", "Figures"),
     "col.rule": ("依据", "Rule"), "col.state": ("状态", "State"),
     "flag.case_file_due": ("案卷形成期限将至（执法终结后第 20 日起提醒）",
