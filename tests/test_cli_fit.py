@@ -92,7 +92,7 @@ def _one_line_per_row(out: str, rows: int) -> None:
 
 
 def test_lists_fit_100_columns(station: tuple[Path, Run]) -> None:
-    data, run = station
+    _data, run = station
     for lang in ("zh", "en"):
         for command, rows in ((("clips",), 3), (("review",), None), (("case", "list"), 1),
                               (("devices",), 1), (("user", "list"), 1),
