@@ -182,7 +182,8 @@ async def record(request: Request, web: WebContext, user: WebUser, kind: str,
     """Hand one change to casework.service (through the daemon when it runs), off the event
     loop (it may wait for the ledger). The page shows the outcome; the seq, or None."""
     try:
-        seq = await run_in_threadpool(submit_as, web.data_dir, web.config, user.username, kind, fields)
+        seq = await run_in_threadpool(submit_as, web.data_dir, web.config, user.username, kind, fields,
+                                      web.clock)
     except EvidenceStationError as err:
         request.session["error"] = str(err)
         return None

@@ -123,7 +123,7 @@ async def _custody(request: Request, web: Web, user: WebUser, data: dict[str, An
 
 def _checkpoint(web: Web, user: WebUser) -> None:
     with contextlib.suppress(EvidenceStationError):  # then later events show as pending
-        run_as(web.data_dir, web.config, user.username, ["ledger", "checkpoint"])
+        run_as(web.data_dir, web.config, user.username, ["ledger", "checkpoint"], clock=web.clock)
 
 
 def _report(web: Web, user: WebUser, selection: dict[str, Any], seq: int) -> CustodyReport:
