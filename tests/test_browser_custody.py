@@ -98,7 +98,7 @@ def test_custody_and_case_file_pages_in_a_real_browser(server: tuple[str, Path, 
                                                        tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    base, data, clock = server
+    base, data, _clock = server
     shots = tmp_path / "screens"
     shots.mkdir()
     with sync_playwright() as playwright:
@@ -142,6 +142,11 @@ def test_custody_and_case_file_pages_in_a_real_browser(server: tuple[str, Path, 
         download.value.save_as(saved)
         table = list(csv.DictReader(io.StringIO(saved.read_text("utf-8-sig"))))
         assert len(table) == rows + 1 and all(row["verified"] == "yes" for row in table)  # + that reading
+        with page.expect_download() as download:
+            page.click("button#download-pdf")
+        pdf = tmp_path / "custody.pdf"
+        download.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
 
         # one clip's custody, in English
         clip = next(e["clip_id"] for e in events if e["type"] == "ingest")
@@ -175,7 +180,7 @@ def test_custody_and_case_file_pages_in_a_real_browser(server: tuple[str, Path, 
         answer = page.request.post(f"{base}/clips/{clip}/custody", form={"csrf_token": token or ""})
         assert answer.status == 403
         browser.close()
-    assert sum(1 for e in _ledger(data) if e["type"] == "report") == 3  # case, csv, clip
+    assert sum(1 for e in _ledger(data) if e["type"] == "report") == 4  # case, csv, pdf, clip
     try:
         SCREENS.mkdir(parents=True, exist_ok=True)
         for shot in shots.glob("*.png"):

@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from evidence_station.casework.service import perform
 from evidence_station.cli import main
 from evidence_station.clock import FixedClock
 from evidence_station.config import load_config
 from evidence_station.custody import make_report, named_clips, select_clips
 from evidence_station.demo import make_demo_camera
+from evidence_station.identity import ROOT_ACCOUNT, Actor
 from evidence_station.station import Station, init_station
 from hashing.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from hashing.merkle import leaf_hash, verify_inclusion
@@ -294,6 +296,13 @@ def test_a_failing_proof_is_a_finding_not_a_clean_report(tmp_path: Path) -> None
         good = make_report(station, clips, note=station.issue_checkpoint(witness=False)[1],
                            made_by="root")
         assert good.ok and good.verified_count == len(good.entries) >= 3
+        # events after the checkpoint are pending: listed, never shown as verified
+        old_note = station.latest_checkpoint()[1]  # type: ignore[index]
+        perform(station, Actor(ROOT_ACCOUNT, "admin", 0, "cli"), "hold.place",
+                {"clip_ids": [clips[0]["id"]], "reason": "诉讼中"})
+        later = make_report(station, clips, note=old_note, made_by="root")
+        assert later.ok and [e.type for e in later.pending] == ["hold.place"]
+        assert later.entries[-1].verified is None and not later.entries[-1].proof
         # a stored file changed behind the station's back is a finding too
         path = station.store.path_for(clips[0]["sha256"])
         path.chmod(0o644)
