@@ -55,6 +55,9 @@ DERIVED_KEYS = ("session_id", "flag_id", "volume_id")
 SEQ_REFERENCE_KEYS = frozenset({"request_id", "release_request"})
 # events that decide roles (the role an actor had when acting)
 ROLE_TYPES = frozenset({"user.add", "user.role"})
+_CLIP_KEY_BYTES = tuple(f'"{key}":'.encode() for key in sorted(CLIP_KEYS))
+_LINK_BYTES = (*(f'"{key}":'.encode() for key in (*DERIVED_KEYS, *sorted(SEQ_REFERENCE_KEYS))),
+               b'_seq":')
 Touching = tuple[Event, list[str]]  # an event and the report's clips it names
 Roles = dict[str, list[tuple[int, str]]]  # account -> (seq, role) changes
 
@@ -264,13 +267,17 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
     for seq, body in station.ledger.raw_events(0):
         if seq >= end:
             break
-        # cheap filters first: most events of a big ledger name none of these clips
+        # cheap filters on the bytes first: most events of a big ledger are about other
+        # clips (they name a clip, but none of these) and are never parsed
         direct = any(needle in body for needle in needles)
-        linked = b"session_id" in body or b"flag_id" in body or b"volume_id" in body \
-            or b'_seq":' in body or b"request" in body
         role_event = b'"type":"user.' in body
-        if not (direct or linked or role_event):
-            continue
+        linked = False
+        if not (direct or role_event):
+            if any(key in body for key in _CLIP_KEY_BYTES):
+                continue
+            linked = any(key in body for key in _LINK_BYTES)
+            if not linked:
+                continue
         event = Event(seq, body, _parse(seq, body))
         fields = event.fields
         if event.type in ROLE_TYPES:

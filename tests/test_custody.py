@@ -219,8 +219,8 @@ def test_custody_report_lists_every_event_and_each_proof_verifies(
     note = (data / "ledger" / "checkpoints")
     checkpoints = sorted(note.glob("*.note"))
     verifier = Verifier.parse((data / "keys" / "station.vkey").read_text())
-    roles = {"root": "admin (root)", "station": "system", "wang": "admin", "li": "admin",
-             "zhao": "clerk", "sun": "auditor"}
+    roles = {"root": "admin (root)", "station": "system", "analysis": "system", "wang": "admin",
+             "li": "admin", "zhao": "clerk", "sun": "auditor"}
     for row in rows:
         seq = int(row["seq"])
         assert row["event"] == ledger_lines[seq], seq
