@@ -25,7 +25,6 @@ not checked: events after the checkpoint (listed as pending, covered by the next
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -480,9 +479,9 @@ def csv_rows(report: CustodyReport) -> list[list[str]]:
     rows = [["seq", "type", "time_utc", "time_beijing", "actor", "role", "clips", "details",
              "verified", "tree_size", "root", "leaf_hash", "inclusion_proof", "event"]]
     for entry in report.entries:
-        rows.append([str(entry.seq), entry.type, entry.time, entry.time_beijing, entry.actor,
-                     entry.role, " ".join(entry.clip_ids),
-                     "; ".join(f"{k}={v}" for k, v in entry.details),
+        rows.append([str(entry.seq), entry.type, entry.time, entry.time_beijing,
+                     spreadsheet_safe(entry.actor), entry.role, " ".join(entry.clip_ids),
+                     spreadsheet_safe("; ".join(f"{k}={v}" for k, v in entry.details)),
                      {True: "yes", False: "NO", None: "pending"}[entry.verified],
                      str(report.checkpoint_size) if entry.verified is not None else "",
                      report.checkpoint_root if entry.verified is not None else "",
@@ -490,5 +489,8 @@ def csv_rows(report: CustodyReport) -> list[list[str]]:
     return rows
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def spreadsheet_safe(text: str) -> str:
+    """A cell a clerk's spreadsheet program will not run as a formula (CSV injection: a
+    party typed as ``=HYPERLINK(…)``). The ``event`` column is never changed: it is the
+    ledger's exact bytes, and it starts with ``{``."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

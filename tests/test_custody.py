@@ -310,3 +310,21 @@ def test_a_failing_proof_is_a_finding_not_a_clean_report(tmp_path: Path) -> None
         bad_file = make_report(station, clips, note=station.latest_checkpoint()[1],  # type: ignore[index]
                                made_by="root")
         assert not bad_file.ok and bad_file.clips[0].file_state == "mismatch"
+
+
+def test_details_roles_and_csv_cells() -> None:
+    """An ingest's port comes from its docking session; the role is the one the account
+    had at that seq; a typed value cannot become a spreadsheet formula."""
+    from evidence_station.custody import details_of, role_at, spreadsheet_safe
+    from hashing.ledger import Event
+
+    fields = {"seq": 9, "type": "ingest", "actor": "station", "time": "2026-11-23T02:00:00Z",
+              "clip_id": "0123456789abcdef", "session_id": "S1", "sha256": "ab" * 32, "size": 7,
+              "device_id": "CAM1", "officer_id": "0001", "source_path_b64": "eA==", "auth": {}}
+    details = dict(details_of(Event(9, b"{}", fields), {"S1": {"dock": {"port": "usb-3"}}}))
+    assert details["port"] == "usb-3" and details["verified"] == "✓" and details["device_id"] == "CAM1"
+    assert "source_path_b64" not in details and "auth" not in details
+    roles = {"li": [(3, "clerk"), (12, "auditor")]}
+    assert [role_at("li", seq, roles) for seq in (5, 12, 20)] == ["clerk", "auditor", "auditor"]
+    assert role_at("root", 1, roles) == "admin (root)" and role_at("analysis", 1, roles) == "system"
+    assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)" and spreadsheet_safe("port=—") == "port=—"
