@@ -25,6 +25,7 @@ not checked: events after the checkpoint (listed as pending, covered by the next
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,9 +55,10 @@ DERIVED_KEYS = ("session_id", "flag_id", "volume_id")
 SEQ_REFERENCE_KEYS = frozenset({"request_id", "release_request"})
 # events that decide roles (the role an actor had when acting)
 ROLE_TYPES = frozenset({"user.add", "user.role"})
-_CLIP_KEY_BYTES = tuple(f'"{key}":'.encode() for key in sorted(CLIP_KEYS))
-_LINK_BYTES = (*(f'"{key}":'.encode() for key in (*DERIVED_KEYS, *sorted(SEQ_REFERENCE_KEYS))),
-               b'_seq":')
+_CLIP_KEY_BYTES = re.compile(b"|".join(f'"{key}":'.encode() for key in sorted(CLIP_KEYS)))
+_LINK_BYTES = re.compile(b"|".join([*(f'"{key}":'.encode() for key in (*DERIVED_KEYS,
+                                                                         *sorted(SEQ_REFERENCE_KEYS))),
+                                    b'_seq":']))
 Touching = tuple[Event, list[str]]  # an event and the report's clips it names
 Roles = dict[str, list[tuple[int, str]]]  # account -> (seq, role) changes
 
@@ -258,6 +260,7 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
     needles = [clip.encode() for clip in wanted]
     if case_number:
         needles.append(case_number.encode("utf-8"))
+    named = re.compile(b"|".join(re.escape(needle) for needle in needles))
     links = _Links()
     found: dict[int, tuple[Event, list[str]]] = {}
     sessions: dict[str, list[Event]] = {}
@@ -268,15 +271,12 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
             break
         # cheap filters on the bytes first: most events of a big ledger are about other
         # clips (they name a clip, but none of these) and are never parsed
-        direct = any(needle in body for needle in needles)
-        role_event = b'"type":"user.' in body
+        direct = named.search(body) is not None
         linked = False
-        if not (direct or role_event):
-            if any(key in body for key in _CLIP_KEY_BYTES):
+        if not direct and b'"type":"user.' not in body:
+            if _CLIP_KEY_BYTES.search(body) or not _LINK_BYTES.search(body):
                 continue
-            linked = any(key in body for key in _LINK_BYTES)
-            if not linked:
-                continue
+            linked = True
         event = Event(seq, body, _parse(seq, body))
         fields = event.fields
         if event.type in ROLE_TYPES:
