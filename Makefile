@@ -31,7 +31,13 @@ export EVIDENCE_STATION_DATA_DIR ?= $(CURDIR)/evidence-data
 
 deps: .stamp-venv
 
+# What to do next is printed before the daemon takes the terminal (issue 19).
 run: deps
+	@echo "启动接入守护进程（Ctrl-C 停止）· Starting the docking daemon (Ctrl-C stops it)."
+	@echo "接下来在另一个终端 · Next, in another terminal:"
+	@echo "  1. 为自己建账户 · an account for you:  $(VENV)/bin/evidence-station user add $$(id -un) --role admin --os-user $$(id -un)"
+	@echo "  2. 网页界面 · the web UI:              $(VENV)/bin/evidence-station web   → http://127.0.0.1:8080/"
+	@echo "  3. 查看入库 · what came in:            $(VENV)/bin/evidence-station clips · review · case list · report custody CLIP"
 	$(VENV)/bin/evidence-station daemon
 
 lint: deps

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.docking.control import daemon_answers, send_request, socket_path
 from evidence_station.errors import LedgerProblem, RefusedError
@@ -27,12 +28,12 @@ class _Remote(RefusedError):
     """A refusal reported by the daemon, carried with its own message."""
 
 
-def _open_writer(data_dir: Path, config: Config) -> Station | None:
+def _open_writer(data_dir: Path, config: Config, clock: Clock = SYSTEM_CLOCK) -> Station | None:
     """The writer in this process, or None when the daemon has come up meanwhile."""
     deadline = time.monotonic() + WRITER_WAIT_S
     while True:
         try:
-            return Station.open(data_dir, config, writable=True)
+            return Station.open(data_dir, config, writable=True, clock=clock)
         except LedgerProblem as err:
             if not isinstance(err.__cause__, LedgerBusyError) or time.monotonic() > deadline:
                 raise
@@ -48,8 +49,10 @@ def _reply(reply: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def submit_as(data_dir: Path, config: Config, account: str, kind: str,
-              fields: Mapping[str, Any]) -> int:
-    """Record one change for ``account``; return its ledger seq."""
+              fields: Mapping[str, Any], clock: Clock = SYSTEM_CLOCK) -> int:
+    """Record one change for ``account``; return its ledger seq. ``clock`` is the
+    station's "now" when the change is made in-process (tests pin it; the daemon has its
+    own)."""
     from evidence_station.casework.service import perform
 
     while True:
@@ -58,7 +61,7 @@ def submit_as(data_dir: Path, config: Config, account: str, kind: str,
             reply = _reply(send_request(path, {"kind": "event", "type": kind, "fields": dict(fields),
                                                "as_account": account}))
             return int(reply["seq"])
-        station = _open_writer(data_dir, config)
+        station = _open_writer(data_dir, config, clock)
         if station is None:
             continue
         with station:
@@ -67,7 +70,7 @@ def submit_as(data_dir: Path, config: Config, account: str, kind: str,
 
 
 def run_as(data_dir: Path, config: Config, account: str, argv: list[str],
-           lang: str = "zh") -> tuple[int, str, str]:
+           lang: str = "zh", clock: Clock = SYSTEM_CLOCK) -> tuple[int, str, str]:
     """Run one CLI command for ``account`` (e.g. ``ledger export``): exit code, out, err."""
     from evidence_station.cli import serve_command
 
@@ -77,7 +80,7 @@ def run_as(data_dir: Path, config: Config, account: str, argv: list[str],
             reply = _reply(send_request(path, {"kind": "command", "argv": argv, "lang": lang,
                                                "as_account": account}))
             return int(reply.get("code", 0)), str(reply.get("stdout", "")), str(reply.get("stderr", ""))
-        station = _open_writer(data_dir, config)
+        station = _open_writer(data_dir, config, clock)
         if station is None:
             continue
         with station:

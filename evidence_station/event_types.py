@@ -72,6 +72,10 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               ("deletions", "clips", "deletion_requests")),
     EventType("disc.burn", "R7: an evidence disc burned and read back"),
     EventType("disc.verify", "R7: an evidence disc read back and verified"),
+    # R14 case files
+    EventType("case.end", "R14: a clerk recorded the day a case's enforcement ended",
+              ("case_files",)),
+    EventType("case.close", "R14: a case's case file (案卷) recorded as formed", ("case_files",)),
     # accounts
     EventType("user.add", "an account created", ("users",)),
     EventType("user.role", "an account's role changed", ("users",)),

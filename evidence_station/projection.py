@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from evidence_station.catalog.case_files import project_case_close, project_case_end
 from evidence_station.event_types import EVENT_TYPES
 from hashing.ledger import Event
 
@@ -314,6 +315,9 @@ PROJECTORS: dict[str, Projector] = {
     "user.role": _user_role,
     "scrub.alarm": _raise_flags,
     "scrub.pass": _scrub_pass,
+    # R14 case files
+    "case.end": project_case_end,
+    "case.close": project_case_close,
 }
 
 

@@ -22,14 +22,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clerk": frozenset({"clips.all", "clips.play", "label", "evidence", "access.register",
                         "review.resolve", "docks.view", "identity.view", "ingest", "devices.manage",
                         "hold", "deletion.request", "disc.burn", "analysis.run", "retention.view",
-                        "ledger.checkpoint"}),
+                        "ledger.checkpoint", "custody", "casefile"}),
     "auditor": frozenset({"clips.all", "ledger.view", "ledger.verify", "ledger.export", "docks.view",
-                          "reports", "retention.view", "ledger.checkpoint", "disc.verify"}),
+                          "reports", "retention.view", "ledger.checkpoint", "disc.verify",
+                          "custody"}),
     "admin": frozenset({"clips.all", "users.manage", "docks.view", "settings.view", "ledger.view",
                         "identity.view", "access.approve_outside", "access.register", "hold",
                         "deletion.request", "deletion.approve", "reports", "retention.view",
                         "ledger.export", "ledger.checkpoint", "catalog.rebuild", "devices.manage",
-                        "analysis.run", "ingest", "disc.verify"}),
+                        "analysis.run", "ingest", "disc.verify", "custody", "casefile"}),
 }
 # What the station does by itself (docking, analysis, sweeps) and the break-glass root.
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values())

@@ -21,10 +21,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evidence_station.case_files import build_case_close, build_case_end
 from evidence_station.casework import retention, retry, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.casework.logins import end_sessions_of
+from evidence_station.custody import build_custody_report
 from evidence_station.errors import NotAuthorisedError, RefusedError
 from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
 from evidence_station.station import Station
@@ -331,6 +333,10 @@ REQUESTS: dict[str, Request] = {
     "user.enable": Request("users.manage", lambda s, a, f: {"username": _existing_user(s, f)}),
     "review.resolve": Request("review.resolve", _review_resolve),
     "device.register": Request("devices.manage", _device_register),
+    # R14 case files, and a custody report read (who saw which clips' history)
+    "case.end": Request("casefile", build_case_end),
+    "case.close": Request("casefile", build_case_close),
+    "report": Request("custody", build_custody_report),
 }
 
 

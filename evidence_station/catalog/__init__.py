@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from evidence_station.catalog.case_files import CASE_FILE_COLUMNS, CaseFileQueries
 from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
@@ -25,7 +26,7 @@ from evidence_station.projection import ProjectionError, project
 from evidence_station.sqlite import Table, sqlite_utils
 from hashing.ledger import Event, Ledger
 
-SCHEMA_VERSION = 6  # 6: indexes and clips.labelled for 10^6 clips (catalog/indexes.py)
+SCHEMA_VERSION = 6  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -70,6 +71,7 @@ class Catalog:
         self.flags = FlagQueries(self.db)
         self.docking = DockingQueries(self.db)
         self.accounts = UserQueries(self.db)
+        self.case_files = CaseFileQueries(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -199,6 +201,8 @@ class Catalog:
                  "expected_objects": int, "expected_bytes": int, "coverage": float,
                  "mismatch_count": int, "mismatches": str}, pk="seq")
         ensure_scale_schema(self.db.conn)  # schema 6: issue 16's indexes (catalog/indexes.py)
+        if "case_files" not in tables:  # R14: case end and case file formed (schema 6)
+            self.table("case_files").create(CASE_FILE_COLUMNS, pk="case_number")
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     # -- projection ---------------------------------------------------------------------

@@ -6,12 +6,13 @@ import json
 from datetime import date
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
+from evidence_station.case_files import review_items as case_review_items
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import SHORT_ID, Col, fitted, short_ids
 from evidence_station.clock import local_today
 from evidence_station.errors import EXIT_FINDING
+from evidence_station.i18n import MESSAGES
 
 
 @click.group("statement")
@@ -91,21 +92,26 @@ def review_group(ctx: click.Context, as_json: bool, include_resolved: bool) -> N
     with app.reading() as station:
         app.require(station, "clips.all")
         rows = station.catalog.flags.review(include_resolved=include_resolved)
+        rows += case_review_items(station)  # R14: case files due or late
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
         app.say(app.t("review.empty"))
         return
-    table = Table(title=app.t("review.title"))
-    for key in ("review.flag", "col.id", "review.kind", "review.figures", "review.article",
-                "review.state"):
-        table.add_column(app.t(key), overflow="fold")
-    for row in rows:
-        figures = ", ".join(f"{k}={v}" for k, v in row["figures"].items())
-        table.add_row(row["flag_id"], row["clip_id"], app.t(f"flag.{row['kind']}"),
-                      escape(figures), row["article"] or "", row["state"])
-    app.console.print(table)
+    # one line per flag at 100 columns: short ids (any prefix resolves), the article's
+    # duty code (R2) — the full article and figures are in --json
+    shorts = short_ids([row["flag_id"] for row in rows if not row["flag_id"].startswith("case:")])
+    columns = [Col(app.t("review.flag"), shrink=False), Col(app.t("col.id"), 8),
+               Col(app.t("review.kind"), 12), Col(app.t("review.figures"), 10),
+               Col(app.t("review.article"), shrink=False), Col(app.t("review.state"), 4)]
+    app.console.print(fitted(app.console, columns, [
+        [shorts.get(row["flag_id"], row["flag_id"]),
+         (row["clip_id"] or "")[:SHORT_ID] or row.get("case_number") or app.t("col.station_flag"),
+         app.t(f"flag.{row['kind']}") if f"flag.{row['kind']}" in MESSAGES else row["kind"],
+         ", ".join(f"{k}={v}" for k, v in row["figures"].items() if v not in (None, "")),
+         (row["article"] or "").split(" ", 1)[0], row["state"]] for row in rows],
+        title=app.t("review.title")))
 
 
 @review_group.command("resolve")

@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from evidence_station.casework.rules import CATEGORIES, ROLES, CaseworkError
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted
 from evidence_station.errors import EvidenceStationError
 from evidence_station.station import Station
 from hashing.durable import write_file_durably
@@ -309,13 +308,9 @@ def user_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    table = Table()
     columns = ("username", "role", "os_user", "display_name", "officer_id", "disabled_at", "updated_by")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(escape(str(row.get(c) or "")) for c in columns))
-    app.console.print(table)
+    app.console.print(fitted(app.console, [Col(c, 6) for c in columns],
+                             [[str(row.get(c) or "") for c in columns] for row in rows]))
 
 
 @user_group.command("role")

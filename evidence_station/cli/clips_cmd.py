@@ -9,8 +9,9 @@ import click
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted, short_ids
 from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
-from evidence_station.i18n import human_bytes
+from evidence_station.i18n import MESSAGES, human_bytes
 from evidence_station.identity import ROOT_ACCOUNT, Actor
 
 
@@ -56,25 +57,25 @@ def clips_command(app: AppContext, as_json: bool, device_id: str | None, session
             case_number=case_number, party=party, handler=handler, officer_id=officer_id,
             device_id=device_id, session_id=session_id, time_from=time_from, time_to=time_to,
             unlabelled=unlabelled, flagged=flagged, limit=limit)
+        shorts = short_ids(station.catalog.footage.with_neighbours([row["id"] for row in rows]))
     if as_json:
         app.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
         app.say(app.t("no.clips"))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table()
-    for key in ("col.id", "col.size", "col.device", "col.officer", "col.recorded",
-                "col.ingested", "col.source", "col.flags"):
-        table.add_column(app.t(key), overflow="fold")
-    for row in rows:
-        table.add_row(row["id"], human_bytes(row["size"]), row["device_id"],
-                      row["officer_id"] or "", _short_time(row["recorded_at"]),
-                      _short_time(row["ingested_at"]), escape(row["source_path"].rsplit("/", 1)[-1]),
-                      ", ".join(flag["kind"] for flag in row["flags"]))
-    app.console.print(table)
+    # one line per clip at 100 columns: the short id, the full hash in `show`
+    columns = [Col(app.t("col.id"), shrink=False), Col(app.t("col.size"), shrink=False, justify="right"),
+               Col(app.t("col.device"), 8), Col(app.t("col.officer"), 6),
+               Col(app.t("col.recorded"), shrink=False), Col(app.t("col.case"), 8),
+               Col(app.t("col.source"), 10), Col(app.t("col.flags"), 8)]
+    app.console.print(fitted(app.console, columns, [
+        [shorts.get(row["id"], row["id"]), human_bytes(row["size"]), row["device_id"] or "",
+         row["officer_id"] or "", _short_time(row["recorded_at"]),
+         (row["label"] or {}).get("case_number") or "", row["source_path"].rsplit("/", 1)[-1],
+         ", ".join(app.t(f"flag.{flag['kind']}") if f"flag.{flag['kind']}" in MESSAGES
+                   else flag["kind"] for flag in row["flags"])]
+        for row in rows]))
 
 
 def _short_time(value: str | None) -> str:

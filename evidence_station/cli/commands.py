@@ -41,5 +41,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'witness': ('witness_cmd', "Cosign other stations' checkpoints (C2SP tlog-witness)."),
     'scrub': ('scrub_cmd', 'Re-hash every stored original and re-verify the ledger.'),
     'fleet': ('fleet_cmd', "Replicate to the unit's PostgreSQL and S3 Object Lock bucket; search and verify the fleet."),
+    'case': ('case_cmd', 'Case files (案卷, R14): formed within 30 days after the enforcement ends.'),
     'models': ('models_cmd', 'Speech models for the spoken start statement (语音说明, R2), pinned by SHA-256.'),
 }

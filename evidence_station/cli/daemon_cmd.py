@@ -14,10 +14,11 @@ from types import FrameType
 import click
 from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
 
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted
 from evidence_station.errors import DaemonNotInitialisedError, NotInitialisedError
+from evidence_station.i18n import human_bytes
 from evidence_station.identity import ROOT_ACCOUNT
 from evidence_station.install import note_upgrade
 from evidence_station.station import Station, init_station
@@ -132,15 +133,12 @@ def devices_command(app: AppContext, as_json: bool) -> None:
     if as_json:
         app.console.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table(title=app.t("col.device"))
-    for column in ("device_id", "officer_id", "registered", "last_docked", "last_port",
-                   "storage_free", "storage_total", "sessions"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(escape(str(row.get(c) if row.get(c) is not None else "")) for c in (
-            "device_id", "officer_id", "registered", "last_docked", "last_port",
-            "storage_free", "storage_total", "sessions")))
-    app.console.print(table)
+    columns = ("device_id", "officer_id", "registered", "last_docked", "last_port", "storage_free",
+               "storage_total", "sessions")
+    app.console.print(fitted(app.console, [Col(c, 6) for c in columns], [
+        [human_bytes(row[c]) if c.startswith("storage_") and row.get(c) is not None
+         else str(row.get(c) if row.get(c) is not None else "") for c in columns] for row in rows],
+        title=app.t("col.device")))
 
 
 @click.group("device")

@@ -13,6 +13,7 @@ from evidence_station.cli.context import AppContext
 from evidence_station.cli.progress import RichReporter, print_summary
 from evidence_station.errors import EXIT_FINDING, SourceNotFoundError
 from evidence_station.ingest.pipeline import ingest_source
+from evidence_station.station import Station
 
 
 @click.command("ingest")
@@ -24,13 +25,18 @@ from evidence_station.ingest.pipeline import ingest_source
               "YYYY-MM-DDTHH:MM); R4 deadlines for earlier footage count from then.")
 @click.option("--profile", "profile_name", default=None,
               help="Vendor profile to read file names with (default: the one that fits best).")
+@click.option("--no-analyze", is_flag=True,
+              help="Do not analyse after the commit (run `evidence-station analyze` later).")
 @click.pass_obj
 def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_id: str | None,
-                   returned_at: str | None, profile_name: str | None) -> None:
+                   returned_at: str | None, profile_name: str | None, no_analyze: bool) -> None:
     """Ingest a camera's folder or mount through the same pipeline as a docked camera.
 
-    复制、校验并登记记录仪文件夹中的所有录像。Exit 1 when a file could not be
-    ingested or the session was interrupted; the camera copy is never modified.
+    Like the daemon after a docking, the new clips are then analysed (statement, drift,
+    deadlines, interruptions), after the commit so copying is never slowed: the review
+    queue is filled at once. 复制、校验并登记记录仪文件夹中的所有录像，随后自动分析。
+    Exit 1 when a file could not be ingested or the session was interrupted; the camera
+    copy is never modified.
     """
     if not path.is_dir():
         raise SourceNotFoundError(path=path)
@@ -61,10 +67,28 @@ def ingest_command(app: AppContext, path: Path, device_id: str | None, officer_i
                                    actor=actor.account, reporter=reporter,
                                    profile=profile, returned_at=returned)
         print_summary(app.console, result, app.lang)
+        _analyse_after_commit(app, station, result.device_id, skip=no_analyze)
     if result.error is not None:
         raise result.error
     if not result.safe_to_unplug:
         raise click.exceptions.Exit(EXIT_FINDING)
+
+
+def _analyse_after_commit(app: AppContext, station: Station, device_id: str | None, *,
+                          skip: bool) -> None:
+    """What the daemon does after each docking session, so a hand ingest does not leave
+    the review queue empty until someone thinks of `analyze` (issue 19). The station's
+    own act, as in the daemon (actor ``analysis``)."""
+    if skip or not station.config.analysis.enabled:
+        app.say(app.t("ingest.analyse_later"))
+        return
+    from evidence_station.analysis.runner import Analyser
+
+    analyser = Analyser.for_station(station)
+    count = analyser.analyse_pending()
+    if device_id:
+        analyser.analyse_device(device_id)
+    app.say(app.t("analysis.done", count=count, flags=len(station.catalog.flags.review())))
 
 
 def register(group: click.Group) -> None:

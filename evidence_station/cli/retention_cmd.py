@@ -6,12 +6,11 @@ import json
 from datetime import datetime
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from evidence_station.casework.retention import as_of
 from evidence_station.casework.service import expired_now
 from evidence_station.cli.context import AppContext
+from evidence_station.cli.tables import Col, fitted
 
 
 def _now(value: str | None) -> datetime | None:
@@ -55,12 +54,10 @@ def sweep_command(app: AppContext, now: str | None, dry_run: bool, as_json: bool
     if as_json:
         app.echo(json.dumps(expired, ensure_ascii=False, indent=1))
         return
-    table = Table(title=app.t("retention.expired", count=len(expired)))
-    for column in ("id", "class", "expired_on", "rule"):
-        table.add_column(column, overflow="fold")
-    for item in expired:
-        table.add_row(item["id"], item["class"], item["expired_on"] or "", escape(item["rule"]))
-    app.console.print(table)
+    columns = [Col("id", shrink=False), Col("class", 7), Col("expired_on", shrink=False), Col("rule", 12)]
+    app.console.print(fitted(app.console, columns, [
+        [item["id"], item["class"], item["expired_on"] or "", item["rule"]] for item in expired],
+        title=app.t("retention.expired", count=len(expired))))
 
 
 @click.command("hold")

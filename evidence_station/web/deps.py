@@ -24,6 +24,7 @@ from evidence_station.casework.logins import LoginSession, LoginSessions
 from evidence_station.casework.rules import can
 from evidence_station.catalog import Catalog
 from evidence_station.client import submit_as
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import EvidenceStationError
 from evidence_station.station import Layout, Station
@@ -46,6 +47,7 @@ class WebContext:
     identities: IdentityStore
     logins: LoginSessions
     throttle: LoginThrottle
+    clock: Clock = SYSTEM_CLOCK  # the station's "now" for what pages judge (R14 day counts)
     _accounts_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -59,7 +61,7 @@ class WebContext:
     @contextmanager
     def station(self) -> Iterator[Station]:
         """A read-only station for one request (readers never take the writer lock)."""
-        opened = Station.open(self.data_dir, self.config)
+        opened = Station.open(self.data_dir, self.config, clock=self.clock)
         try:
             yield opened
         finally:
@@ -180,7 +182,8 @@ async def record(request: Request, web: WebContext, user: WebUser, kind: str,
     """Hand one change to casework.service (through the daemon when it runs), off the event
     loop (it may wait for the ledger). The page shows the outcome; the seq, or None."""
     try:
-        seq = await run_in_threadpool(submit_as, web.data_dir, web.config, user.username, kind, fields)
+        seq = await run_in_threadpool(submit_as, web.data_dir, web.config, user.username, kind, fields,
+                                      web.clock)
     except EvidenceStationError as err:
         request.session["error"] = str(err)
         return None

@@ -64,6 +64,18 @@ WEB_TEXT: dict[str, tuple[str, str]] = {
     "col.files": ("文件", "Files"), "col.port": ("接口", "Port"), "col.name": ("姓名", "Name"),
     "col.fields": ("内容", "Fields"), "col.transcript": ("语音转写", "Transcript"),
     "done": ("已记录（账本 #{seq}）", "Recorded (ledger #{seq})"),
+    # chain of custody and R14 case files (custody branch)
+    "nav.cases": ("案卷", "Cases"),
+    "custody.button": ("证据保管链报告", "Chain of custody"),
+    "custody.back": ("返回", "Back"),
+    "custody.download_pdf": ("下载 PDF", "Download PDF"),
+    "custody.download_csv": ("下载 CSV", "Download CSV"),
+    "custody.recorded_note": ("每次生成都会记入账本（谁在何时查阅了哪些片段的保管链）",
+                              "Each report made is recorded in the ledger (who read which clips' custody, when)"),
+    "case.day_of": ("执法终结后第 {day} 日，剩余 {left} 日", "day {day} after the end, {left} days left"),
+    "case.end_form": ("登记执法终结日", "Record the end of enforcement"),
+    "case.close_form": ("登记案卷已形成", "Record the case file as formed"),
+    "case.on": ("日期", "Date"), "case.deleted": ("已删除", "deleted"),
 }
 
 

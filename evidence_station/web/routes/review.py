@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from evidence_station.case_files import review_items as case_review_items
 from evidence_station.web.deps import CurrentUser, PostedForm, Web, WebUser, allowed, page, record
 
 router = APIRouter()
@@ -23,9 +24,13 @@ def review_page(request: Request, web: Web, user: CurrentUser,
     size = web.config.web.page_size
     with web.station() as opened:
         flags = opened.catalog.flags.review(limit=size + 1, offset=(number - 1) * size)
-    return page(request, web, "review.html", user, flags=flags[:size], page_number=number,
+        more = len(flags) > size
+        flags = flags[:size]
+        if number == 1:
+            flags = case_review_items(opened) + flags  # R14: case files due or late, first
+    return page(request, web, "review.html", user, flags=flags, page_number=number,
                 prev_link=f"/review?page={number - 1}" if number > 1 else None,
-                next_link=f"/review?page={number + 1}" if len(flags) > size else None)
+                next_link=f"/review?page={number + 1}" if more else None)
 
 
 @router.post("/review/{flag_id}/resolve")
