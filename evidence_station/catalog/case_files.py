@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from hashing.ledger import Event
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
+    import sqlite_utils
+
     from evidence_station.catalog import Catalog
 
 # the projected table (created by Catalog._ensure_schema)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported when a table is drawn: `clips --json` never pays for it
+    from rich.console import Console
+    from rich.table import Table
 
 SHORT_ID = 8
 
@@ -49,6 +48,8 @@ def short_ids(ids: Iterable[str], minimum: int = SHORT_ID) -> dict[str, str]:
 
 def widths(width: int, columns: Sequence[Col], rows: Sequence[Sequence[str]]) -> list[int]:
     """Column widths that fit ``width`` cells (a space between columns)."""
+    from rich.cells import cell_len
+
     natural = [max([cell_len(c.header), *(cell_len(row[i]) for row in rows)])
                for i, c in enumerate(columns)]
     budget = width - (len(columns) - 1)
@@ -65,6 +66,10 @@ def widths(width: int, columns: Sequence[Col], rows: Sequence[Sequence[str]]) ->
 def fitted(console: Console, columns: Sequence[Col], rows: Sequence[Sequence[str]],
            title: str | None = None) -> Table:
     """A borderless table whose every row is one line of at most the console's width."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     sizes = widths(console.width, columns, rows)
     # SIMPLE_HEAD divides columns with one space and rules the header: no padding needed
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0, title=title, show_edge=False)
@@ -77,6 +82,9 @@ def fitted(console: Console, columns: Sequence[Col], rows: Sequence[Sequence[str
 
 
 def _cut(value: str, size: int) -> str:
+    from rich.cells import cell_len
+    from rich.text import Text
+
     if cell_len(value) <= size:
         return value
     text = Text(value)
