@@ -66,7 +66,7 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               ("deletion_requests",)),
     EventType("deletion", "R11: the tombstone; the file is removed, the hash stays",
               ("deletions", "clips", "deletion_requests")),
-    EventType("disc.burn", "R7: an evidence disc burned and read back"),
+    EventType("disc.burn", "R7: an evidence disc burned and read back", ("disc_clips",)),
     EventType("disc.verify", "R7: an evidence disc read back and verified"),
     # accounts
     EventType("user.add", "an account created", ("users",)),

@@ -270,6 +270,17 @@ def _user_role(catalog: Catalog, event: Event) -> None:
         "role": fields["role"], "updated_at": fields["time"], "updated_by": fields["actor"]})
 
 
+def _disc_burn(catalog: Catalog, event: Event) -> None:
+    """R7: which clips are on which burned disc (the compliance report's "evidence without
+    a disc" reads this instead of scanning the ledger)."""
+    fields = event.fields
+    catalog.table("disc_clips").insert_all(
+        ({"id": f"{event.seq}:{clip_id}", "seq": event.seq, "clip_id": clip_id,
+          "case_number": fields.get("case_number"), "volume_id": fields.get("volume_id"),
+          "verified": int(bool(fields.get("verified"))), "burned_at": fields["time"]}
+         for clip_id in fields.get("clip_ids", [])), pk="id", replace=True)
+
+
 PROJECTORS: dict[str, Projector] = {
     "station.init": _station_init,
     "dock": _dock,
@@ -292,6 +303,7 @@ PROJECTORS: dict[str, Projector] = {
     "hold.release": _hold_release,
     "deletion.request": _deletion_request,
     "deletion": _deletion,
+    "disc.burn": _disc_burn,
     "user.add": _user_add,
     "user.disable": _user_enabled,
     "user.enable": _user_enabled,
