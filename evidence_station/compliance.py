@@ -196,6 +196,12 @@ CASE_SOURCE = (
     "and f.ended_at >= :utc_from and f.ended_at < :utc_to")
 
 
+def counting(duty: str) -> str:
+    """Event duties count registrations (two viewings of one clip are two); the others
+    count distinct clips, devices or cases."""
+    return "count(*)" if duty in EVENT_SOURCES else "count(distinct item)"
+
+
 def source_sql(duty: str) -> str:
     """The row source behind one duty: (item, officer_id, device_id, week)."""
     if duty in CLIP_SETS:
@@ -273,7 +279,7 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
         sql = source_sql(duty.key)
         try:
             rows = db.execute(
-                f"select coalesce(officer_id, ''), coalesce(device_id, ''), count(distinct item) "
+                f"select coalesce(officer_id, ''), coalesce(device_id, ''), {counting(duty.key)} "
                 f"from ({sql}) group by 1, 2", params).fetchall()
         except sqlite3.OperationalError:
             if duty.key != "case_files_late":
@@ -283,7 +289,7 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
         pairs[duty.key] = {(officer, device): count for officer, device, count in rows}
         if duty.basis in ("clip", "event"):
             weekly[duty.key] = dict(db.execute(
-                f"select week, count(distinct item) from ({sql}) where week is not null "
+                f"select week, {counting(duty.key)} from ({sql}) where week is not null "
                 "group by week", params).fetchall())
     officers = sorted({pair[0] for counted in pairs.values() for pair in counted})
     devices = sorted({pair[1] for counted in pairs.values() for pair in counted})
@@ -302,12 +308,14 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
         # a device or case shared by two officers is one device or case for the unit
         unit.counts[duty.key] = None if counted is None else _unit_count(db, duty.key, params)
     tables["unit"].append(unit)
-    weeks = sorted({week for series in weekly.values() for week in series})
+    monday = options.start - timedelta(days=options.start.weekday())
+    weeks = [(monday + timedelta(weeks=n)).isoformat()
+             for n in range((options.end - monday).days // 7 + 1)]  # empty weeks show as 0
     return Report(station, options, tables, weeks, weekly, wired)
 
 
 def _unit_count(db: sqlite_utils.Database, duty: str, params: Mapping[str, Any]) -> int:
-    return int(db.execute(f"select count(distinct item) from ({source_sql(duty)})",
+    return int(db.execute(f"select {counting(duty)} from ({source_sql(duty)})",
                           dict(params)).fetchone()[0])
 
 

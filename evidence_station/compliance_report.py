@@ -132,7 +132,7 @@ def render_html(db: sqlite_utils.Database, report: Report, lang: str, checkpoint
     return _templates().get_template("compliance_report.html").render(
         **context(report, lang, lambda group, key, duty: "#" + anchor(group, key, duty)),
         plots=weekly_plots(report, lang), appendix=appendix, checkpoint=checkpoint,
-        made=made.isoformat(timespec="seconds"))
+        made=made.astimezone(report.options.zone).isoformat(timespec="seconds"))
 
 
 def render_csv(report: Report, lang: str) -> str:
