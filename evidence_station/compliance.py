@@ -358,3 +358,21 @@ def anchor(group: str, key: str, duty: str) -> str:
     """The HTML id of a cell's appendix entry (keys may hold any characters)."""
     safe = "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in key) or "_"
     return f"cell-{group}-{safe}-{duty}"
+
+
+def item_rows(db: sqlite_utils.Database, basis: str, found: list[str]) -> list[dict[str, Any]]:
+    """What the filtered list shows of each item: a clip's device, officer and times; a
+    device's last docking and card; a case number as it is."""
+    if not found:
+        return []
+    marks = ", ".join("?" for _ in found)
+    if basis in ("clip", "event"):
+        sql = ("select clip_id id, device_id, officer_id, recorded_at, ingested_at, deleted_at "
+               f"from clips where clip_id in ({marks}) order by clip_id")
+    elif basis == "device":
+        sql = ("select device_id id, device_id, officer_id, last_docked, last_seen, "
+               f"storage_total, storage_free from devices where device_id in ({marks}) "
+               "order by device_id")
+    else:
+        return [{"id": item} for item in found]
+    return [dict(row) for row in db.query(sql, found)]

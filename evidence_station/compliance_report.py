@@ -30,13 +30,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "as_of": ("截至", "As of"),
     "made": ("生成时间", "Made"),
     "basis": ("统计口径", "How it is counted"),
-    "basis.clip": ("录像类指标按录制时间（本站时区；无录制时间的按入库时间）统计期间内的录像，判定截至报告日期。",
+    "basis.clip": ("录像类指标按录制时间（本站时区；无录制时间的按入库时间）统计期间内的录像，"
+                   "判定截至报告日期。",
                    "Recording figures count the period's recordings (recorded time in the station's "
                    "zone; ingest time where there is none), judged as of the report date."),
     "basis.event": ("调阅、复制、对外提供与删除按登记时间统计，计入该录像的警号与产品序号。",
                     "Viewings, copies, releases and deletions count by their own time, attributed to "
                     "the clip's officer and device."),
-    "basis.device": ("记录仪指标按截至报告日期的状态统计：{idle} 天未接入；最近一次接入时存储已用超过 {pct}%。",
+    "basis.device": ("记录仪指标按截至报告日期的状态统计：{idle} 天未接入；"
+                     "最近一次接入时存储已用超过 {pct}%。",
                      "Device figures are the state as of the report date: not docked for {idle} days; "
                      "card more than {pct}% full at the last docking."),
     "basis.unlabelled": ("逾期未标注：入库超过 {days} 天仍无案号、当事人、承办人。",
@@ -64,7 +66,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "plot.week": ("周（周一）", "week (Monday)"),
     "plot.count": ("数量", "count"),
     "appendix": ("附录：各项数字对应的录像", "Appendix: the clips behind each figure"),
-    "appendix.more": ("另有 {count} 项未列出（见 CSV 或网页）", "{count} more not listed (see the CSV or the web page)"),
+    "appendix.more": ("另有 {count} 项未列出（见 CSV 或网页）",
+                      "{count} more not listed (see the CSV or the web page)"),
     "back": ("返回表格", "back to the tables"),
     "checkpoint": ("当前签名检查点", "Current signed checkpoint"),
     "no_rows": ("期间内没有录像", "No recordings in the period"),
@@ -109,7 +112,7 @@ def context(report: Report, lang: str, link: Callable[[str, str, str], str]) -> 
     """What both templates need: the tables, the words, and how a cell links."""
     options = report.options
     return {
-        "report": report, "duties": DUTIES, "groups": GROUPS, "lang": lang,
+        "report": report, "duties": DUTIES, "groups": GROUPS,
         "tt": lambda key, **values: text(key, lang, **values), "link": link,
         "pct": lambda value: "" if value is None else f"{value * 100:.1f}%",
         "notes": [text("basis.clip", lang), text("basis.event", lang),
@@ -130,7 +133,7 @@ def render_html(db: sqlite_utils.Database, report: Report, lang: str, checkpoint
         appendix.append({"id": anchor(group, row.key, duty), "group": group, "key": row.key,
                          "duty": DUTY[duty], "items": listed, "more": total - len(listed)})
     return _templates().get_template("compliance_report.html").render(
-        **context(report, lang, lambda group, key, duty: "#" + anchor(group, key, duty)),
+        lang=lang, **context(report, lang, lambda group, key, duty: "#" + anchor(group, key, duty)),
         plots=weekly_plots(report, lang), appendix=appendix, checkpoint=checkpoint,
         made=made.astimezone(report.options.zone).isoformat(timespec="seconds"))
 

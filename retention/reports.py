@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.ticker import MaxNLocator
 
 from retention.policy import add_months
 
@@ -91,7 +92,7 @@ def line_plot(labels: Sequence[str], series: Mapping[str, Sequence[int]], title:
     axes.set_title(title)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="x", rotation=45, labelsize=8)
     if len(series) > 1:
         axes.legend(fontsize=8)

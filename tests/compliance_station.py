@@ -118,8 +118,8 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Built:
     clock.set(local(2026, 11, 20, 9, 0))
     run("access", "view", b1, "--viewer", "赵六", "--approver", "wang", "--reason", "复核")
     admin("wang", "access", "copy", b2, "--outside", "--copier", "wang", "--reason", "律师申请")
-    request = [json.loads(line) for line in (data / "ledger" / "events.jsonl").read_text()
-               .splitlines() if '"access.release.request"' in line][0]["seq"]
+    request = next(json.loads(line) for line in (data / "ledger" / "events.jsonl").read_text()
+                   .splitlines() if '"access.release.request"' in line)["seq"]
     admin("sun", "access", "approve", str(request))
     admin("wang", "access", "copy", "--request", str(request), "--out", str(tmp_path / "release"))
     # CAM-C: in time, unlabelled; one clip deleted after retention

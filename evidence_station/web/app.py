@@ -18,7 +18,7 @@ from evidence_station.casework.identities import IdentityStore
 from evidence_station.casework.logins import LoginSessions, sessions_path
 from evidence_station.config import Config
 from evidence_station.web.deps import NotLoggedIn, WebContext
-from evidence_station.web.routes import admin, clips, ledger, review, session
+from evidence_station.web.routes import admin, clips, compliance, dashboard, dock, ledger, review, session
 from evidence_station.web.routes.session import local_path
 from evidence_station.web.throttle import LoginThrottle
 from hashing.durable import write_file_durably
@@ -56,5 +56,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         return RedirectResponse("/login", status_code=303)
 
     for area in (session, clips, review, ledger, admin):
+        app.include_router(area.router)
+    for area in (compliance, dock, dashboard):  # issue 19: R15 report, dock screen, dashboard
         app.include_router(area.router)
     return app
