@@ -356,7 +356,8 @@ def cells(report: Report) -> Iterator[tuple[str, Row, str]]:
 
 def anchor(group: str, key: str, duty: str) -> str:
     """The HTML id of a cell's appendix entry (keys may hold any characters)."""
-    safe = "".join(ch if ch.isalnum() else f"_{ord(ch):x}_" for ch in key) or "_"
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else f"_{ord(ch):x}_"
+                   for ch in key) or "_"
     return f"cell-{group}-{safe}-{duty}"
 
 

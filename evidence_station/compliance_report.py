@@ -127,8 +127,6 @@ def render_html(db: sqlite_utils.Database, report: Report, lang: str, checkpoint
                 made: datetime) -> str:
     appendix = []
     for group, row, duty in cells(report):
-        if duty == "recordings" and group != "unit":
-            continue  # every recording of an officer is in the unit's list
         listed, total = items(db, report.options, duty, group, row.key, limit=APPENDIX_LIMIT)
         appendix.append({"id": anchor(group, row.key, duty), "group": group, "key": row.key,
                          "duty": DUTY[duty], "items": listed, "more": total - len(listed)})

@@ -86,6 +86,8 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Built:
     for name in ("wang", "sun"):
         run("user", "add", name, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
     run("user", "add", "zhao", "--role", "auditor", "--password-stdin", stdin=PASSWORD + "\n")
+    run("user", "add", "zhou", "--role", "officer", "--officer-id", "100001", "--password-stdin",
+        stdin=PASSWORD + "\n")
     # CAM-A: recorded a week before docking, with a restart 30 s after the first clip
     start_a = local(2026, 10, 26, 9, 0)
     cam_a = camera(tmp_path / "cam-a", "CAM-A", "100001", start_a, 3, 100, restart_after_first=True)
@@ -135,3 +137,10 @@ def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Built:
     admin("sun", "delete", clips["CAM-C"][1], "--approve")
     clock.set(local(2027, 3, 1, 9, 0))
     return Built(data, clock, clips)
+
+
+@pytest.fixture(scope="session")
+def compliance_station(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Built once per test run (about 25 s); tests only read it or add report events."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return build(tmp_path_factory.mktemp("compliance"), monkeypatch)
