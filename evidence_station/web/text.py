@@ -65,6 +65,9 @@ WEB_TEXT: dict[str, tuple[str, str]] = {
 # Issue 19: the compliance report, the dock screen and the admin dashboard.
 WEB_TEXT.update({
     "nav.reports": ("合规报告", "Compliance"),
+    "col.seq": ("序号", "Seq"),
+    "access.kind.view": ("调阅", "view"),
+    "access.kind.copy": ("复制", "copy"),
     "nav.dashboard": ("概览", "Dashboard"),
     "nav.dock": ("接入屏", "Dock screen"),
     "col.deleted": ("删除时间", "Deleted"),
