@@ -41,7 +41,7 @@ def catalog(built: Built) -> sqlite_utils.Database:
 
 
 def test_options_refuse_a_backwards_period_and_bad_thresholds() -> None:
-    with pytest.raises(ComplianceError, match="ends .* before it starts"):
+    with pytest.raises(ComplianceError, match=r"ends .* before it starts"):
         options("2027-01-02", "2027-01-01")
     with pytest.raises(ComplianceError, match="card_full_pct must be between 1 and 100"):
         options(card_full_pct=0)

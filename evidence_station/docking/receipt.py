@@ -71,7 +71,8 @@ def render_text(receipt: Receipt, lang: Lang) -> str:
         sha = item["sha256"] or t("receipt.already", lang)
         lines.append(f"{item['status']:<10} {human_bytes(item['size']):>10}  {sha}  {item['path']}")
     for problem in receipt.problems:
-        lines.append(f"{t('receipt.not_taken', lang):<10} {'':>10}  {problem['reason']}: {problem['detail']}  "
+        lines.append(f"{t('receipt.not_taken', lang):<10} {'':>10}  {problem['reason']}: "
+                     f"{problem['detail']}  "
                      f"{problem['path']}")
     lines += ["", t("summary.safe" if receipt.safe_to_unplug else "summary.unsafe", lang)]
     if receipt.reason:
