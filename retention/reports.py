@@ -87,7 +87,9 @@ def line_plot(labels: Sequence[str], series: Mapping[str, Sequence[int]], title:
         if bars:
             axes.bar(list(labels), list(values), color="#1f3b63", label=name)
         else:
-            axes.plot(list(labels), list(values), marker="o", label=name,
+            # distinct markers and dashes: equal series must not hide one another
+            axes.plot(list(labels), list(values), label=name, marker="osD^v"[index % 5],
+                      linestyle=["-", "--", "-.", ":", "-"][index % 5], markersize=7 - index,
                       color=["#8a3b12", "#1f3b63", "#3b7d3b", "#7a4fa3", "#b08a00"][index % 5])
     axes.set_title(title)
     axes.set_xlabel(xlabel)

@@ -18,17 +18,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
+from evidence_station.clock import SYSTEM_CLOCK, Clock, FixedClock
 from evidence_station.config import Config, load_config
 from evidence_station.demo import make_demo_camera
 from evidence_station.docking.status import DockStatus, StatusBoard
 from evidence_station.web.app import create_app
-from tests.compliance_station import AS_OF, PASSWORD, PERIOD, Built, compliance_station
+from tests.compliance_station import AS_OF, PASSWORD, PERIOD, ZONE, Built, compliance_station
 from tests.docking_helpers import DaemonProcess, write_config
 
 __all__ = ["compliance_station"]
@@ -54,10 +56,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(data: Path, config: Config) -> Iterator[str]:
+def serve(data: Path, config: Config, clock: Clock = SYSTEM_CLOCK) -> Iterator[str]:
     """The web UI in a thread of this process, on 127.0.0.1 (the station's own screen)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(data, config), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(data, config, clock), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -96,7 +98,9 @@ def test_compliance_report_and_dashboard(compliance_station: Built) -> None:
 
     built = compliance_station
     period = f"from={PERIOD[0]}&to={PERIOD[1]}&as_of={AS_OF}"
-    with serve(built.data, load_config(None)) as base, browser() as page:
+    # the day after CAM-C docked: the last 14 days hold CAM-B's and CAM-C's intake
+    clock = FixedClock(datetime(2026, 11, 17, 9, 0, tzinfo=ZONE))
+    with serve(built.data, load_config(None), clock) as base, browser() as page:
         log_in(page, base, "zhao")
         page.click("header a[href='/reports/compliance']")
         expect(page.locator("h1")).to_have_text("执法全过程记录合规报告")
@@ -121,6 +125,7 @@ def test_compliance_report_and_dashboard(compliance_station: Built) -> None:
         page.goto(f"{base}/lang/zh")
         page.goto(f"{base}/dashboard")
         expect(page.locator("#review .big")).to_have_text("13")
+        expect(page.locator("#days-left")).not_to_have_text("∞")  # intake measured
         expect(page.locator("#scrub")).to_contain_text("本站未启用定期校验")
         expect(page.locator("#replication")).to_contain_text("本站未启用复制")
         shot(page, "dashboard-zh.png")

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from evidence_station.casework.accounts import AccountStore
 from evidence_station.casework.identities import IdentityStore
 from evidence_station.casework.logins import LoginSessions, sessions_path
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.web.deps import NotLoggedIn, WebContext
 from evidence_station.web.routes import admin, clips, compliance, dashboard, dock, ledger, review, session
@@ -36,7 +37,7 @@ def _secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(data_dir: Path, config: Config) -> FastAPI:
+def create_app(data_dir: Path, config: Config, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     app = FastAPI(title="evidence-station", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SessionMiddleware, secret_key=_secret(data_dir), same_site="strict",
                        max_age=int(config.web.lifetime_hours * 3600), session_cookie="es_session")
@@ -47,7 +48,7 @@ def create_app(data_dir: Path, config: Config) -> FastAPI:
         accounts=AccountStore(data_dir / "accounts.sqlite"),
         identities=IdentityStore(data_dir / "identities.sqlite"),
         logins=LoginSessions(sessions_path(data_dir)),
-        throttle=LoginThrottle(config.web.login_failures_per_minute))
+        throttle=LoginThrottle(config.web.login_failures_per_minute), clock=clock)
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, exc: NotLoggedIn) -> Response:

@@ -24,6 +24,7 @@ from evidence_station.casework.logins import LoginSession, LoginSessions
 from evidence_station.casework.rules import can
 from evidence_station.catalog import Catalog
 from evidence_station.client import submit_as
+from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import EvidenceStationError
 from evidence_station.station import Layout, Station
@@ -46,6 +47,7 @@ class WebContext:
     identities: IdentityStore
     logins: LoginSessions
     throttle: LoginThrottle
+    clock: Clock = SYSTEM_CLOCK  # "now" of the pages (as-of, intake); tests pin it
     _accounts_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -59,7 +61,7 @@ class WebContext:
     @contextmanager
     def station(self) -> Iterator[Station]:
         """A read-only station for one request (readers never take the writer lock)."""
-        opened = Station.open(self.data_dir, self.config)
+        opened = Station.open(self.data_dir, self.config, clock=self.clock)
         try:
             yield opened
         finally:
