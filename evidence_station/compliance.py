@@ -147,21 +147,22 @@ def _in(kinds: tuple[str, ...]) -> str:
 # Each clip duty is a set of clip ids; each event duty a row source with its own time.
 # Every source yields (item, officer_id, device_id, week); `item` is a clip id or a device id.
 _PERIOD = "select p.clip_id item, p.officer_id, p.device_id, p.week from temp.cr_period p"
-CLIP_SETS: dict[str, str] = {
-    "recordings": "select clip_id from temp.cr_period",
-    **{key: f"select clip_id from review where kind in {_in(kinds)}"
-       for key, kinds in FLAG_KINDS.items()},
-    "unanalysed": "select clip_id from temp.cr_period where clip_id not in "
-                  "(select clip_id from analysis)",
-    "unlabelled": "select c.clip_id from clips c where c.deleted_at is null "
-                  "and c.ingested_at < :labelled_by "
-                  "and not exists (select 1 from labels l where l.clip_id = c.clip_id)",
-    "no_disc": "select e.clip_id from evidence e join clips c on c.clip_id = e.clip_id "
-               "where c.deleted_at is null "
-               "and not exists (select 1 from disc_clips d where d.clip_id = e.clip_id)",
-    "no_transcript": "select e.clip_id from evidence e join analysis a on a.clip_id = e.clip_id "
-                     "where json_extract(a.media, '$.kind') = 'audio' "
-                     "and coalesce(e.transcript, '') = '' and coalesce(a.transcript, '') = ''",
+# Each clip duty is a condition on one row ``p`` of the period table, looked up through the
+# catalog's indexes (review.clip_id, the primary keys of labels, evidence and analysis,
+# disc_clips.clip_id): one pass over the period's clips evaluates every duty at once.
+CLIP_CONDITIONS: dict[str, str] = {
+    "recordings": "1",
+    **{key: "exists (select 1 from review r where r.clip_id = p.clip_id "
+            f"and r.kind in {_in(kinds)})" for key, kinds in FLAG_KINDS.items()},
+    "unanalysed": "not exists (select 1 from analysis a where a.clip_id = p.clip_id)",
+    "unlabelled": "p.deleted_at is null and p.ingested_at < :labelled_by "
+                  "and not exists (select 1 from labels l where l.clip_id = p.clip_id)",
+    "no_disc": "p.deleted_at is null "
+               "and exists (select 1 from evidence e where e.clip_id = p.clip_id) "
+               "and not exists (select 1 from disc_clips d where d.clip_id = p.clip_id)",
+    "no_transcript": "exists (select 1 from evidence e join analysis a on a.clip_id = e.clip_id "
+                     "where e.clip_id = p.clip_id and json_extract(a.media, '$.kind') = 'audio' "
+                     "and coalesce(e.transcript, '') = '' and coalesce(a.transcript, '') = '')",
 }
 _EVENT_WEEK = "date(x.{time}, :shift, 'weekday 0', '-6 days')"
 EVENT_SOURCES: dict[str, str] = {
@@ -204,10 +205,8 @@ def counting(duty: str) -> str:
 
 def source_sql(duty: str) -> str:
     """The row source behind one duty: (item, officer_id, device_id, week)."""
-    if duty in CLIP_SETS:
-        if duty == "recordings":
-            return _PERIOD
-        return _PERIOD + f" where p.clip_id in ({CLIP_SETS[duty]})"
+    if duty in CLIP_CONDITIONS:
+        return _PERIOD + f" where {CLIP_CONDITIONS[duty]}"
     if duty in EVENT_SOURCES:
         return EVENT_SOURCES[duty]
     if duty in DEVICE_SOURCES:
@@ -221,12 +220,13 @@ def _fill_period(db: sqlite_utils.Database, params: Mapping[str, Any]) -> None:
     """One scan of the clips table: the period's recordings with their week (Monday)."""
     conn = db.conn
     was_open = conn.in_transaction
-    conn.execute("create temp table if not exists cr_period (clip_id text primary key, "
-                 "officer_id text, device_id text, day text, week text)")
-    conn.execute("delete from temp.cr_period")
+    conn.execute("drop table if exists temp.cr_period")
+    conn.execute("create temp table cr_period (clip_id text primary key, officer_id text, "
+                 "device_id text, day text, week text, ingested_at text, deleted_at text)")
     conn.execute(
         "insert into temp.cr_period select clip_id, officer_id, device_id, day, "
-        "date(day, 'weekday 0', '-6 days') from (select clip_id, officer_id, device_id, "
+        "date(day, 'weekday 0', '-6 days'), ingested_at, deleted_at from (select clip_id, "
+        "officer_id, device_id, ingested_at, deleted_at, "
         "coalesce(substr(recorded_at, 1, 10), date(ingested_at, :shift)) day from clips "
         "where (recorded_at >= :local_from and recorded_at < :local_to) or "
         "(recorded_at is null and ingested_at >= :utc_from and ingested_at < :utc_to))",
@@ -273,8 +273,22 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
     weekly: dict[str, dict[str, int]] = {}
     wired = {duty.key: True for duty in DUTIES}
     wired["case_files_late"] = _case_files_present(db)
+    clip_duties = [duty.key for duty in DUTIES if duty.basis == "clip"]
+    # every clip duty in one pass over the period: counts per (officer, device, week)
+    per_week = db.execute(
+        "select coalesce(officer_id, ''), coalesce(device_id, ''), week, "
+        + ", ".join(f"sum(case when {CLIP_CONDITIONS[key]} then 1 else 0 end)" for key in clip_duties)
+        + " from temp.cr_period p group by 1, 2, 3", params).fetchall()
+    for index, key in enumerate(clip_duties):
+        by_pair: dict[tuple[str, str], int] = {}
+        series: dict[str, int] = {}
+        for officer, device, week, *values in per_week:
+            by_pair[(officer, device)] = by_pair.get((officer, device), 0) + values[index]
+            series[week] = series.get(week, 0) + values[index]
+        pairs[key] = by_pair
+        weekly[key] = series
     for duty in DUTIES:
-        if not wired[duty.key]:
+        if not wired[duty.key] or duty.basis == "clip":
             continue
         sql = source_sql(duty.key)
         try:
@@ -305,8 +319,10 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
     unit = Row("unit", station)
     for duty in DUTIES:
         counted = pairs.get(duty.key)
-        # a device or case shared by two officers is one device or case for the unit
-        unit.counts[duty.key] = None if counted is None else _unit_count(db, duty.key, params)
+        # a case shared by two officers is one case for the unit; a clip or a device is in
+        # one (officer, device) pair, a registration is counted where it happened
+        unit.counts[duty.key] = None if counted is None else (
+            _unit_count(db, duty.key, params) if duty.basis == "case" else sum(counted.values()))
     tables["unit"].append(unit)
     monday = options.start - timedelta(days=options.start.weekday())
     weeks = [(monday + timedelta(weeks=n)).isoformat()
@@ -320,13 +336,15 @@ def _unit_count(db: sqlite_utils.Database, duty: str, params: Mapping[str, Any])
 
 
 def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, key: str, *,
-          limit: int = 200, offset: int = 0) -> tuple[list[str], int]:
+          limit: int = 200, offset: int = 0, fill: bool = True) -> tuple[list[str], int]:
     """The clips (or devices, or case numbers) behind one cell, and how many there are:
-    what a cell of the report links to."""
+    what a cell of the report links to. ``fill=False`` reuses the period table the last
+    ``gather`` or ``items`` on this connection filled for the same options."""
     if group not in GROUPS:
         raise ComplianceError(f"no such group {group!r}; one of: {', '.join(GROUPS)}")
     params = options.params()
-    _fill_period(db, params)
+    if fill:
+        _fill_period(db, params)
     sql = source_sql(duty)
     where, values = "", dict(params)
     if group in ("officer", "device"):
@@ -343,6 +361,30 @@ def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, ke
             raise
         return [], 0
     return found, total
+
+
+def cell_items(db: sqlite_utils.Database, options: Options, duty: str, group: str, *,
+               limit: int) -> dict[str, tuple[list[str], int]]:
+    """The first ``limit`` items of every cell of one duty and group, and each cell's
+    number of distinct items, in one query (a window per cell), after ``gather`` filled the
+    period: the file's appendix without one query per cell."""
+    column = {"officer": "coalesce(officer_id, '')", "device": "coalesce(device_id, '')",
+              "unit": "''"}[group]
+    sql = (f"select cell, item, total from (select cell, item, "
+           "row_number() over (partition by cell order by item) n, "
+           "count(*) over (partition by cell) total from "
+           f"(select distinct {column} cell, item from ({source_sql(duty)}))) where n <= :limit "
+           "order by cell, item")
+    found: dict[str, tuple[list[str], int]] = {}
+    try:
+        rows = db.execute(sql, {**options.params(), "limit": int(limit)}).fetchall()
+    except sqlite3.OperationalError:
+        if duty != "case_files_late":
+            raise
+        return found
+    for cell, item, total in rows:
+        found.setdefault(cell, ([], int(total)))[0].append(str(item))
+    return found
 
 
 def cells(report: Report) -> Iterator[tuple[str, Row, str]]:

@@ -18,7 +18,18 @@ from typing import Any
 import sqlite_utils
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from evidence_station.compliance import DUTIES, DUTY, GROUPS, Options, Report, anchor, cells, gather, items
+from evidence_station.compliance import (
+    DUTIES,
+    DUTY,
+    GROUPS,
+    Options,
+    Report,
+    anchor,
+    cell_items,
+    cells,
+    gather,
+    items,
+)
 from evidence_station.pdf import html_to_pdf
 from hashing.durable import write_file_durably
 
@@ -126,10 +137,14 @@ def context(report: Report, lang: str, link: Callable[[str, str, str], str]) -> 
 def render_html(db: sqlite_utils.Database, report: Report, lang: str, checkpoint: str,
                 made: datetime) -> str:
     appendix = []
-    for group, row, duty in cells(report):
-        listed, total = items(db, report.options, duty, group, row.key, limit=APPENDIX_LIMIT)
+    listed: dict[tuple[str, str], dict[str, tuple[list[str], int]]] = {}
+    for group, row, duty in cells(report):  # gather() filled the period table
+        if (duty, group) not in listed:
+            listed[(duty, group)] = cell_items(db, report.options, duty, group,
+                                               limit=APPENDIX_LIMIT)
+        found, total = listed[(duty, group)].get("" if group == "unit" else row.key, ([], 0))
         appendix.append({"id": anchor(group, row.key, duty), "group": group, "key": row.key,
-                         "duty": DUTY[duty], "items": listed, "more": total - len(listed)})
+                         "duty": DUTY[duty], "items": found, "more": total - len(found)})
     return _templates().get_template("compliance_report.html").render(
         lang=lang, **context(report, lang, lambda group, key, duty: "#" + anchor(group, key, duty)),
         plots=weekly_plots(report, lang), appendix=appendix, checkpoint=checkpoint,
@@ -166,7 +181,7 @@ def render_items_csv(db: sqlite_utils.Database, report: Report) -> str:
         offset = 0
         while True:
             listed, _ = items(db, report.options, duty.key, "unit", unit.key, limit=10_000,
-                              offset=offset)
+                              offset=offset, fill=False)
             writer.writerows([duty.key, duty.rule, item] for item in listed)
             if len(listed) < 10_000:
                 break
