@@ -8,10 +8,12 @@ footage, what was deleted, which case files are late and which devices were not 
 or came back with a full card. Each figure is a count of clips (or devices) that the
 report can list, so every cell links to what is behind it.
 
-Everything is aggregated in SQLite (one scan of the period's clips into a temporary
-table, then one grouped query per duty), never in Python loops over clips: the catalog
-holds 10^5–10^6 clips. Python only adds up the (officer, device) pairs, of which there
-are as many as cameras. The temporary table lives in the connection's temp schema, so a
+Everything is aggregated in SQLite, never in Python loops over clips: the catalog holds
+10^5–10^6 clips. One scan of the clips table fills a temporary table with the period's
+clips; one grouped pass over it evaluates every clip duty at once (each a condition that
+looks its clip up through the catalog's indexes), grouped by (officer, device, week); one
+grouped query per event or device duty. Python only adds up those groups, of which there
+are about as many as cameras times weeks. The temporary table lives in the connection's temp schema, so a
 reader writes nothing to the catalog and takes no writer lock.
 
 "Per unit" is the station: a catalog holds one unit's footage; the fleet-wide catalog
