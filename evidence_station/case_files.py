@@ -19,6 +19,8 @@ from evidence_station.errors import RefusedError
 from evidence_station.identity import Actor
 from evidence_station.station import Station
 from retention.case_files import (
+    FORMED_LATE,
+    LATE,
     CaseFacts,
     CaseFileState,
     case_file_state,
@@ -78,6 +80,14 @@ def case_states(station: Station, *, as_of: date | None = None,
     calendar = calendar_of(station)
     return [case_file_state(facts, day, calendar.is_workday)
             for facts in case_facts(station, case_number)]
+
+
+def late_cases(station: Station, as_of: date) -> tuple[tuple[str, str], ...]:
+    """R14 for the compliance report (R15): every case whose case file was late as of
+    ``as_of`` — not formed by its last day, or formed after it — with that last day."""
+    return tuple((state.case_number, state.deadline.isoformat())
+                 for state in case_states(station, as_of=as_of)
+                 if state.state in (LATE, FORMED_LATE) and state.deadline is not None)
 
 
 def state_dict(state: CaseFileState) -> dict[str, Any]:

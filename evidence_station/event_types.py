@@ -70,7 +70,7 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               ("deletion_requests",)),
     EventType("deletion", "R11: the tombstone; the file is removed, the hash stays",
               ("deletions", "clips", "deletion_requests")),
-    EventType("disc.burn", "R7: an evidence disc burned and read back"),
+    EventType("disc.burn", "R7: an evidence disc burned and read back", ("disc_clips",)),
     EventType("disc.verify", "R7: an evidence disc read back and verified"),
     # R14 case files
     EventType("case.end", "R14: a clerk recorded the day a case's enforcement ended",

@@ -194,6 +194,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+# Issue 19 (language): the docking receipt's labels, one language at a time.
+MESSAGES.update({
+    "receipt.station": ("工作站", "Station"),
+    "receipt.session": ("会话", "Session"),
+    "receipt.port": ("接口", "Port"),
+    "receipt.device": ("产品序号", "Device"),
+    "receipt.officer": ("警号", "Officer"),
+    "receipt.issued": ("出具时间", "Issued"),
+    "receipt.checkpoint": ("签名检查点", "Signed checkpoint"),
+    "receipt.verifier_key": ("验证公钥", "Verifier key"),
+    "receipt.handed_by": ("交出人（警号）", "Handed over by (officer)"),
+    "receipt.received_by": ("接收人", "Received by (clerk)"),
+    "receipt.already": ("（已在存储中：见此前的回执）", "(already in the store: see the earlier receipt)"),
+    "receipt.not_taken": ("未入库", "NOT TAKEN"),
+})
+
+
 def detect_lang(option: str | None, environ: dict[str, str] | None = None) -> Lang:
     env = os.environ if environ is None else environ
     if option in ("zh", "en"):

@@ -286,6 +286,17 @@ def _scrub_pass(catalog: Catalog, event: Event) -> None:
         pk="seq", replace=True)
 
 
+def _disc_burn(catalog: Catalog, event: Event) -> None:
+    """R7: which clips are on which burned disc (the compliance report's "evidence without
+    a disc" reads this instead of scanning the ledger)."""
+    fields = event.fields
+    catalog.table("disc_clips").insert_all(
+        ({"id": f"{event.seq}:{clip_id}", "seq": event.seq, "clip_id": clip_id,
+          "case_number": fields.get("case_number"), "volume_id": fields.get("volume_id"),
+          "verified": int(bool(fields.get("verified"))), "burned_at": fields["time"]}
+         for clip_id in fields.get("clip_ids", [])), pk="id", replace=True)
+
+
 PROJECTORS: dict[str, Projector] = {
     "station.init": _station_init,
     "dock": _dock,
@@ -309,6 +320,7 @@ PROJECTORS: dict[str, Projector] = {
     "hold.release": _hold_release,
     "deletion.request": _deletion_request,
     "deletion": _deletion,
+    "disc.burn": _disc_burn,
     "user.add": _user_add,
     "user.disable": _user_enabled,
     "user.enable": _user_enabled,

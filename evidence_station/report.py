@@ -1,14 +1,17 @@
 """Admin reports (R15): gather the figures from the station, build with
-``retention.reports``, write HTML and PDF, and record that the report was made."""
+``retention.reports`` (retention) or ``compliance_report`` (compliance), write HTML and
+PDF (and CSV), and record that the report was made."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from evidence_station.casework.retention import as_of, clip_facts, policy_of, today
 from evidence_station.casework.service import expired_now
+from evidence_station.compliance import Options
 from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
 from hashing.durable import make_directories_durably, write_file_durably
@@ -36,17 +39,6 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
             expiries=[s.expires for s in states if s.expires and not s.held],
             expired=expired_now(station, day), holds=holds, requests=requests,
             deletions=catalog.casework.deletions(), checkpoint=_checkpoint(station))
-    if kind == "compliance":
-        flags = catalog.flags.review()
-        drifts = catalog.footage.drifts()
-        access = catalog.casework.access_register()
-        totals = {"clips": catalog.counts()["clips"], "open flags": len(flags),
-                  **{kind: count for kind, count in Counter(f["kind"] for f in flags).items()},
-                  "views": sum(1 for a in access if a["kind"] == "view"),
-                  "copies": sum(1 for a in access if a["kind"] == "copy")}
-        return reports.compliance_report(station=station.name, today=day, flags=flags,
-                                         drifts=drifts, access=access, totals=totals,
-                                         checkpoint=_checkpoint(station))
     raise ValueError(f"unknown report {kind!r}")
 
 
@@ -57,3 +49,11 @@ def write_report(station: Station, kind: str, out: Path, now: datetime | None = 
     write_file_durably(html_path, build(station, kind, now).encode())
     html_to_pdf(html_path, pdf_path)
     return html_path, pdf_path
+
+
+def write_compliance(station: Station, out: Path, options: Options, lang: str) -> Sequence[Path]:
+    """R15: FILE.html, FILE.pdf, FILE.csv, FILE-items.csv (see ``compliance_report``)."""
+    from evidence_station import compliance_report
+
+    return compliance_report.write(station.catalog.db, station.name, options, lang, out,
+                                   _checkpoint(station), station.clock.now())

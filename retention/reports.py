@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from jinja2 import Environment, PackageLoader, select_autoescape
+from matplotlib.ticker import MaxNLocator
 
 from retention.policy import add_months
 
@@ -78,13 +79,23 @@ def retention_report(*, station: str, today: date, classes: Mapping[str, int],
                   checkpoint=checkpoint)
 
 
-def compliance_report(*, station: str, today: date, flags: Sequence[Mapping[str, Any]],
-                      drifts: Sequence[float], access: Sequence[Mapping[str, Any]],
-                      totals: Mapping[str, int], checkpoint: str) -> str:
-    by_kind = Counter(str(flag["kind"]) for flag in flags)
-    flag_plot = bar_plot(sorted(by_kind.items()), "待复核事项 Review flags by kind", "数量 count")
-    drift_plot = histogram([d / 60 for d in drifts], "记录仪时钟偏差 Camera clock drift",
-                           "分钟 minutes (camera − spoken)")
-    return render("report_compliance.html", station=station, today=today, flags=flags,
-                  by_kind=sorted(by_kind.items()), flag_plot=flag_plot, drift_plot=drift_plot,
-                  access=access, totals=totals, checkpoint=checkpoint)
+def line_plot(labels: Sequence[str], series: Mapping[str, Sequence[int]], title: str,
+              xlabel: str, ylabel: str, *, bars: bool = False) -> str:
+    """Per-week series (R15 compliance report): one line per figure, or bars for one."""
+    figure, axes = plt.subplots(figsize=(8, 3.0))
+    for index, (name, values) in enumerate(series.items()):
+        if bars:
+            axes.bar(list(labels), list(values), color="#1f3b63", label=name)
+        else:
+            # distinct markers and dashes: equal series must not hide one another
+            axes.plot(list(labels), list(values), label=name, marker="osD^v"[index % 5],
+                      linestyle=["-", "--", "-.", ":", "-"][index % 5], markersize=7 - index,
+                      color=["#8a3b12", "#1f3b63", "#3b7d3b", "#7a4fa3", "#b08a00"][index % 5])
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.tick_params(axis="x", rotation=45, labelsize=8)
+    if len(series) > 1:
+        axes.legend(fontsize=8)
+    return _png(figure)

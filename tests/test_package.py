@@ -25,6 +25,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -271,8 +272,11 @@ class DaemonInRoot:
     """The daemon started exactly as the unit says: its ExecStart, its Environment=, as
     the service user, with the runtime dir systemd's RuntimeDirectory= would make."""
 
-    def __init__(self, root: CleanRoot, log: Path) -> None:
-        argv, env = exec_start(root.path, "evidence-station.service")
+    def __init__(self, root: CleanRoot, log: Path, unit: str = "evidence-station.service",
+                 port: int | None = None) -> None:
+        argv, env = exec_start(root.path, unit)
+        if port is not None:  # the web unit's own port may be taken on a shared test host
+            argv[argv.index("--port") + 1] = str(port)
         runtime = root.path / "run/evidence-station"
         runtime.mkdir(mode=0o750, exist_ok=True)
         ids = root("id", "-u", USER).stdout.strip(), root("id", "-g", USER).stdout.strip()
@@ -314,6 +318,12 @@ class DaemonInRoot:
                 self.process.wait()
         self.log.close()
         return self.process.returncode
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def clips(stdout: str) -> list[dict[str, Any]]:
@@ -427,6 +437,20 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
             assert [c["sha256"] for c in clips(inside.stdout)] == [sha256]
             outside = root("evidence-station", "clips", "--json", user="outsider", check=False)
             assert outside.returncode != 0 and sha256 not in outside.stdout
+            # -- the web unit, started as it says: the station's screen shows the dock ------
+            web_port = free_port()
+            web = DaemonInRoot(root, tmp_path / "web.log", "evidence-station-web.service", web_port)
+            try:
+                fetch = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+                         f"'http://127.0.0.1:{web_port}' + sys.argv[1], timeout=5).read().decode())")
+                screen = web.wait_until(["/opt/evidence-station/bin/python3", "-c", fetch, "/dock"],
+                                        lambda out: "可以拔出" in out, timeout=60)
+                assert "inbox:cam-1" in screen
+                login_page = root("/opt/evidence-station/bin/python3", "-c", fetch, "/login").stdout
+                assert 'name="csrf_token"' in login_page
+                report["web_unit"] = f"/dock and /login answered on 127.0.0.1:{web_port}"
+            finally:
+                assert web.stop() == 0, web.output()
             assert daemon.stop() == 0, daemon.output()
             daemon = None
 

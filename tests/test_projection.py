@@ -83,7 +83,8 @@ def _cli(data: Path, clock: FixedClock, *args: str, stdin: str | None = None) ->
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A station where every projected table has rows: ingest, analysis and review, labels,
-    a case end (R14), evidence, access (viewing, copy, release outside), holds, deletion requests and a
+    a case end (R14), evidence and its disc, access (viewing, copy, release outside), holds,
+    deletion requests and a
     deletion, accounts, the device register."""
     base = tmp_path_factory.mktemp("populated")
     data = base / "data"
@@ -104,6 +105,8 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _cli(data, clock, "case", "end", "A-1", "--on", DOCKED.date().isoformat())  # R14 case_files
     _cli(data, clock, "evidence", clips[0], "--collector", "李四", "--collected-at",
          "2026-11-23T09:00", "--location", "人民路", "--fact-to-prove", "占道经营")
+    _cli(data, clock, "disc", "burn", "--case-number", "A-1", "--drive",  # R7: disc_clips
+         f"stdio:{base / 'disc.iso'}", "--media", "cd", "--maker", "王五", "--extractor", "李四")
     _cli(data, clock, "access", "view", clips[0], "--viewer", "王五", "--approver", "wang",
          "--reason", "复核")
     _cli(data, clock, "access", "copy", clips[1], "--copier", "王五", "--approver", "wang",

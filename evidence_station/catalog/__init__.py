@@ -190,6 +190,13 @@ class Catalog:
                                           pk="request_id")
             if self.applied_seq >= 0:
                 self.replay_needed = True  # earlier events may carry ids: project them again
+        if "disc_clips" not in tables:  # R7: clips on burned discs (schema 6, compliance report)
+            self.table("disc_clips").create(
+                {"id": str, "seq": int, "clip_id": str, "case_number": str, "volume_id": str,
+                 "verified": int, "burned_at": str}, pk="id")
+            self.table("disc_clips").create_index(["clip_id"])
+            if self.applied_seq >= 0:
+                self.replay_needed = True  # discs burned before: project them again
         access = self.table("access")
         for column, kind in (("release_request", int), ("done_seq", int), ("manifest_sha256", str)):
             if column not in access.columns_dict:

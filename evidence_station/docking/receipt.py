@@ -62,20 +62,23 @@ def build_receipt(result: SessionResult, *, station: str, port: str, verifier_ke
 
 def render_text(receipt: Receipt, lang: Lang) -> str:
     lines = [t("receipt.title", lang), "=" * 40,
-             f"station {receipt.station}  session {receipt.session_id}  port {receipt.port}",
-             f"device {receipt.device_id}  officer {receipt.officer_id or '-'}  issued {receipt.issued_at}",
+             f"{t('receipt.station', lang)} {receipt.station}  {t('receipt.session', lang)} "
+             f"{receipt.session_id}  {t('receipt.port', lang)} {receipt.port}",
+             f"{t('receipt.device', lang)} {receipt.device_id}  {t('receipt.officer', lang)} "
+             f"{receipt.officer_id or '-'}  {t('receipt.issued', lang)} {receipt.issued_at}",
              ""]
     for item in receipt.files:
-        sha = item["sha256"] or "(already in the store: see the earlier receipt)"
+        sha = item["sha256"] or t("receipt.already", lang)
         lines.append(f"{item['status']:<10} {human_bytes(item['size']):>10}  {sha}  {item['path']}")
     for problem in receipt.problems:
-        lines.append(f"{'NOT TAKEN':<10} {'':>10}  {problem['reason']}: {problem['detail']}  "
+        lines.append(f"{t('receipt.not_taken', lang):<10} {'':>10}  {problem['reason']}: "
+                     f"{problem['detail']}  "
                      f"{problem['path']}")
     lines += ["", t("summary.safe" if receipt.safe_to_unplug else "summary.unsafe", lang)]
     if receipt.reason:
         lines.append(f"{t('session.interrupted', lang)}: {receipt.reason}")
-    lines += ["", "signed checkpoint / 签名检查点:", receipt.checkpoint_note.rstrip("\n"),
-              "", f"verifier key / 验证公钥: {receipt.verifier_key}"]
+    lines += ["", t("receipt.checkpoint", lang) + ":", receipt.checkpoint_note.rstrip("\n"),
+              "", f"{t('receipt.verifier_key', lang)}: {receipt.verifier_key}"]
     return "\n".join(lines) + "\n"
 
 

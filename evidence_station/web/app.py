@@ -19,7 +19,17 @@ from evidence_station.casework.logins import LoginSessions, sessions_path
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.web.deps import NotLoggedIn, WebContext
-from evidence_station.web.routes import admin, cases, clips, ledger, review, session
+from evidence_station.web.routes import (
+    admin,
+    cases,
+    clips,
+    compliance,
+    dashboard,
+    dock,
+    ledger,
+    review,
+    session,
+)
 from evidence_station.web.routes.session import local_path
 from evidence_station.web.throttle import LoginThrottle
 from hashing.durable import write_file_durably
@@ -57,5 +67,7 @@ def create_app(data_dir: Path, config: Config, clock: Clock = SYSTEM_CLOCK) -> F
         return RedirectResponse("/login", status_code=303)
 
     for area in (session, cases, clips, review, ledger, admin):
+        app.include_router(area.router)
+    for area in (compliance, dock, dashboard):  # issue 19: R15 report, dock screen, dashboard
         app.include_router(area.router)
     return app

@@ -47,7 +47,7 @@ class WebContext:
     identities: IdentityStore
     logins: LoginSessions
     throttle: LoginThrottle
-    clock: Clock = SYSTEM_CLOCK  # the station's "now" for what pages judge (R14 day counts)
+    clock: Clock = SYSTEM_CLOCK  # the station's "now" of the pages (R14 day counts, as-of, intake)
     _accounts_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

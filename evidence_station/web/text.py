@@ -79,6 +79,51 @@ WEB_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# Issue 19: the compliance report, the dock screen and the admin dashboard.
+WEB_TEXT.update({
+    "nav.reports": ("合规报告", "Compliance"),
+    "col.seq": ("序号", "Seq"),
+    "access.kind.view": ("调阅", "view"),
+    "access.kind.copy": ("复制", "copy"),
+    "nav.dashboard": ("概览", "Dashboard"),
+    "nav.dock": ("接入屏", "Dock screen"),
+    "col.deleted": ("删除时间", "Deleted"),
+    "col.last_docked": ("最近接入", "Last docked"),
+    "col.card": ("存储已用", "Card used"),
+    "col.ingested": ("入库时间", "Ingested"),
+    "dock.screen": ("记录仪接入状态", "Docking status"),
+    "dock.port": ("接口", "Port"),
+    "dock.files": ("文件", "Files"),
+    "dock.bytes": ("数据量", "Data"),
+    "dock.speed": ("速度", "Speed"),
+    "dock.eta": ("剩余时间", "Time left"),
+    "dock.not_running": ("接入服务未运行或状态不可读", "The docking service is not running (no status)"),
+    "dash.title": ("管理概览", "Admin dashboard"),
+    "dash.integrity": ("完整性告警", "Integrity alarms"),
+    "dash.alarms": ("项未处理告警", "open alarms"),
+    "dash.ledger": ("账本 {size} 条事件，目录已投影 {applied} 条",
+                    "ledger {size} events, catalog projected {applied}"),
+    "dash.review": ("待复核", "Review queue"),
+    "dash.open_flags": ("项待复核", "open flags"),
+    "dash.disk": ("存储空间", "Disk space"),
+    "dash.days_left": ("天（按当前入库量可用）", "days left at the current intake"),
+    "dash.free": ("可用", "Free"),
+    "dash.used": ("已用", "used"),
+    "dash.intake": ("近 {days} 天平均入库", "Intake, last {days} days"),
+    "dash.per_day": ("/天", "/day"),
+    "dash.witness": ("证人联署", "Witnesses"),
+    "dash.cosigned": ("已联署（树大小）", "Cosigned (tree size)"),
+    "dash.ok": ("正常", "OK"),
+    "dash.alarm.refused": ("拒绝联署", "refused"),
+    "dash.alarm.unreachable": ("无法连接", "unreachable"),
+    "dash.scrub": ("定期校验", "Scrub"),
+    "dash.replication": ("异地复制", "Replication"),
+    "dash.absent.witness": ("未配置证人", "No witness configured"),
+    "dash.absent.scrub": ("本站未启用定期校验", "Scrub is not available on this station"),
+    "dash.absent.replication": ("本站未启用复制", "Replication is not available on this station"),
+})
+
+
 def text(key: str, lang: str, **values: object) -> str:
     """Page text; keys not here fall back to the CLI's table (flag names, states)."""
     fallback = key.split(".", 1)[-1]  # an untranslated flag kind shows as itself

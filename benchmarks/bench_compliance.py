@@ -1,0 +1,133 @@
+"""Compliance report (R15) at catalog scale (run on demand:
+``python benchmarks/bench_compliance.py [--clips 100000]``; full size is ``--clips 1000000``).
+
+A real catalog (the station's schema, ``Catalog``) is filled in SQL with ``--clips`` clips
+over one year — 50 officers, 100 devices, review flags, labels, evidence, discs, access
+registrations and deletions in fixed proportions — then the report's queries run for a
+month and for the whole year. The baseline, measured in the same run on the same file,
+is one grouped scan of the clips table (``select officer_id, device_id, count(*) from
+clips group by 1, 2``): the cheapest query that looks at every clip once. Ratios say how
+many such scans a report costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from evidence_station import compliance  # noqa: E402
+from evidence_station.catalog import Catalog  # noqa: E402
+from evidence_station.compliance_report import render_html  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Shanghai")
+YEAR_S = 365 * 86400
+
+
+def fill(catalog: Catalog, clips: int) -> None:
+    """One year of a station's footage, in SQL (seconds, not an ingest run)."""
+    db = catalog.db
+    spread = f"(i * {YEAR_S} / {clips})"
+    with db.conn:
+        db.execute(f"""with recursive n(i) as (select 0 union all select i + 1 from n where i < {clips - 1})
+            insert into clips (clip_id, sha256, size, first_seq, ingested_at, recorded_at,
+                               device_id, officer_id, source_path, flags)
+            select printf('%016x', i), printf('%064x', i), 50000000, i,
+                   strftime('%Y-%m-%dT%H:%M:%fZ', '2026-01-01', '+' || {spread} || ' seconds',
+                            '+' || (case when i % 10 = 0 then 4 else 0 end) || ' days', '+6 hours'),
+                   strftime('%Y-%m-%dT%H:%M:%S+08:00', '2026-01-01', '+' || {spread} || ' seconds'),
+                   'CAM-' || (i % 100), printf('%06d', i % 50), 'DCIM/x.MP4', '[]' from n""")
+        db.execute("""insert into analysis (clip_id, seq, analysed_at, duration_s, media)
+            select clip_id, first_seq, ingested_at, 600,
+                   case when first_seq % 500 = 0 then '{"kind": "audio"}' else '{"kind": "video"}' end
+            from clips where first_seq % 20 != 0""")
+        for kind, every in (("late_storage", 10), ("statement_unreadable", 4),
+                            ("interruption_unexplained", 50), ("clock_drift", 33)):
+            db.execute(f"""insert into review (flag_id, clip_id, kind, article, figures, raised_seq,
+                           raised_at, state) select clip_id || '-{kind}', clip_id, '{kind}', 'R',
+                           '{{}}', first_seq, ingested_at, case when first_seq % 3 = 0 then
+                           'resolved' else 'open' end from clips where first_seq % {every} = 0""")
+        db.execute("""insert into labels (clip_id, case_number, party, handler, labelled_by,
+                       labelled_at, seq) select clip_id, 'C-' || (first_seq / 40), 'p', 'h', 'li',
+                       ingested_at, first_seq from clips where first_seq % 3 != 0""")
+        db.execute("""insert into evidence (clip_id, collector, collected_at, location,
+                       fact_to_prove, designated_by, designated_at, seq) select clip_id, 'c',
+                       ingested_at, 'l', 'f', 'li', ingested_at, first_seq from clips
+                       where first_seq % 100 = 0""")
+        db.execute("""insert into disc_clips (id, seq, clip_id, case_number, volume_id, verified,
+                       burned_at) select first_seq || ':' || clip_id, first_seq, clip_id, 'C', 'V',
+                       1, ingested_at from clips where first_seq % 200 = 0""")
+        db.execute("""insert into access (seq, clip_id, kind, person, approver, reason, outside,
+                       actor, time) select first_seq, clip_id, 'view', 'v', 'a', 'r',
+                       first_seq % 1000 = 0, 'li', ingested_at from clips where first_seq % 200 = 0""")
+        db.execute("""insert into deletions (clip_id, sha256, requested_by, approved_by, klass,
+                       rule, expired_on, deleted_at, seq) select clip_id, sha256, 'a', 'b', 'general',
+                       'R6', '2026-06-01', ingested_at, first_seq from clips where first_seq % 1000 = 7""")
+        db.execute(
+                   """with recursive d(value) as (select 0 union all select value + 1 from d where value < 99)
+                       insert into devices (device_id, officer_id, first_seen, last_seen, sessions,
+                       last_docked, storage_total, storage_free) select 'CAM-' || value,
+                       printf('%06d', value % 50), '2026-01-01', '2026-12-01', 10,
+                       case when value % 7 = 0 then '2026-09-01T00:00:00Z' else '2026-12-30T00:00:00Z' end,
+                       32000000000, case when value % 9 = 0 then 1000000000 else 20000000000 end from d""")
+
+
+CPU: list[float] = []  # the CPU seconds of the last timed() call
+
+
+def timed(action: object) -> tuple[float, object]:
+    """Wall seconds (and, in CPU, this process's CPU seconds: on a shared machine the
+    wall time includes waiting for a core; SQLite runs in this process)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = action()  # type: ignore[operator]
+    CPU[:] = [time.process_time() - cpu]
+    return time.perf_counter() - start, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clips", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-compliance-") as scratch:
+        catalog = Catalog(Path(scratch) / "catalog.sqlite")
+        took, _ = timed(lambda: fill(catalog, args.clips))
+        print(f"filled {args.clips} clips in {took:.1f} s")
+        db = catalog.db
+        baseline, _ = timed(lambda: db.execute(
+            "select officer_id, device_id, count(*) from clips group by 1, 2").fetchall())
+        again, _ = timed(lambda: db.execute(
+            "select officer_id, device_id, count(*) from clips group by 1, 2").fetchall())
+        baseline, base_cpu = min(baseline, again), CPU[0]
+        print(f"baseline: one grouped scan of {args.clips} clips: {baseline * 1000:.0f} ms "
+              f"({base_cpu * 1000:.0f} ms CPU)")
+        as_of = datetime(2027, 1, 5, 9, 0, tzinfo=ZONE)
+        for name, start, end in (("one month", date(2026, 6, 1), date(2026, 6, 30)),
+                                 ("one year", date(2026, 1, 1), date(2026, 12, 31))):
+            options = compliance.Options(start, end, as_of, ZONE)
+            took, report = timed(lambda options=options: compliance.gather(db, "bench", options))
+            unit = report.total().counts  # type: ignore[attr-defined]
+            print(f"{name}: tables (web page) {took * 1000:.0f} ms = {took / baseline:.1f} × "
+                  f"baseline (CPU {CPU[0] / base_cpu:.1f} ×); {unit['recordings']} recordings, "
+                  f"{unit['late_storage']} late")
+            rendered, html = timed(lambda report=report: render_html(
+                db, report, "zh", "checkpoint", as_of))  # type: ignore[arg-type]
+            print(f"{name}: HTML with plots and appendix {rendered * 1000:.0f} ms = "
+                  f"{rendered / baseline:.1f} × baseline (CPU {CPU[0] / base_cpu:.1f} ×; "
+                  f"{len(str(html)) // 1024} KiB)")
+            cell, found = timed(lambda options=options: compliance.items(
+                db, options, "late_storage", "officer", "000010", limit=100))
+            print(f"{name}: one figure's clip list (web) {cell * 1000:.0f} ms = "
+                  f"{cell / baseline:.1f} × baseline (CPU {CPU[0] / base_cpu:.1f} ×; "
+                  f"{found[1]} clips)")  # type: ignore[index]
+        catalog.close()
+
+
+if __name__ == "__main__":
+    main()

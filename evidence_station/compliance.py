@@ -1,0 +1,408 @@
+"""R15: the compliance report an inspector can use, as SQL over the catalog.
+
+An inspection (000:31-32, 003:20-22, 001:21) asks, for a period and per officer, per
+device and per unit: how much was recorded, what was stored late, what lacks its start
+statement, whose camera clock was wrong, which restarts are unexplained, what is still
+unlabelled, which evidence has no disc or no transcript, who viewed, copied or released
+footage, what was deleted, which case files are late and which devices were not docked
+or came back with a full card. Each figure is a count of clips (or devices) that the
+report can list, so every cell links to what is behind it.
+
+Everything is aggregated in SQLite, never in Python loops over clips: the catalog holds
+10^5–10^6 clips. One scan of the clips table fills a temporary table with the period's
+clips; one grouped pass over it evaluates every clip duty at once (each a condition that
+looks its clip up through the catalog's indexes), grouped by (officer, device, week); one
+grouped query per event or device duty. Python only adds up those groups, of which there
+are about as many as cameras times weeks. The temporary table lives in the connection's temp schema, so a
+reader writes nothing to the catalog and takes no writer lock.
+
+"Per unit" is the station: a catalog holds one unit's footage; the fleet-wide catalog
+(PostgreSQL) is where several units are compared.
+
+What each column counts, and by which time:
+- clip duties count the period's recordings (recorded time, in the station's zone; the
+  ingest time where a clip has none) with the finding as of the report's date;
+- event duties (viewings/copies, outside releases, deletions) count registrations whose
+  own time falls in the period, attributed to the clip's officer and device;
+- device duties (R16) count devices by their state as of the report's date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+GROUPS = ("officer", "device", "unit")
+NOT_WIRED = None  # a duty whose data another feature provides, absent on this station
+
+
+@dataclass(frozen=True)
+class Duty:
+    key: str
+    rule: str  # the duty list of regulations/README.md, with articles
+    basis: str  # clip | event | device | case
+    zh: str
+    en: str
+    rate: bool = False  # also shown as a share of the recordings
+
+    def title(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+DUTIES: tuple[Duty, ...] = (
+    Duty("recordings", "R15 (000:31)", "clip", "录像数", "Recordings"),
+    Duty("late_storage", "R4 (000:26, 004:25, 001:17, 002:22)", "clip", "逾期存储",
+         "Stored late", rate=True),
+    Duty("statement", "R2 (000:7, 004:7, 002:12, 001:13)", "clip", "缺少或无法识别语音说明",
+         "Statement missing or unreadable", rate=True),
+    Duty("unanalysed", "R2/R15", "clip", "未分析", "Not analysed"),
+    Duty("drift", "R1/R13 (000:7, 004:7, 001:17)", "clip", "时钟偏差超限", "Clock drift over threshold"),
+    Duty("restart", "R3 (000:7, 001:15, 002:13)", "clip", "中止后未说明原因",
+         "Restart without a stated reason"),
+    Duty("unlabelled", "R5 (000:26, 004:25)", "clip", "逾期未标注", "Unlabelled after N days"),
+    Duty("no_disc", "R7 (000:27, 004:26, 001:18, 002:21)", "clip", "证据未刻录光盘",
+         "Evidence without a disc"),
+    Duty("no_transcript", "R8 (002:21)", "clip", "录音证据无文字记录",
+         "Audio evidence without a transcript"),
+    Duty("access", "R10 (000:28, 004:27, 001:19)", "event", "调阅与复制", "Viewings and copies"),
+    Duty("outside", "R12 (000:30, 004:29, 002:24, 001:20)", "event", "向单位外提供",
+         "Released outside the unit"),
+    Duty("deletions", "R11 (000:29, 004:28, 001:20, 003:22)", "event", "删除", "Deletions"),
+    # R14: judged by the case-file rule (case_files.late_cases) and handed in as
+    # Options.late_cases by the CLI and the web; None (a bare gather) reads "not judged".
+    Duty("case_files_late", "R14 (000:26, 004:25, 002:23)", "case", "案卷逾期未形成",
+         "Case files late"),
+    Duty("device_idle", "R16 (003:18, 000:7)", "device", "逾期未接入的记录仪",
+         "Devices not docked for N days"),
+    Duty("card_full", "R16 (003:18, 000:7)", "device", "存储将满的记录仪",
+         "Devices docked with a nearly full card"),
+)
+DUTY = {duty.key: duty for duty in DUTIES}
+
+# The review-flag kinds (analysis/rules.py ARTICLES) behind each clip duty. A flag counts
+# whether it is open or resolved: a resolution explains a finding, it does not undo it.
+FLAG_KINDS = {
+    "late_storage": ("late_storage",),
+    # no speech model means nobody can show a statement was made: reported, not hidden
+    "statement": ("statement_unreadable", "statement_needed"),
+    "drift": ("clock_drift", "clock_ahead"),
+    "restart": ("interruption_unexplained",),
+}
+
+
+class ComplianceError(ValueError):
+    """A period or threshold the report cannot use (the CLI exits 2 with this text)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    start: date
+    end: date  # inclusive
+    as_of: datetime  # aware; the findings are judged as of this moment
+    zone: ZoneInfo
+    unlabelled_days: int = 7
+    idle_days: int = 30
+    card_full_pct: int = 90
+    # R14: the case numbers whose case file was late, each with its last day, as the R14
+    # rule judged them as of ``as_of`` (``case_files.late_cases``); None = not judged
+    late_cases: tuple[tuple[str, str], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ComplianceError(f"the period ends ({self.end}) before it starts ({self.start})")
+        if (self.end - self.start).days > 3660:
+            raise ComplianceError("a period longer than ten years is not a compliance period")
+        for name, value, low, high in (("unlabelled_days", self.unlabelled_days, 0, 3650),
+                                       ("idle_days", self.idle_days, 1, 3650),
+                                       ("card_full_pct", self.card_full_pct, 1, 100)):
+            if not low <= value <= high:
+                raise ComplianceError(f"{name} must be between {low} and {high}, not {value}")
+
+    def params(self) -> dict[str, Any]:
+        """The bounds as the catalog stores times: recorded times are local ISO 8601 with
+        an offset (compared by local date), event times UTC without a zone suffix (an
+        exact-second bound sorts before any fraction of that second)."""
+        def utc(day: date) -> str:
+            local = datetime.combine(day, time(0), self.zone)
+            return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+        offset = datetime.combine(self.start, time(12), self.zone).utcoffset() or timedelta(0)
+        as_of = self.as_of.astimezone(UTC)
+        return {
+            "local_from": self.start.isoformat(), "local_to": (self.end + timedelta(days=1)).isoformat(),
+            "utc_from": utc(self.start), "utc_to": utc(self.end + timedelta(days=1)),
+            "shift": f"{int(offset.total_seconds() // 60):+d} minutes",
+            "labelled_by": (as_of - timedelta(days=self.unlabelled_days)).strftime("%Y-%m-%dT%H:%M:%S"),
+            "idle_before": (as_of - timedelta(days=self.idle_days)).strftime("%Y-%m-%dT%H:%M:%S"),
+            "full_pct": self.card_full_pct,
+            "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+
+def _in(kinds: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{kind}'" for kind in kinds) + ")"  # constants, never input
+
+
+# Each clip duty is a set of clip ids; each event duty a row source with its own time.
+# Every source yields (item, officer_id, device_id, week); `item` is a clip id or a device id.
+_PERIOD = "select p.clip_id item, p.officer_id, p.device_id, p.week from temp.cr_period p"
+# Each clip duty is a condition on one row ``p`` of the period table, looked up through the
+# catalog's indexes (review.clip_id, the primary keys of labels, evidence and analysis,
+# disc_clips.clip_id): one pass over the period's clips evaluates every duty at once.
+CLIP_CONDITIONS: dict[str, str] = {
+    "recordings": "1",
+    **{key: "exists (select 1 from review r where r.clip_id = p.clip_id "
+            f"and r.kind in {_in(kinds)})" for key, kinds in FLAG_KINDS.items()},
+    "unanalysed": "not exists (select 1 from analysis a where a.clip_id = p.clip_id)",
+    "unlabelled": "p.deleted_at is null and p.ingested_at < :labelled_by "
+                  "and not exists (select 1 from labels l where l.clip_id = p.clip_id)",
+    "no_disc": "p.deleted_at is null "
+               "and exists (select 1 from evidence e where e.clip_id = p.clip_id) "
+               "and not exists (select 1 from disc_clips d where d.clip_id = p.clip_id)",
+    "no_transcript": "exists (select 1 from evidence e join analysis a on a.clip_id = e.clip_id "
+                     "where e.clip_id = p.clip_id and json_extract(a.media, '$.kind') = 'audio' "
+                     "and coalesce(e.transcript, '') = '' and coalesce(a.transcript, '') = '')",
+}
+_EVENT_WEEK = "date(x.{time}, :shift, 'weekday 0', '-6 days')"
+EVENT_SOURCES: dict[str, str] = {
+    "access": "select x.clip_id item, c.officer_id, c.device_id, " + _EVENT_WEEK.format(time="time")
+              + " week from access x join clips c on c.clip_id = x.clip_id "
+              "where x.time >= :utc_from and x.time < :utc_to",
+    "outside": "select x.clip_id item, c.officer_id, c.device_id, " + _EVENT_WEEK.format(time="time")
+               + " week from access x join clips c on c.clip_id = x.clip_id "
+               "where x.outside = 1 and x.time >= :utc_from and x.time < :utc_to",
+    "deletions": "select x.clip_id item, c.officer_id, c.device_id, "
+                 + _EVENT_WEEK.format(time="deleted_at")
+                 + " week from deletions x join clips c on c.clip_id = x.clip_id "
+                 "where x.deleted_at >= :utc_from and x.deleted_at < :utc_to",
+}
+# R16: a device's last docking is its state; never docked counts from when it was registered
+DEVICE_SOURCES: dict[str, str] = {
+    "device_idle": "select d.device_id item, d.officer_id, d.device_id, null week from devices d "
+                   "where coalesce(d.last_docked, d.last_seen, d.registered_at) < :idle_before",
+    "card_full": "select d.device_id item, d.officer_id, d.device_id, null week from devices d "
+                 "where d.storage_total > 0 "
+                 "and d.storage_free * 100 < d.storage_total * (100 - :full_pct)",
+}
+# R14: the cases whose case file was late (not formed by its last day, or formed after
+# it) with the last day inside the period. The rule (retention/case_files.py: calendar,
+# the recorded or last-recording end) is judged in Python by case_files.late_cases and
+# handed in as Options.late_cases; _fill_period puts it in a temp table for this SQL.
+CASE_SOURCE = (
+    "select distinct f.case_number item, c.officer_id, c.device_id, null week "
+    "from temp.cr_case_late f join labels l on l.case_number = f.case_number "
+    "join clips c on c.clip_id = l.clip_id "
+    "where f.deadline >= :local_from and f.deadline < :local_to")
+
+
+def counting(duty: str) -> str:
+    """Event duties count registrations (two viewings of one clip are two); the others
+    count distinct clips, devices or cases."""
+    return "count(*)" if duty in EVENT_SOURCES else "count(distinct item)"
+
+
+def source_sql(duty: str) -> str:
+    """The row source behind one duty: (item, officer_id, device_id, week)."""
+    if duty in CLIP_CONDITIONS:
+        return _PERIOD + f" where {CLIP_CONDITIONS[duty]}"
+    if duty in EVENT_SOURCES:
+        return EVENT_SOURCES[duty]
+    if duty in DEVICE_SOURCES:
+        return DEVICE_SOURCES[duty]
+    if duty == "case_files_late":
+        return CASE_SOURCE
+    raise ComplianceError(f"no such duty {duty!r}; one of: {', '.join(DUTY)}")
+
+
+def _fill_period(db: sqlite_utils.Database, params: Mapping[str, Any],
+                 late_cases: Sequence[tuple[str, str]] | None = None) -> None:
+    """One scan of the clips table: the period's recordings with their week (Monday)."""
+    conn = db.conn
+    was_open = conn.in_transaction
+    conn.execute("drop table if exists temp.cr_period")
+    conn.execute("create temp table cr_period (clip_id text primary key, officer_id text, "
+                 "device_id text, day text, week text, ingested_at text, deleted_at text)")
+    conn.execute(
+        "insert into temp.cr_period select clip_id, officer_id, device_id, day, "
+        "date(day, 'weekday 0', '-6 days'), ingested_at, deleted_at from (select clip_id, "
+        "officer_id, device_id, ingested_at, deleted_at, "
+        "coalesce(substr(recorded_at, 1, 10), date(ingested_at, :shift)) day from clips "
+        "where (recorded_at >= :local_from and recorded_at < :local_to) or "
+        "(recorded_at is null and ingested_at >= :utc_from and ingested_at < :utc_to))",
+        dict(params))
+    conn.execute("drop table if exists temp.cr_case_late")
+    conn.execute("create temp table cr_case_late (case_number text, deadline text)")
+    conn.executemany("insert into temp.cr_case_late values (?, ?)", late_cases or ())
+    if not was_open:
+        conn.commit()  # ends the implicit transaction the insert began (temp schema only)
+
+
+@dataclass
+class Row:
+    """One line of a table: an officer, a device, or the unit."""
+
+    group: str
+    key: str  # '' for "none recorded" (a clip without an officer id)
+    counts: dict[str, int | None] = field(default_factory=dict)
+
+    def rate(self, duty: str) -> float | None:
+        recordings, value = self.counts.get("recordings") or 0, self.counts.get(duty)
+        return None if not recordings or value is None else value / recordings
+
+
+@dataclass
+class Report:
+    station: str
+    options: Options
+    rows: dict[str, list[Row]]  # group -> rows
+    weeks: list[str]
+    weekly: dict[str, dict[str, int]]  # duty -> week -> count
+    wired: dict[str, bool]
+
+    def total(self) -> Row:
+        return self.rows["unit"][0]
+
+
+def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
+    """Every table and weekly series of the report, from the catalog."""
+    params = options.params()
+    _fill_period(db, params, options.late_cases)
+    pairs: dict[str, dict[tuple[str, str], int]] = {}
+    weekly: dict[str, dict[str, int]] = {}
+    wired = {duty.key: True for duty in DUTIES}
+    wired["case_files_late"] = options.late_cases is not None
+    clip_duties = [duty.key for duty in DUTIES if duty.basis == "clip"]
+    # every clip duty in one pass over the period: counts per (officer, device, week)
+    per_week = db.execute(
+        "select coalesce(officer_id, ''), coalesce(device_id, ''), week, "
+        + ", ".join(f"sum(case when {CLIP_CONDITIONS[key]} then 1 else 0 end)" for key in clip_duties)
+        + " from temp.cr_period p group by 1, 2, 3", params).fetchall()
+    for index, key in enumerate(clip_duties):
+        by_pair: dict[tuple[str, str], int] = {}
+        series: dict[str, int] = {}
+        for officer, device, week, *values in per_week:
+            by_pair[(officer, device)] = by_pair.get((officer, device), 0) + values[index]
+            series[week] = series.get(week, 0) + values[index]
+        pairs[key] = by_pair
+        weekly[key] = series
+    for duty in DUTIES:
+        if not wired[duty.key] or duty.basis == "clip":
+            continue
+        sql = source_sql(duty.key)
+        rows = db.execute(
+            f"select coalesce(officer_id, ''), coalesce(device_id, ''), {counting(duty.key)} "
+            f"from ({sql}) group by 1, 2", params).fetchall()
+        pairs[duty.key] = {(officer, device): count for officer, device, count in rows}
+        if duty.basis in ("clip", "event"):
+            weekly[duty.key] = dict(db.execute(
+                f"select week, {counting(duty.key)} from ({sql}) where week is not null "
+                "group by week", params).fetchall())
+    officers = sorted({pair[0] for counted in pairs.values() for pair in counted})
+    devices = sorted({pair[1] for counted in pairs.values() for pair in counted})
+    tables: dict[str, list[Row]] = {"officer": [], "device": [], "unit": []}
+    for group, keys, index in (("officer", officers, 0), ("device", devices, 1)):
+        for key in keys:
+            row = Row(group, key)
+            for duty in DUTIES:
+                counted = pairs.get(duty.key)
+                row.counts[duty.key] = None if counted is None else sum(
+                    n for pair, n in counted.items() if pair[index] == key)
+            tables[group].append(row)
+    unit = Row("unit", station)
+    for duty in DUTIES:
+        counted = pairs.get(duty.key)
+        # a case shared by two officers is one case for the unit; a clip or a device is in
+        # one (officer, device) pair, a registration is counted where it happened
+        unit.counts[duty.key] = None if counted is None else (
+            _unit_count(db, duty.key, params) if duty.basis == "case" else sum(counted.values()))
+    tables["unit"].append(unit)
+    monday = options.start - timedelta(days=options.start.weekday())
+    weeks = [(monday + timedelta(weeks=n)).isoformat()
+             for n in range((options.end - monday).days // 7 + 1)]  # empty weeks show as 0
+    return Report(station, options, tables, weeks, weekly, wired)
+
+
+def _unit_count(db: sqlite_utils.Database, duty: str, params: Mapping[str, Any]) -> int:
+    return int(db.execute(f"select {counting(duty)} from ({source_sql(duty)})",
+                          dict(params)).fetchone()[0])
+
+
+def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, key: str, *,
+          limit: int = 200, offset: int = 0, fill: bool = True) -> tuple[list[str], int]:
+    """The clips (or devices, or case numbers) behind one cell, and how many there are:
+    what a cell of the report links to. ``fill=False`` reuses the period table the last
+    ``gather`` or ``items`` on this connection filled for the same options."""
+    if group not in GROUPS:
+        raise ComplianceError(f"no such group {group!r}; one of: {', '.join(GROUPS)}")
+    params = options.params()
+    if fill:
+        _fill_period(db, params, options.late_cases)
+    sql = source_sql(duty)
+    where, values = "", dict(params)
+    if group in ("officer", "device"):
+        where = f" where coalesce({group}_id, '') = :key"
+        values["key"] = key
+    total = int(db.execute(f"select count(distinct item) from ({sql}){where}", values)
+                .fetchone()[0])
+    found = [str(row[0]) for row in db.execute(
+        f"select distinct item from ({sql}){where} order by item limit :limit offset :offset",
+        {**values, "limit": int(limit), "offset": int(offset)})]
+    return found, total
+
+
+def cell_items(db: sqlite_utils.Database, options: Options, duty: str, group: str, *,
+               limit: int) -> dict[str, tuple[list[str], int]]:
+    """The first ``limit`` items of every cell of one duty and group, and each cell's
+    number of distinct items, in one query (a window per cell), after ``gather`` filled the
+    period: the file's appendix without one query per cell."""
+    column = {"officer": "coalesce(officer_id, '')", "device": "coalesce(device_id, '')",
+              "unit": "''"}[group]
+    sql = (f"select cell, item, total from (select cell, item, "
+           "row_number() over (partition by cell order by item) n, "
+           "count(*) over (partition by cell) total from "
+           f"(select distinct {column} cell, item from ({source_sql(duty)}))) where n <= :limit "
+           "order by cell, item")
+    found: dict[str, tuple[list[str], int]] = {}
+    rows = db.execute(sql, {**options.params(), "limit": int(limit)}).fetchall()
+    for cell, item, total in rows:
+        found.setdefault(cell, ([], int(total)))[0].append(str(item))
+    return found
+
+
+def cells(report: Report) -> Iterator[tuple[str, Row, str]]:
+    """Every non-zero cell (group, row, duty): what the appendix and the CSV list."""
+    for group in GROUPS:
+        for row in report.rows[group]:
+            for duty in DUTIES:
+                if row.counts.get(duty.key):
+                    yield group, row, duty.key
+
+
+def anchor(group: str, key: str, duty: str) -> str:
+    """The HTML id of a cell's appendix entry (keys may hold any characters)."""
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else f"_{ord(ch):x}_"
+                   for ch in key) or "_"
+    return f"cell-{group}-{safe}-{duty}"
+
+
+def item_rows(db: sqlite_utils.Database, basis: str, found: list[str]) -> list[dict[str, Any]]:
+    """What the filtered list shows of each item: a clip's device, officer and times; a
+    device's last docking and card; a case number as it is."""
+    if not found:
+        return []
+    marks = ", ".join("?" for _ in found)
+    if basis in ("clip", "event"):
+        sql = ("select clip_id id, device_id, officer_id, recorded_at, ingested_at, deleted_at "
+               f"from clips where clip_id in ({marks}) order by clip_id")
+    elif basis == "device":
+        sql = ("select device_id id, device_id, officer_id, last_docked, last_seen, "
+               f"storage_total, storage_free from devices where device_id in ({marks}) "
+               "order by device_id")
+    else:
+        return [{"id": item} for item in found]
+    return [dict(row) for row in db.query(sql, found)]

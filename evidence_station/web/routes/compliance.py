@@ -1,0 +1,108 @@
+"""R15 on the web: the compliance tables for a period, each figure a link to the clips
+(devices, cases) behind it, the weekly plots and the CSV — for auditors and admins.
+
+Read-only: ``as_of`` sets the report's "as of" like ``report compliance --now`` (a view,
+never a write), so an inspector can look at the state on the day of an inspection."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from evidence_station import compliance
+from evidence_station.case_files import late_cases
+from evidence_station.compliance import DUTY, ComplianceError, Options
+from evidence_station.compliance_report import context, period, render_csv, text, weekly_plots
+from evidence_station.web.deps import Web, WebContext, WebUser, allowed, lang, page
+
+router = APIRouter()
+Inspector = Annotated[WebUser, Depends(allowed("reports"))]
+PAGE = 100
+
+
+def _options(web: WebContext, start: str | None, end: str | None, as_of: str | None,
+             unlabelled_days: int, idle_days: int, card_full_pct: int, now: datetime) -> Options:
+    zone = ZoneInfo(web.config.station.timezone)
+    try:
+        moment = (datetime.combine(date.fromisoformat(as_of), datetime.max.time(), zone)
+                  if as_of else now.astimezone(zone))
+        first, last = period(start or None, end or None, moment.date())
+        return Options(first, last, moment, zone, unlabelled_days, idle_days, card_full_pct)
+    except (ValueError, ComplianceError) as err:
+        raise HTTPException(400, f"compliance report: {err}") from err
+
+
+def _query(options: Options, as_of: str | None, **extra: Any) -> str:
+    values: dict[str, Any] = {"from": options.start.isoformat(), "to": options.end.isoformat(),
+                              "unlabelled_days": options.unlabelled_days,
+                              "idle_days": options.idle_days,
+                              "card_full_pct": options.card_full_pct}
+    if as_of:
+        values["as_of"] = as_of
+    return urlencode({**values, **extra})
+
+
+@router.get("/reports/compliance", response_class=HTMLResponse)
+def compliance_page(request: Request, web: Web, user: Inspector, as_of: str | None = None,
+                    unlabelled_days: int = 7, idle_days: int = 30,
+                    card_full_pct: int = 90) -> HTMLResponse:
+    """The period's query names are the CLI's, ``from`` and ``to`` (read as they come)."""
+    start, end = request.query_params.get("from"), request.query_params.get("to")
+    current = lang(request)
+    with web.station() as opened:
+        options = _options(web, start, end, as_of, unlabelled_days, idle_days, card_full_pct,
+                           opened.clock.now())
+        options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
+        report = compliance.gather(opened.catalog.db, opened.name, options)
+    query = _query(options, as_of)
+
+    def link(group: str, key: str, duty: str) -> str:
+        return "/reports/compliance/items?" + _query(options, as_of, group=group, key=key, duty=duty)
+
+    return page(request, web, "compliance.html", user, **context(report, current, link),
+                plots=weekly_plots(report, current), query=query, as_of=as_of or "")
+
+
+@router.get("/reports/compliance.csv")
+def compliance_csv(request: Request, web: Web, user: Inspector, as_of: str | None = None,
+                   unlabelled_days: int = 7, idle_days: int = 30,
+                   card_full_pct: int = 90) -> Response:
+    with web.station() as opened:
+        options = _options(web, request.query_params.get("from"), request.query_params.get("to"),
+                           as_of, unlabelled_days, idle_days, card_full_pct, opened.clock.now())
+        options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
+        report = compliance.gather(opened.catalog.db, opened.name, options)
+    name = f"compliance-{options.start}-{options.end}.csv"
+    return Response(render_csv(report, lang(request)), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/reports/compliance/items", response_class=HTMLResponse)
+def compliance_items(request: Request, web: Web, user: Inspector, duty: str, group: str,
+                     key: str = "", as_of: str | None = None, unlabelled_days: int = 7,
+                     idle_days: int = 30, card_full_pct: int = 90, page_number: int = 1) -> HTMLResponse:
+    """The clips (devices, cases) behind one figure: a filtered list, paged in SQL."""
+    if duty not in DUTY or group not in compliance.GROUPS:
+        raise HTTPException(400, f"no such figure: {duty!r} by {group!r}")
+    current = lang(request)
+    with web.station() as opened:
+        options = _options(web, request.query_params.get("from"), request.query_params.get("to"),
+                           as_of, unlabelled_days, idle_days, card_full_pct, opened.clock.now())
+        options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
+        offset = (max(1, page_number) - 1) * PAGE
+        found, total = compliance.items(opened.catalog.db, options, duty, group, key,
+                                        limit=PAGE, offset=offset)
+        rows = compliance.item_rows(opened.catalog.db, DUTY[duty].basis, found)
+    query = _query(options, as_of, group=group, key=key, duty=duty)
+    more = f"/reports/compliance/items?{query}&page_number={page_number + 1}" \
+        if offset + len(found) < total else None
+    return page(request, web, "compliance_items.html", user, duty=DUTY[duty], group=group, key=key,
+                rows=rows, total=total, more=more, options=options,
+                back="/reports/compliance?" + _query(options, as_of),
+                tt=lambda k, **values: text(k, current, **values))
