@@ -5,7 +5,7 @@ station provide (scrub, replication).
 Each section is a *provider*: a function of the (read-only) station that returns a dict
 for the page, or None when the feature is absent on this station. The page shows every
 provider in ``PROVIDERS`` in order, so a feature joins the dashboard by adding one entry
-(the integrator wires scrub and fleet replication here). Readers only: nothing here takes
+(scrub and fleet replication are two such entries). Readers only: nothing here takes
 the writer lock or writes to the data dir.
 """
 
@@ -81,16 +81,34 @@ def witnesses(station: Station) -> dict[str, Any] | None:
             "ledger_size": station.ledger.size}
 
 
-def scrub(station: Station) -> dict[str, Any] | None:
-    """Slot for the scheduled scrub (F34): the last complete pass and its mismatches.
-    None until the scrub is wired in at merge (``scrub status --json`` has the figures)."""
-    return None
+def scrub(station: Station) -> dict[str, Any]:
+    """The scheduled scrub (F34): the last complete pass, its coverage and mismatches, the
+    integrity alarms still open, and when the next pass is due."""
+    from evidence_station.scrub import parse_duration
+    from evidence_station.scrub import status as scrub_status
+
+    found = scrub_status(station, parse_duration(station.config.scrub.every))
+    last = found["last_pass"] or {}
+    return {"last_pass": (last.get("ended_at") or "—")[:16].replace("T", " "),
+            "coverage": f"{last['coverage']:.2f} %" if last else "—",
+            "mismatches": last.get("mismatch_count", 0),
+            "open_alarms": len(found["open_alarms"]),
+            "next_due": (found["next_due"] or "—")[:16].replace("T", " ")}
 
 
 def replication(station: Station) -> dict[str, Any] | None:
-    """Slot for fleet replication: how far the mirror is behind (events, files, bytes).
-    None until replication is wired in at merge (``fleet status --json`` has the figures)."""
-    return None
+    """Fleet replication: how far the mirror is behind (events, files, bytes), the last
+    success and error, from the station's own state (the page never waits on the network).
+    None when replication is not configured."""
+    if not station.config.fleet.enabled:
+        return None
+    from evidence_station.fleet.replicate import status as fleet_status
+
+    found = fleet_status(station)
+    return {"events_behind": found["events_behind"], "files_behind": found["files_behind"],
+            "bytes_behind": found["bytes_behind"],
+            "last_success": (found["last_success"] or "—")[:16].replace("T", " "),
+            "last_error": found["last_error"] or "—", "alarm": found["alarm"] or "—"}
 
 
 PROVIDERS: dict[str, Provider] = {

@@ -129,7 +129,7 @@ def test_compliance_report_and_dashboard(compliance_station: Built) -> None:
         page.goto(f"{base}/dashboard")
         expect(page.locator("#review .big")).to_have_text("13")
         expect(page.locator("#days-left")).not_to_have_text("∞")  # intake measured
-        expect(page.locator("#scrub")).to_contain_text("本站未启用定期校验")
+        expect(page.locator("#scrub")).to_contain_text("下次巡检")  # F34: no pass yet, one due
         expect(page.locator("#replication")).to_contain_text("本站未启用复制")
         shot(page, "dashboard-zh.png")
 

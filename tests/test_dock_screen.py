@@ -1,7 +1,7 @@
 """The dock screen shows the daemon's status file with the terminal table's words, to the
 station's own screen without a login and to anyone else only after one; the admin
-dashboard's figures come from the catalog and the disk, with slots for scrub and
-replication that read "not available" until those are wired in."""
+dashboard's figures come from the catalog and the disk, the scrub's last pass, and
+replication that reads "not available" until it is configured."""
 
 from __future__ import annotations
 
@@ -101,14 +101,17 @@ def test_dashboard_figures(compliance_station: Built) -> None:
     disk = found["disk"]
     assert disk["intake_per_day"] == pytest.approx(recent / 14)  # CAM-B and CAM-C, not CAM-A
     assert disk["days_left"] == pytest.approx((disk["free"] - 256 * 1024 * 1024) / (recent / 14))
-    assert found["witness"] is None and found["scrub"] is None and found["replication"] is None
+    assert found["witness"] is None and found["replication"] is None  # neither configured
+    scrub = found["scrub"]  # F34: never run here, due one interval after the first event
+    assert scrub is not None and scrub["last_pass"] == "—" and scrub["open_alarms"] == 0
+    assert scrub["next_due"] != "—"
     web = TestClient(create_app(built.data, load_config(None)), follow_redirects=False)
     login(web, "zhao")  # an auditor: not the admin's dashboard
     assert web.get("/dashboard").status_code == 403
     web = TestClient(create_app(built.data, load_config(None)), follow_redirects=False)
     login(web, "wang")
     page = web.get("/dashboard").text
-    for words in ("完整性告警", "待复核", "存储空间", "本站未启用定期校验", "本站未启用复制"):
+    for words in ("完整性告警", "待复核", "存储空间", "下次巡检", "本站未启用复制"):
         assert words in page
 
 

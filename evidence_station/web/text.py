@@ -121,6 +121,17 @@ WEB_TEXT.update({
     "dash.absent.witness": ("未配置证人", "No witness configured"),
     "dash.absent.scrub": ("本站未启用定期校验", "Scrub is not available on this station"),
     "dash.absent.replication": ("本站未启用复制", "Replication is not available on this station"),
+    "dash.scrub.last_pass": ("最近一次完整巡检", "Last complete pass"),
+    "dash.scrub.coverage": ("覆盖率", "Coverage"),
+    "dash.scrub.mismatches": ("发现不一致", "Mismatches found"),
+    "dash.scrub.open_alarms": ("待复核完整性告警", "Open integrity alarms"),
+    "dash.scrub.next_due": ("下次巡检", "Next pass due"),
+    "dash.replication.events_behind": ("未同步事件", "Events behind"),
+    "dash.replication.files_behind": ("未同步文件", "Files behind"),
+    "dash.replication.bytes_behind": ("未同步字节", "Bytes behind"),
+    "dash.replication.last_success": ("最近一次成功", "Last success"),
+    "dash.replication.last_error": ("最近错误", "Last error"),
+    "dash.replication.alarm": ("告警", "Alarm"),
 })
 
 
