@@ -152,12 +152,12 @@ def copy_and_hash(
     total = 0
     try:
         while True:
-            buffer, count, error = filled.get()
+            ready, count, error = filled.get()
             if error is not None:
                 raise SourceReadError(error, total) from error
-            if buffer is None:
+            if ready is None:
                 break
-            with memoryview(buffer)[:count] as chunk:
+            with memoryview(ready)[:count] as chunk:
                 digest.update(chunk)
                 try:
                     aligned = count - count % _ALIGN if direct else 0
@@ -169,7 +169,7 @@ def copy_and_hash(
                         _write_all(dest_fd, chunk[aligned:])
                 except OSError as err:
                     raise DestinationWriteError(err) from err
-            free.put(buffer)
+            free.put(ready)
             if source_start is not None:  # what was copied is not needed in cache again
                 _advise(source_fd, source_start + total, count, os.POSIX_FADV_DONTNEED)
             total += count
