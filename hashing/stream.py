@@ -24,6 +24,10 @@ CHUNK_SIZE = 8 * 1024 * 1024
 """Large enough to keep syscalls and Python overhead negligible, small enough for flat
 memory: two chunk buffers are the whole footprint of a copy, whatever the file size."""
 
+VERIFY_CHUNK = 2 * 1024 * 1024
+"""Verification read unit: 2 MiB requests, three in flight, read as fast as 8 MiB ones
+on the disks measured (benchmarks/bench_ingest.py) for a quarter of the memory."""
+
 DIRECT_DEPTH = 4
 """Buffers for verification reads: three requests in flight plus the one being hashed."""
 
@@ -66,6 +70,7 @@ copying at once stay far below the daemon's memory budget."""
 COPY_DEPTH = 4
 """Buffers of one copy: the reader fills up to three ahead while one is hashed and written."""
 
+_ADVISE_EVERY = 32 * 1024 * 1024  # fadvise costs a page-cache walk: not per chunk
 _ALIGN = 4096  # O_DIRECT: offsets and lengths in multiples of the logical block size
 
 
@@ -149,7 +154,7 @@ def copy_and_hash(
 
     thread = threading.Thread(target=reader, name="copy-read", daemon=True)
     thread.start()
-    total = 0
+    total = advised = 0
     try:
         while True:
             ready, count, error = filled.get()
@@ -170,9 +175,12 @@ def copy_and_hash(
                 except OSError as err:
                     raise DestinationWriteError(err) from err
             free.put(ready)
-            if source_start is not None:  # what was copied is not needed in cache again
-                _advise(source_fd, source_start + total, count, os.POSIX_FADV_DONTNEED)
             total += count
+            if source_start is not None and total - advised >= _ADVISE_EVERY:
+                # What was copied is not needed in the camera's page cache again.
+                _advise(source_fd, source_start + advised, total - advised,
+                        os.POSIX_FADV_DONTNEED)
+                advised = total
             if progress is not None:
                 progress(count)
     finally:
@@ -310,7 +318,7 @@ def hash_file_from_disk(path: str | os.PathLike[str], *, progress: Progress | No
             os.close(fd)
     try:
         try:
-            return hash_direct_parallel(fd, progress=progress)
+            return hash_direct_parallel(fd, progress=progress, chunk_size=VERIFY_CHUNK)
         except OSError as err:
             if err.errno != errno.EINVAL:
                 raise
