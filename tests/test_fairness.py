@@ -29,9 +29,7 @@ def test_many_small_files_do_not_starve_a_port_of_big_files() -> None:
     both get the same bytes within one file of B."""
     served: dict[str, int] = {}
     granted = {"A": 0, "B": 0}
-    ticket = 0
-    for _ in range(400):
-        ticket += 1
+    for ticket in range(400):
         waiting = [SlotRequest("A", 1, ticket), SlotRequest("B", 50, ticket + 1)]
         chosen = pick_next(waiting, served)
         served[chosen.port] = served.get(chosen.port, 0) + chosen.size
@@ -90,12 +88,16 @@ def test_fair_slots_bound_the_copies_and_serve_every_port() -> None:
 
 
 def test_a_waiting_port_is_served_before_a_busier_one() -> None:
-    """Deterministic: with the only slot held, B (served nothing) and A (served before)
-    both wait; B gets the slot first when it frees."""
+    """Deterministic: B was served 1 byte, A (a big file) 101; with the only slot held,
+    A asks first and B second — B gets the slot first when it frees."""
     slots = FairSlots(1)
+    with slots.hold("B", 1):
+        pass
+    with slots.hold("A", 100):  # A's session starts level with B's (1), then 100 more
+        pass
     order: list[str] = []
-    with slots.hold("A", 100):
-        waiters = []
+    waiters = []
+    with slots.hold("A", 1):
         for port in ("A", "B"):
             def wait(port: str = port) -> None:
                 with slots.hold(port, 1):
@@ -108,3 +110,16 @@ def test_a_waiting_port_is_served_before_a_busier_one() -> None:
     for thread in waiters:
         thread.join(10)
     assert order == ["B", "A"]
+
+
+def test_a_new_session_starts_level_with_the_least_served() -> None:
+    slots = FairSlots(2)
+    with slots.hold("A", 1000):
+        pass
+    with slots.hold("B", 10):
+        pass
+    assert slots._served == {"A": 1000, "B": 1010}
+    slots.session_ended("A")
+    with slots.hold("A", 5):
+        pass
+    assert slots._served["A"] == 1015
