@@ -7,8 +7,9 @@ Run: ``python benchmarks/bench_ingest.py [--total-mib 1024] [--clip-mib 128]
    ingested by ``evidence-station ingest`` (copy while hashing, fsync, O_DIRECT re-read and
    verify, ledger and catalog commit, session checkpoint). In the same run, on the same
    disk, from the same cold cache (``drop_caches`` before each, as root):
-   * the I/O floor: ``cp -r`` + ``sync`` of the clips, plus an ``O_DIRECT`` read
-     (``dd iflag=direct``) of the copies — the least any verified copy must move;
+   * the I/O floor: ``cp -r`` + ``sync`` of the copies (``sync FILE…``: their own fsync,
+     not other writers'), plus an ``O_DIRECT`` read (``dd iflag=direct``) of the copies —
+     the least any verified copy must move;
    * what a clerk does by hand: ``cp -r`` + ``sync`` + ``sha256sum`` of the copies.
    The ingest time is the ``ingest`` command's own run in a process whose imports are
    already done (start-up is another figure: ``clips``/``--help`` latency); the whole
@@ -138,13 +139,15 @@ def speed(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     ingest_s = whole_s = 0.0
     for attempt in range(args.repeat):
         # Interleaved so a noisy neighbour on the shared disk hits every measurement alike.
-        cp_sync_s += timed_shell(f"cp -r '{camera}' '{copies}' && sync")
-        drop_caches()
         names = " ".join(f"'{copies}/DCIM/{clip.name}'" for clip in clips)
+        # `sync FILE…` fsyncs these copies only (as ingest fsyncs its own): a bare `sync`
+        # would also wait for every other writer's dirty pages on a shared machine.
+        cp_sync_s += timed_shell(f"cp -r '{camera}' '{copies}' && sync {names}")
+        drop_caches()
         dd_s += timed_shell(f"for f in {names}; do dd if=\"$f\" of=/dev/null bs=8M "
                             "iflag=direct status=none; done")
         shutil.rmtree(copies)
-        clerk_s += timed_shell(f"cp -r '{camera}' '{copies}' && sync && "
+        clerk_s += timed_shell(f"cp -r '{camera}' '{copies}' && sync {names} && "
                                f"sha256sum {names} >/dev/null")
         shutil.rmtree(copies)
         data = work / f"data{attempt}"
