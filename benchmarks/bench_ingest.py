@@ -214,10 +214,12 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     if args.full:
-        args.total_mib, args.rss_sizes, args.repeat = 2048, "10,100,1000,8192", 2
+        rss_given = "--rss-sizes" in " ".join(sys.argv)
+        args.total_mib, args.repeat = 2048, 2
+        args.rss_sizes = args.rss_sizes if rss_given else "10,100,1000,8192"
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=os.environ.get("BENCH_DIR")))
     try:
-        rows = speed(args, work) + memory(args, work)
+        rows = speed(args, work) + (memory(args, work) if args.rss_sizes else [])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json_out:
