@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--ingest-mib", type=int, default=1000)
     parser.add_argument("--full", action="store_true", help="30 clips of 120 s, 2 GiB ingest")
     parser.add_argument("--json-out", type=Path, help="rows for the make-bench table")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir for inspection")
     args = parser.parse_args()
     if args.full:
         args.clips, args.seconds, args.ingest_mib = 30, 120.0, 2048
@@ -103,7 +104,12 @@ def main() -> None:
     print(f"ingest {args.ingest_mib} MiB alone: {alone:.2f} s; while analysis runs: "
           f"{with_analysis:.2f} s → speed ratio {alone / with_analysis:.2f} "
           f"(analysis still running at the end: {still_running})")
-    print(f"work dir kept for inspection: {work}")
+    if args.keep:
+        print(f"work dir kept for inspection: {work}")
+    else:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
     if args.json_out:
         import json
 
