@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence_station.docking.fairness import FairSlots, SlotRequest, fair_shares, pick_next
+from evidence_station.docking.fairness import (
+    QUANTUM,
+    FairSlots,
+    SlotRequest,
+    fair_shares,
+    pick_next,
+)
 
 
 def test_least_served_port_goes_first_ties_by_arrival() -> None:
@@ -123,3 +129,33 @@ def test_a_new_session_starts_level_with_the_least_served() -> None:
     with slots.hold("A", 5):
         pass
     assert slots._served["A"] == 1015
+
+
+def test_a_big_file_gives_the_slot_back_after_each_turn() -> None:
+    """One slot; A copies a file of three turns, B waits with one turn: B copies between
+    A's first and second turn, not after A's whole file."""
+    slots = FairSlots(1)
+    order: list[str] = []
+    a_started = threading.Event()
+
+    def a() -> None:
+        with slots.hold("A", 3 * QUANTUM) as turn:
+            a_started.set()
+            while len(slots._waiting) < 1:  # B is waiting
+                time.sleep(0.001)
+            for number in range(3):
+                order.append(f"A{number}")
+                turn.advance(QUANTUM)
+
+    def b() -> None:
+        a_started.wait(10)
+        with slots.hold("B", QUANTUM) as turn:
+            order.append("B0")
+            turn.advance(QUANTUM)
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["A0", "B0", "A1", "A2"]

@@ -2,11 +2,15 @@
 
 A docking used to hold one of ``daemon.max_parallel_copies`` slots for its whole session,
 so with 24 cameras and a few slots most ports sat in "detected" until a whole camera was
-done. Now a dock asks for a slot per file, and when a slot frees, the waiting port that
-has been served the fewest bytes in its current session gets it (start-time fair
-queueing: a newcomer starts level with the least-served active port, so it is neither
-starved nor allowed to monopolise). The rule is a pure function, :func:`pick_next`;
-:func:`fair_shares` is the max-min fair split the benchmark judges ports against.
+done. Now a dock holds a slot for one turn of at most :data:`QUANTUM` bytes of a file
+(deficit round robin): after each turn it gives the slot back and asks again, and when a
+slot frees, the waiting port that has been served the fewest bytes in its current
+session gets it (start-time fair queueing: a newcomer starts level with the
+least-served active port, so it is neither starved nor allowed to monopolise). Turns of
+8 MiB, not whole files, keep a port within a few turns of its fair share even when the
+files are large and slots are fewer than ports (measured in bench_docks). The rule is a
+pure function, :func:`pick_next`; :func:`fair_shares` is the max-min fair split the
+benchmark judges ports against.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+
+QUANTUM = 8 * 1024 * 1024
+"""Bytes copied per turn before the slot is offered to the least-served waiting port."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,7 @@ class FairSlots:
         self._served: dict[str, int] = {}
         self._tickets = 0
 
-    @contextlib.contextmanager
-    def hold(self, port: str, size: int) -> Iterator[None]:
-        """Wait for this port's turn, then hold a slot while one file is copied."""
+    def _acquire(self, port: str, size: int) -> None:
         with self._condition:
             if port not in self._served:
                 # A new session starts level with the least-served active one.
@@ -88,14 +93,25 @@ class FairSlots:
             self._waiting.remove(request)
             self._free -= 1
             self._served[port] += size
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._free += 1
-                self._condition.notify_all()
 
-    def for_port(self, port: str) -> Callable[[int], AbstractContextManager[None]]:
+    def _release(self) -> None:
+        with self._condition:
+            self._free += 1
+            self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def hold(self, port: str, size: int) -> Iterator[Turn]:
+        """Wait for this port's turn, then hold a slot while one file is copied, giving it
+        back and asking again every :data:`QUANTUM` bytes (``Turn.advance``)."""
+        self._acquire(port, min(size, QUANTUM))
+        turn = Turn(self, port, size)
+        try:
+            yield turn
+        finally:
+            if turn.holding:
+                self._release()
+
+    def for_port(self, port: str) -> Callable[[int], AbstractContextManager[Turn]]:
         return lambda size: self.hold(port, size)
 
     def session_ended(self, port: str) -> None:
@@ -103,3 +119,27 @@ class FairSlots:
         with self._condition:
             self._served.pop(port, None)
             self._condition.notify_all()
+
+
+class Turn:
+    """One file's use of a copy slot, in turns of :data:`QUANTUM` bytes."""
+
+    def __init__(self, slots: FairSlots, port: str, size: int) -> None:
+        self.slots = slots
+        self.port = port
+        self.left = size - min(size, QUANTUM)  # bytes not yet charged to the port
+        self.used = 0
+        self.holding = True
+
+    def advance(self, count: int) -> None:
+        """``count`` more bytes copied; at the end of a turn, let a less-served port in."""
+        self.used += count
+        if self.used < QUANTUM or self.left <= 0:
+            return
+        self.used = 0
+        charge = min(self.left, QUANTUM)
+        self.left -= charge
+        self.holding = False
+        self.slots._release()
+        self.slots._acquire(self.port, charge)
+        self.holding = True

@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from docks.listing import Listing
 from docks.profiles import Profile
@@ -68,12 +68,12 @@ def ingest_source(
     file_times: Mapping[bytes, int] | None = None,
     cancel: Callable[[], str | None] = lambda: None,
     returned_at: datetime | None = None,
-    slot: Callable[[int], AbstractContextManager[object]] | None = None,
+    slot: Callable[[int], AbstractContextManager[CopyTurn]] | None = None,
 ) -> SessionResult:
     """Ingest everything on one camera. ``dock`` (port, USB ids, storage seen, …) goes into
     the ``session.start`` event; ``cancel`` returns a reason to stop before the next file
     (the station is shutting down, the camera was pulled); ``slot(size)`` is held while
-    one file is copied (the daemon's fair share of copy slots between docks)."""
+    one file is copied, in turns (the daemon's fair share of copy slots between docks)."""
     reporter = reporter or SilentReporter()
     config = station.config
     source = source.resolve()
@@ -131,6 +131,17 @@ def _finish(station: Station, result: SessionResult, actor: str) -> None:
     result.checkpoint_note = station.best_note(checkpoint, note)  # cosigned, for the receipt
 
 
+class CopyTurn(Protocol):
+    """A dock's turn with a copy slot (:class:`evidence_station.docking.fairness.Turn`)."""
+
+    def advance(self, count: int) -> None: ...
+
+
+class _NoTurn:
+    def advance(self, count: int) -> None:
+        pass
+
+
 @dataclass
 class _Copied:
     index: int
@@ -157,7 +168,7 @@ class _Serial:
 def _copy_verify_commit(
     station: Station, source: Path, plan: Plan, *, session_id: str, actor: str,
     reporter: Reporter, cancel: Callable[[], str | None], reserve: int,
-    slot: Callable[[int], AbstractContextManager[object]] | None, result: SessionResult,
+    slot: Callable[[int], AbstractContextManager[CopyTurn]] | None, result: SessionResult,
 ) -> list[Outcome]:
     """Copy file N+1 while file N is re-read, verified and committed (issue 16).
 
@@ -241,9 +252,13 @@ def _copy_verify_commit(
                 break
             serial.file_started(item)
             try:
-                with slot(item.file.size) if slot is not None else contextlib.nullcontext():
+                with slot(item.file.size) if slot is not None else \
+                        contextlib.nullcontext(_NoTurn()) as turn:
+                    def progress(count: int, turn: CopyTurn = turn) -> None:
+                        serial.advanced(count)
+                        turn.advance(count)  # may wait: another port's turn
                     staged = stages.copy_hash(station.store, source, item, reserve=reserve,
-                                              progress=serial.advanced)
+                                              progress=progress)
             except stages.FileFailed as failure:
                 finish(index, Outcome(item, "failed", problem=Problem(
                     item.display, item.path_b64, failure.reason, failure.detail)))
