@@ -32,6 +32,12 @@ from hashing.stream import (
 READ_ONLY = 0o444
 
 
+class CopyMismatchAlarm(IntegrityAlarm):
+    """This one copy re-read differently from what was hashed while copying: the copy is
+    discarded and the camera untouched. An alarm about the store disk, but about this
+    file only — the next file is copied and verified on its own (issue 16)."""
+
+
 @dataclass(frozen=True)
 class Staged:
     """A copy in ``tmp/``: fsynced, hashed while copying, not yet verified or stored."""
@@ -97,7 +103,7 @@ class Store:
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             try:
-                digest = copy_and_hash(source_fd, fd, progress=progress)
+                digest = copy_and_hash(source_fd, fd, progress=progress, direct_write=True)
                 os.fsync(fd)
             except DestinationWriteError as err:
                 raise self._write_error(err.cause, file_label) from err
@@ -139,7 +145,7 @@ class Store:
                                detail=f"re-reading the copy: {os.strerror(err.errno or 0)}") from err
         if reread != digest:
             self.discard(staged)
-            raise IntegrityAlarm(
+            raise CopyMismatchAlarm(
                 detail=f"the store disk returned different bytes than were written "
                 f"({reread.sha256} != {digest.sha256}); the copy was discarded, the camera is "
                 "untouched. Check the store disk before ingesting again."

@@ -29,6 +29,8 @@ class RichReporter:
             TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True,
         )
         self.total: TaskID | None = None
+        # One bar per file in flight: the next file is copied while the last is verified.
+        self.files: dict[int, TaskID] = {}
         self.current: TaskID | None = None
 
     def __enter__(self) -> RichReporter:
@@ -42,10 +44,9 @@ class RichReporter:
         self.total = self.progress.add_task(t("total", self.lang), total=plan.bytes_to_copy or 1)
 
     def file_started(self, item: PlannedFile) -> None:
-        if self.current is not None:
-            self.progress.remove_task(self.current)
         name = item.display if len(item.display) <= 40 else "…" + item.display[-39:]
-        self.current = self.progress.add_task(escape(name), total=item.file.size or 1)
+        self.current = self.files[id(item)] = self.progress.add_task(
+            escape(name), total=item.file.size or 1)
 
     def advanced(self, count: int) -> None:
         if self.current is not None:
@@ -54,12 +55,15 @@ class RichReporter:
             self.progress.advance(self.total, count)
 
     def verifying(self, item: PlannedFile) -> None:
-        if self.current is not None:
-            self.progress.update(self.current, description=escape(t("state.verifying", self.lang)))
+        task = self.files.get(id(item))
+        if task is not None:
+            self.progress.update(task, description=escape(t("state.verifying", self.lang)))
 
     def file_finished(self, outcome: Outcome) -> None:
-        if self.current is not None:
-            self.progress.remove_task(self.current)
+        task = self.files.pop(id(outcome.item), None)
+        if task is not None:
+            self.progress.remove_task(task)
+        if task == self.current:
             self.current = None
 
 

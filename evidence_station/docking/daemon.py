@@ -24,6 +24,7 @@ from docks.profiles import PROFILE_DIR, load_profiles
 from evidence_station.analysis.runner import Analyser
 from evidence_station.analysis.worker import AnalysisWorker
 from evidence_station.docking.control import CommandRunner, ControlServer
+from evidence_station.docking.fairness import FairSlots
 from evidence_station.docking.receipt import Receipt
 from evidence_station.docking.status import StatusBoard
 from evidence_station.docking.worker import DockContext, DockJob, run_dock
@@ -59,7 +60,7 @@ class Daemon:
             station=station, board=self.board,
             profiles=load_profiles([PROFILE_DIR, *config.profile_dirs]), actor=STATION_ACCOUNT,
             lang=lang,
-            slots=threading.BoundedSemaphore(config.max_parallel_copies),
+            slots=FairSlots(config.max_parallel_copies),
             stopping=threading.Event(), mounts_dir=run_dir / "mounts", on_receipt=on_receipt)
         self.ctx.mounts_dir.mkdir(mode=0o700, exist_ok=True)
         self.analysis: AnalysisWorker | None = None

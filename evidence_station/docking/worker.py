@@ -27,6 +27,7 @@ from docks.listing import display_path
 from docks.mount import Mount, MountError, mount_readonly
 from docks.profiles import Identified, Match, Profile, identify
 from docks.wipe import wipe_committed
+from evidence_station.docking.fairness import FairSlots
 from evidence_station.docking.receipt import Receipt, build_receipt, write_receipt
 from evidence_station.docking.register import decide, identity_keys
 from evidence_station.docking.status import DockStatus, StatusBoard
@@ -56,7 +57,7 @@ class DockContext:
     profiles: list[Profile]
     actor: str
     lang: Lang
-    slots: threading.BoundedSemaphore  # R: a bounded number of docks copy at once
+    slots: FairSlots  # a bounded number of files copy at once, shared fairly between ports
     stopping: threading.Event
     mounts_dir: Path
     on_receipt: Callable[[Receipt, Path], None] = lambda receipt, path: None
@@ -98,29 +99,10 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
     ctx.board.set(DockStatus(job.port, job.kind, str(job.source),
                              label=device.filesystem.label if device else None))
     try:
-        with ctx.slots:
-            if ctx.stopping.is_set():
-                return None
-            refusal = _store_pressure(ctx.station)
-            if refusal:  # never delete footage to make room (R11): refuse and say so
-                log.warning("%s: %s", job.port, refusal)
-                ctx.board.update(job.port, state="error", reason=refusal)
-                return None
-            if device is None:
-                return _dock_root(job, ctx, job.source)[0]
-            ctx.board.update(job.port, state="mounting")
-            job.mount = mount_readonly(device, ctx.mounts_dir / job.port,
-                                       zone=ctx.station.config.station.timezone)
-            try:
-                result, found = _dock_root(job, ctx, job.mount.target)
-            finally:
-                job.mount.unmount()
-            if result is not None and result.safe_to_unplug:
-                if found is not None:
-                    _set_clock(job, ctx, device, found, result)
-                _wipe(job, ctx, device, result)
-                ctx.board.update(job.port, state="safe_to_unplug")
-            return result
+        try:
+            return _dock(job, ctx, device)
+        finally:
+            ctx.slots.session_ended(job.port)
     except MountError as err:
         _record_dock(ctx, job, None, None, accepted=False, reason=str(err))
         ctx.board.update(job.port, state="error", reason=str(err))
@@ -128,6 +110,33 @@ def run_dock(job: DockJob, ctx: DockContext) -> SessionResult | None:
         log.exception("dock %s failed", job.port)
         ctx.board.update(job.port, state="error", reason=f"{type(err).__name__}: {err}")
     return None
+
+
+def _dock(job: DockJob, ctx: DockContext, device: BlockDevice | None) -> SessionResult | None:
+    """Mount, dock and release one camera. Copy slots are taken per file inside the
+    pipeline (:mod:`evidence_station.docking.fairness`), not for the whole session."""
+    if ctx.stopping.is_set():
+        return None
+    refusal = _store_pressure(ctx.station)
+    if refusal:  # never delete footage to make room (R11): refuse and say so
+        log.warning("%s: %s", job.port, refusal)
+        ctx.board.update(job.port, state="error", reason=refusal)
+        return None
+    if device is None:
+        return _dock_root(job, ctx, job.source)[0]
+    ctx.board.update(job.port, state="mounting")
+    job.mount = mount_readonly(device, ctx.mounts_dir / job.port,
+                               zone=ctx.station.config.station.timezone)
+    try:
+        result, found = _dock_root(job, ctx, job.mount.target)
+    finally:
+        job.mount.unmount()
+    if result is not None and result.safe_to_unplug:
+        if found is not None:
+            _set_clock(job, ctx, device, found, result)
+        _wipe(job, ctx, device, result)
+        ctx.board.update(job.port, state="safe_to_unplug")
+    return result
 
 
 def _store_pressure(station: Station) -> str | None:
@@ -217,7 +226,7 @@ def _dock_root(job: DockJob, ctx: DockContext,
         officer_id=None if named_officer else decision.officer_id, actor=ctx.actor,
         reporter=BoardReporter(board, job.port), profile=profile,
         dock={"port": job.port, "kind": job.kind, "storage": storage}, file_times=file_times,
-        cancel=cancel)
+        cancel=cancel, slot=ctx.slots.for_port(job.port))
     if job.unplugged.is_set() and result.state == "interrupted":
         result.reason = t("dock.unplugged", ctx.lang)
     receipt = build_receipt(result, station=station.name, port=job.port,

@@ -10,20 +10,37 @@ already in the ledger for this device are recognised and not copied again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+import queue
 import secrets
+import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from docks.listing import Listing
 from docks.profiles import Profile
 from evidence_station.errors import EvidenceStationError
 from evidence_station.ingest import stages
-from evidence_station.ingest.model import Outcome, Problem, Reporter, SessionResult, SilentReporter
+from evidence_station.ingest.model import (
+    Outcome,
+    Plan,
+    PlannedFile,
+    Problem,
+    Reporter,
+    SessionResult,
+    SilentReporter,
+)
 from evidence_station.station import Station
+from evidence_station.store import CopyMismatchAlarm, Staged
 from hashing.ledger import Draft
+
+log = logging.getLogger(__name__)
 
 
 def new_session_id(now: datetime) -> str:
@@ -51,10 +68,12 @@ def ingest_source(
     file_times: Mapping[bytes, int] | None = None,
     cancel: Callable[[], str | None] = lambda: None,
     returned_at: datetime | None = None,
+    slot: Callable[[int], AbstractContextManager[CopyTurn]] | None = None,
 ) -> SessionResult:
     """Ingest everything on one camera. ``dock`` (port, USB ids, storage seen, …) goes into
     the ``session.start`` event; ``cancel`` returns a reason to stop before the next file
-    (the station is shutting down, the camera was pulled)."""
+    (the station is shutting down, the camera was pulled); ``slot(size)`` is held while
+    one file is copied, in turns (the daemon's fair share of copy slots between docks)."""
     reporter = reporter or SilentReporter()
     config = station.config
     source = source.resolve()
@@ -84,44 +103,10 @@ def ingest_source(
         result.outcomes.append(outcome)
         reporter.file_finished(outcome)
     reserve = config.ingest.reserve_mib * 1024 * 1024
-    for item in plan.to_copy:
-        stop_reason = cancel()
-        if stop_reason:
-            result.state, result.reason = "interrupted", stop_reason
-            break
-        reporter.file_started(item)
-        try:
-            staged = stages.copy_hash(station.store, source, item, reserve=reserve,
-                                      progress=reporter.advanced)
-            try:
-                flags = [*item.flags, *stages.media_flags(staged, item)]
-            except OSError:
-                station.store.discard(staged)
-                raise
-            reporter.verifying(item)
-            stored = stages.verify(station.store, staged)
-            event = stages.commit(station, session_id=session_id, plan=plan, item=item,
-                                  stored=stored, flags=flags, actor=actor)
-        except stages.FileFailed as failure:
-            outcome = Outcome(item, "failed", problem=Problem(
-                item.display, item.path_b64, failure.reason, failure.detail))
-        except stages.SourceGoneError as gone:
-            result.state, result.reason = "interrupted", str(gone)
-            outcome = Outcome(item, "failed", problem=Problem(
-                item.display, item.path_b64, "source_gone", str(gone)))
-        except EvidenceStationError as err:  # store full, store I/O, integrity alarm
-            result.state, result.reason, result.error = "interrupted", err.render("en"), err
-            outcome = Outcome(item, "failed", problem=Problem(
-                item.display, item.path_b64, "store", err.render("en")))
-        else:
-            fields = event.fields
-            outcome = Outcome(item, "duplicate" if fields["duplicate"] else "committed",
-                              clip_id=str(fields["clip_id"]), sha256=str(fields["sha256"]),
-                              ledger_seq=event.seq, flags=tuple(flags))
-        result.outcomes.append(outcome)
-        reporter.file_finished(outcome)
-        if result.state == "interrupted":
-            break
+    outcomes = _copy_verify_commit(station, source, plan, session_id=session_id, actor=actor,
+                                   reporter=reporter, cancel=cancel, reserve=reserve,
+                                   slot=slot, result=result)
+    result.outcomes.extend(outcomes)
     # What an interruption left on the camera is on the receipt too, by name.
     attempted = {id(outcome.item) for outcome in result.outcomes}
     for item in plan.to_copy:
@@ -144,3 +129,152 @@ def _finish(station: Station, result: SessionResult, actor: str) -> None:
     result.checkpoint_size = checkpoint.size
     result.checkpoint_root = checkpoint.root.hex()
     result.checkpoint_note = station.best_note(checkpoint, note)  # cosigned, for the receipt
+
+
+class CopyTurn(Protocol):
+    """A dock's turn with a copy slot (:class:`evidence_station.docking.fairness.Turn`)."""
+
+    def advance(self, count: int) -> None: ...
+
+
+class _NoTurn:
+    def advance(self, count: int) -> None:
+        pass
+
+
+@dataclass
+class _Copied:
+    index: int
+    item: PlannedFile
+    staged: Staged
+
+
+class _Serial:
+    """Reporter calls from the copy and verify threads, one at a time."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        method = getattr(self.reporter, name)
+
+        def call(*args: Any) -> None:
+            with self.lock:
+                method(*args)
+        return call
+
+
+def _copy_verify_commit(
+    station: Station, source: Path, plan: Plan, *, session_id: str, actor: str,
+    reporter: Reporter, cancel: Callable[[], str | None], reserve: int,
+    slot: Callable[[int], AbstractContextManager[CopyTurn]] | None, result: SessionResult,
+) -> list[Outcome]:
+    """Copy file N+1 while file N is re-read, verified and committed (issue 16).
+
+    Two stages, two threads: this one copies (camera → store temp, hashing, fsync); the
+    verifier re-reads each copy from disk, checks it, publishes it and commits its ledger
+    event, strictly in plan order. A file counts only when the verifier has committed it;
+    the hand-over queue holds at most one copied file, so at most two files are in
+    flight and memory stays flat. Whatever stops the session (camera gone, store
+    failure, cancel) stops the copying; a file already copied is still verified on its
+    own and counted only if it passes; nothing else is counted.
+    """
+    serial = _Serial(reporter)
+    handoff: queue.Queue[_Copied | None] = queue.Queue(maxsize=1)
+    outcomes: dict[int, Outcome] = {}
+    halted = threading.Event()
+    stop_lock = threading.Lock()
+
+    def interrupt(reason: str, error: Exception | None = None) -> None:
+        with stop_lock:
+            if result.state != "interrupted":  # the first cause is the one reported
+                result.state, result.reason, result.error = "interrupted", reason, error
+        halted.set()
+
+    def finish(index: int, outcome: Outcome) -> None:
+        outcomes[index] = outcome
+        serial.file_finished(outcome)
+
+    def verify_and_commit(job: _Copied) -> Outcome:
+        item = job.item
+        try:
+            try:
+                flags = [*item.flags, *stages.media_flags(job.staged, item)]
+            except OSError:
+                station.store.discard(job.staged)
+                raise
+            serial.verifying(item)
+            stored = stages.verify(station.store, job.staged)
+            event = stages.commit(station, session_id=session_id, plan=plan, item=item,
+                                  stored=stored, flags=flags, actor=actor)
+        except CopyMismatchAlarm as alarm:  # this copy only: the next file is its own
+            log.error("%s: %s", item.display, alarm.render("en"))
+            return Outcome(item, "failed", problem=Problem(
+                item.display, item.path_b64, "verify_mismatch", alarm.render("en")))
+        except EvidenceStationError as err:  # store I/O, ledger, integrity alarm
+            interrupt(err.render("en"), err)
+            return Outcome(item, "failed", problem=Problem(
+                item.display, item.path_b64, "store", err.render("en")))
+        except OSError as err:  # the copy vanished from under us: our disk
+            interrupt(f"store: {err}")
+            return Outcome(item, "failed", problem=Problem(
+                item.display, item.path_b64, "store", str(err)))
+        fields = event.fields
+        return Outcome(item, "duplicate" if fields["duplicate"] else "committed",
+                       clip_id=str(fields["clip_id"]), sha256=str(fields["sha256"]),
+                       ledger_seq=event.seq, flags=tuple(flags))
+
+    def verifier() -> None:
+        while True:
+            job = handoff.get()
+            if job is None:
+                return
+            if halted.is_set() and result.error is not None:
+                # The store failed: do not publish more into it; the copy is not counted.
+                station.store.discard(job.staged)
+                continue
+            try:
+                finish(job.index, verify_and_commit(job))
+            except BaseException as err:  # never leave the copier waiting on a dead thread
+                station.store.discard(job.staged)
+                interrupt(f"{type(err).__name__}: {err}")
+                log.exception("verifying %s failed", job.item.display)
+
+    thread = threading.Thread(target=verifier, name="ingest-verify", daemon=True)
+    thread.start()
+    try:
+        for index, item in enumerate(plan.to_copy):
+            stop_reason = cancel()
+            if stop_reason:
+                interrupt(stop_reason)
+            if halted.is_set():
+                break
+            serial.file_started(item)
+            try:
+                with slot(item.file.size) if slot is not None else \
+                        contextlib.nullcontext(_NoTurn()) as turn:
+                    def progress(count: int, turn: CopyTurn = turn) -> None:
+                        serial.advanced(count)
+                        turn.advance(count)  # may wait: another port's turn
+                    staged = stages.copy_hash(station.store, source, item, reserve=reserve,
+                                              progress=progress)
+            except stages.FileFailed as failure:
+                finish(index, Outcome(item, "failed", problem=Problem(
+                    item.display, item.path_b64, failure.reason, failure.detail)))
+                continue
+            except stages.SourceGoneError as gone:
+                interrupt(str(gone))
+                finish(index, Outcome(item, "failed", problem=Problem(
+                    item.display, item.path_b64, "source_gone", str(gone))))
+                break
+            except EvidenceStationError as err:  # store full, store I/O
+                interrupt(err.render("en"), err)
+                finish(index, Outcome(item, "failed", problem=Problem(
+                    item.display, item.path_b64, "store", err.render("en"))))
+                break
+            handoff.put(_Copied(index, item, staged))
+    finally:
+        handoff.put(None)
+        thread.join()
+    return [outcomes[index] for index in sorted(outcomes)]

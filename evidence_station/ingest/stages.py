@@ -21,6 +21,7 @@ from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
 from evidence_station.ingest.container import check_container
 from evidence_station.ingest.flags import Flag, name_flags, size_flags, time_flags
+from evidence_station.ingest.group_commit import committer_for
 from evidence_station.ingest.model import Plan, PlannedFile, Problem, path_encoding
 from evidence_station.station import Station
 from evidence_station.store import Staged, Store, Stored
@@ -156,13 +157,21 @@ def media_flags(staged: Staged, item: PlannedFile) -> list[Flag]:
 
 def commit(station: Station, *, session_id: str, plan: Plan, item: PlannedFile, stored: Stored,
            flags: list[Flag], actor: str) -> Event:
-    """The point where a file counts as ingested: one durable ledger event."""
-    with station.lock:  # another dock may commit the same content at the same moment
+    """The point where a file counts as ingested: its ledger event, durable and catalogued.
+
+    Events of several docks that arrive together share one fsync (group commit); this
+    returns only once this file's own event is durable and projected."""
+    clip_id = clip_id_for(stored.digest.sha256)
+
+    def make(station: Station, in_batch: set[str]) -> Draft:
         # A store object without a catalog clip is one an interrupted run stored but never
-        # committed: adopting it now is a first ingest, not a duplicate.
-        duplicate = station.catalog.footage.has_clip(clip_id_for(stored.digest.sha256))
-        return station.record(Draft("ingest", actor, _ingest_fields(
-            session_id, plan, item, stored, flags, duplicate)))
+        # committed: adopting it now is a first ingest, not a duplicate. Another dock may
+        # commit the same content in the same batch: the later one is the duplicate.
+        duplicate = clip_id in in_batch or station.catalog.footage.has_clip(clip_id)
+        return Draft("ingest", actor, _ingest_fields(
+            session_id, plan, item, stored, flags, duplicate))
+
+    return committer_for(station).commit(station, make)
 
 
 def _ingest_fields(session_id: str, plan: Plan, item: PlannedFile, stored: Stored,
