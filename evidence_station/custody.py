@@ -25,6 +25,7 @@ not checked: events after the checkpoint (listed as pending, covered by the next
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -258,8 +259,8 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
     seen on the way are kept aside (a handful per docking) and added afterwards."""
     wanted = [clip.lower() for clip in clip_ids]
     needles = [clip.encode() for clip in wanted]
-    if case_number:
-        needles.append(case_number.encode("utf-8"))
+    if case_number:  # as the ledger writes it: JSON-escaped, UTF-8 (ensure_ascii=False)
+        needles.append(json.dumps(case_number, ensure_ascii=False)[1:-1].encode("utf-8"))
     named = re.compile(b"|".join(re.escape(needle) for needle in needles))
     links = _Links()
     found: dict[int, tuple[Event, list[str]]] = {}
@@ -299,8 +300,6 @@ def touching_events(station: Station, clip_ids: list[str], case_number: str | No
 
 
 def _parse(seq: int, body: bytes) -> dict[str, Any]:
-    import json
-
     value = json.loads(body)
     if not isinstance(value, dict):
         raise ValueError(f"ledger event {seq} is not a JSON object")

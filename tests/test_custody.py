@@ -328,3 +328,43 @@ def test_details_roles_and_csv_cells() -> None:
     assert [role_at("li", seq, roles) for seq in (5, 12, 20)] == ["clerk", "auditor", "auditor"]
     assert role_at("root", 1, roles) == "admin (root)" and role_at("analysis", 1, roles) == "system"
     assert spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)" and spreadsheet_safe("port=—") == "port=—"
+
+
+def test_touching_events_follow_links_and_skip_other_clips(tmp_path: Path) -> None:
+    """Direct mentions (any depth), the case number as the ledger escapes it, and the
+    session, flag, disc and seq links — never another clip's events, never ``prev``."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from evidence_station.custody import touching_events
+    from hashing.ledger import Draft, Ledger
+
+    mine, other, case = "0123456789abcdef", "fedcba9876543210", 'A"1\\东'
+    Ledger.create(tmp_path / "ledger")
+    with Ledger.open(tmp_path / "ledger", station="t", writable=True) as ledger:
+        ledger.append_many([
+            Draft("session.start", "station", {"session_id": "S1", "dock": {"port": "p1"}}),  # 0
+            Draft("session.start", "station", {"session_id": "S2"}),  # 1
+            Draft("ingest", "station", {"clip_id": mine, "sha256": mine + "0" * 48,
+                                        "session_id": "S1"}),  # 2
+            Draft("ingest", "station", {"clip_id": other, "sha256": other + "0" * 48,
+                                        "session_id": "S2"}),  # 3
+            Draft("analysis", "analysis", {"clip_id": mine, "flags": [
+                {"flag_id": "F1", "clip_id": mine}]}),  # 4
+            Draft("review.resolve", "li", {"flag_id": "F1"}),  # 5
+            Draft("review.resolve", "li", {"flag_id": "F2"}),  # 6
+            Draft("disc.burn", "li", {"case_number": "B", "clip_ids": [mine], "volume_id": "V1"}),  # 7
+            Draft("disc.verify", "li", {"case_number": "B", "volume_id": "V1"}),  # 8
+            Draft("case.end", "li", {"case_number": case}),  # 9
+            Draft("retention.sweep", "station", {"expired": [{"id": mine}]}),  # 10
+            Draft("access.copy.done", "li", {"copy_seq": 7}),  # 11: refers to a touching seq
+            Draft("session.end", "station", {"session_id": "S1"}),  # 12
+            Draft("session.end", "station", {"session_id": "S2"}),  # 13
+            Draft("user.add", "root", {"username": "li", "role": "clerk"}),  # 14
+        ])
+        station = cast(Any, SimpleNamespace(ledger=ledger))
+        found, roles = touching_events(station, [mine], case)
+        assert [event.seq for event, _ in found] == [0, 2, 4, 5, 7, 8, 9, 10, 11, 12]
+        assert roles == {"li": [(14, "clerk")]}
+        assert [names for event, names in found if event.seq == 2] == [[mine]]
+        assert [event.seq for event, _ in touching_events(station, [other])[0]] == [1, 3, 13]
