@@ -141,7 +141,7 @@ def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera
     dock_again_and_check(data, camera, acknowledged)
 
 
-@pytest.mark.parametrize("op", ["write", "fsync"])
+@pytest.mark.parametrize("op", ["create", "write", "fsync"])
 def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op: str) -> None:
     fs = faultfs()
     data = station_on(fs)
