@@ -128,15 +128,20 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     dock_again_and_check(data, camera, acknowledged)
 
 
-def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path) -> None:
+@pytest.mark.parametrize("name", ["events.jsonl", "tree/level-00.bin", "offsets.bin"])
+def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path,
+                                         name: str) -> None:
+    """A failed write of the events or of a cache after them: the event is cut away again
+    (it was never acknowledged), the caches too, and the error names the file."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, [f"fail write EIO data/ledger/{name}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
         acknowledged = ledger_lines(data)
-    assert result.state == "interrupted" and "events.jsonl" in (result.reason or "")
+    assert result.state == "interrupted" and name.split("/")[0] in (result.reason or "")
+    assert "NOT recorded" in (result.reason or "")
     assert len(ingest_events(data)) == 1
     dock_again_and_check(data, camera, acknowledged)
 
