@@ -349,3 +349,49 @@ def test_init_names_every_file_and_directory_durably(faultfs: Callable[..., Faul
                    for op in later):
             missing.append(name)
     assert missing == [], f"names never made durable: {missing}"
+
+
+def test_the_running_daemon_is_usable_again_once_the_ledger_disk_is(
+        faultfs: Callable[..., FaultFS], tmp_path: Path) -> None:
+    """Through the real daemon and CLI: a change refused on a failing ledger disk says so
+    (the file, not recorded, what to do); once the disk answers, the same change goes
+    through without restarting anything, and the station checks clean."""
+    import subprocess
+    import sys
+
+    from tests.docking_helpers import DaemonProcess, write_config
+
+    fs = faultfs()
+    data = fs.mount / "data"
+    # the control socket outside the FUSE data dir (it serves no sockets), as under systemd
+    config = write_config(tmp_path / "config.toml", usb=False, runtime_dir=str(tmp_path / "run"))
+    init_station(data, "test-station", "tester")
+    daemon = DaemonProcess(data, config)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "evidence_station", "--data-dir", str(data), "--config",
+             str(config), "--lang", "en", *args],
+            capture_output=True, text=True, input=stdin, timeout=120, check=False)
+
+    try:
+        before = ledger_lines(data)
+        fs.fail("fsync", "EIO", "data/ledger/events.jsonl")
+        refused = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                      stdin="correct horse battery\n")
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert "events.jsonl" in message and "NOT recorded" in message, message
+        assert ledger_lines(data) == before
+        fs.clear()
+        added = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                    stdin="correct horse battery\n")
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert daemon.proc.poll() is None
+        assert ledger_lines(data)[:len(before)] == before
+        assert len(ledger_lines(data)) > len(before)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+    checked = cli("check", "--verify-data")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
