@@ -97,4 +97,3 @@ def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> N
         os.fsync(fd)
     finally:
         os.close(fd)
-
