@@ -34,8 +34,9 @@ CONFIG = Config.model_validate({"ingest": {"reserve_mib": 0}})
 
 class FaultAt(SilentReporter):
     """Injects ``command`` when the ``nth`` file starts verifying (its copy is staged and
-    fsynced; what follows is re-read, publish, ledger event, catalog) and clears it when
-    that file is finished, so the rest of the session runs on a healthy disk."""
+    fsynced; what follows is re-read, publish, ledger event, catalog). The faults are
+    one-shot (``failonce``), so the rest of the session runs on a healthy disk whatever
+    thread meets the fault and in whatever order the reporter hears of it."""
 
     def __init__(self, fs: FaultFS, commands: list[str], nth: int = 2) -> None:
         super().__init__()
@@ -108,7 +109,7 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     fs = faultfs()
     data = station_on(fs)
     before = tree_snapshot(camera)
-    reporter = FaultAt(fs, ["fail fsync EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, ["failonce fsync EIO data/ledger/events.jsonl"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -135,7 +136,7 @@ def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera
     (it was never acknowledged), the caches too, and the error names the file."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, [f"fail write EIO data/ledger/{name}"])
+    reporter = FaultAt(fs, [f"failonce write EIO data/ledger/{name}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -150,7 +151,7 @@ def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera
 def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAtCopy(fs, [f"fail {op} EIO data/store/tmp/*"])
+    reporter = FaultAtCopy(fs, [f"failonce {op} EIO data/store/tmp/*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -173,7 +174,7 @@ def test_eio_while_publishing_to_the_store(faultfs: Callable[..., FaultFS], came
                                            op: str, pattern: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, [f"fail {op} EIO {pattern}"])
+    reporter = FaultAt(fs, [f"failonce {op} EIO {pattern}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -190,7 +191,7 @@ def test_eio_on_the_catalog(faultfs: Callable[..., FaultFS], camera: Path) -> No
     catalog catches up from the ledger once the disk is back, and nothing is doubled."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/catalog.sqlite*"])
+    reporter = FaultAt(fs, ["failonce write EIO data/catalog.sqlite*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
