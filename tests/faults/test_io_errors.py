@@ -159,8 +159,10 @@ def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op
     assert result.state == "interrupted"
     message = result.reason or ""
     assert "store" in message and "Input/output error" in message
-    assert "CAM12345" in message or ".MP4" in message  # the file it was storing
-    assert result.count("committed") == 1
+    # the file it was storing: the camera file while copying, the store object when the
+    # fault met the publish of the file before (a pipelined ingest runs both at once)
+    assert "CAM12345" in message or ".MP4" in message or "store/objects/" in message
+    assert result.count("committed") in (0, 1)
     assert not list((data / "store" / "tmp").iterdir())  # no partial copy left
     dock_again_and_check(data, camera, acknowledged)
 
@@ -181,7 +183,7 @@ def test_eio_while_publishing_to_the_store(faultfs: Callable[..., FaultFS], came
         acknowledged = ledger_lines(data)
     assert result.state == "interrupted"
     assert "Input/output error" in (result.reason or "") and "store" in (result.reason or "")
-    assert result.count("committed") == 1
+    assert result.count("committed") in (1, 2)  # 2: a pipelined ingest met it on file 3
     assert not list((data / "store" / "tmp").iterdir())
     dock_again_and_check(data, camera, acknowledged)
 
