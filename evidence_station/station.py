@@ -27,8 +27,9 @@ from evidence_station.errors import (
 from evidence_station.event_types import EVENT_TYPES
 from evidence_station.install import remember_software_version
 from evidence_station.store import Store
+from hashing import durable
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
-from hashing.durable import fsync_directory, make_directories_durably, remove_stale_temps, write_file_durably
+from hashing.durable import remove_stale_temps, write_file_durably
 from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
 from hashing.note import Signer, Verifier
 
@@ -111,10 +112,10 @@ def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM
     check_station_name(station)
     # The daemon's user owns the data dir, and only it (and root) may enter: footage, labels,
     # accounts and the ledger's lock are nobody else's business (DESIGN.md, one door).
-    make_directories_durably(data_dir, mode=0o700)
+    durable.make_directories_durably(data_dir, mode=0o700)
     os.chmod(data_dir, 0o700)
     (data_dir / "keys").mkdir(mode=0o700, exist_ok=True)
-    fsync_directory(data_dir)  # its mode and the keys/ name, before anything relies on them
+    durable.fsync_directory(data_dir)  # its mode and the keys/ name, before anything relies on them
     signer = Signer.generate(origin_for(station))
     write_file_durably(layout.signer_key, (signer.encode() + "\n").encode(), mode=0o600)
     write_file_durably(layout.verifier_key, (signer.verifier.encode() + "\n").encode())

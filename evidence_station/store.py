@@ -100,7 +100,10 @@ class Store:
         Source read errors propagate as :class:`hashing.stream.SourceReadError`.
         """
         temp_path = self.tmp / f"{secrets.token_hex(8)}.partial"
-        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as err:  # no inode left, or the store disk failing: say which
+            raise self._write_error(err, file_label) from err
         try:
             try:
                 digest = copy_and_hash(source_fd, fd, progress=progress, direct_write=True)

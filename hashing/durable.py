@@ -72,17 +72,6 @@ class DurableWriteError(OSError):
         return str(self.strerror)
 
 
-def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:
-    """Set ``mode`` on a written file and fsync it, so the mode survives a power cut
-    (an fsync of the data before a chmod does not cover the chmod)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fchmod(fd, mode)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def make_directories_durably(path: str | os.PathLike[str], mode: int = 0o777) -> None:
     """``mkdir -p`` whose new names survive a power cut (``mode`` for the last one, as
     ``Path.mkdir(parents=True)``): each directory created here is
@@ -98,6 +87,7 @@ def make_directories_durably(path: str | os.PathLike[str], mode: int = 0o777) ->
         with contextlib.suppress(FileExistsError):
             directory.mkdir(mode=mode if directory == target else 0o777)  # as mkdir -p
         fsync_directory(directory.parent)
+
 
 _TEMP_NAME = re.compile(r"^\..+\.tmp-(\d+)$")
 
@@ -135,3 +125,14 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:
+    """Set ``mode`` on a written file and fsync it, so the mode survives a power cut
+    (an fsync of the data before a chmod does not cover the chmod)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -512,6 +512,7 @@ class Ledger:
         # The events first, durable; only then the caches (sunlight: new state is swapped
         # in only after it is persisted). A reader sizes the ledger by the caches, so it
         # never sees hashes of an event that may yet be cut away.
+        failing = self.path  # which file a failure is about, for the message
         try:
             data = b"".join(lines)
             view = memoryview(data)
@@ -521,18 +522,20 @@ class Ledger:
             os.fdatasync(self._events_fd)
             if self._size == 0:
                 fsync_directory(self.directory)
+            failing = self.tree.directory
             self.tree.append(leaves)
             self.tree.flush()
+            failing = self._offsets_path
             with open(self._offsets_path, "ab") as handle:
                 handle.write(offsets)
         except OSError as err:
-            raise self._fail(err) from err
+            raise self._fail(err, failing) from err
         self._size += len(events)
         self._end_offset = position
         self._last_hash = prev
         return events
 
-    def _fail(self, err: OSError) -> LedgerWriteError:
+    def _fail(self, err: OSError, failing: Path) -> LedgerWriteError:
         """Put the ledger back at its last durable event and stop this writer.
 
         The events file is cut to the end of the last acknowledged event and fsynced
@@ -556,7 +559,7 @@ class Ledger:
         with contextlib.suppress(OSError):
             if self._offsets_path.stat().st_size > self._size * _OFFSET.size:
                 os.truncate(self._offsets_path, self._size * _OFFSET.size)
-        self._fatal = LedgerWriteError(self.path, last_seq=self._size - 1, cause=err,
+        self._fatal = LedgerWriteError(failing, last_seq=self._size - 1, cause=err,
                                        cut_error=cut_error, sync_error=sync_error)
         return self._fatal
 

@@ -34,8 +34,9 @@ CONFIG = Config.model_validate({"ingest": {"reserve_mib": 0}})
 
 class FaultAt(SilentReporter):
     """Injects ``command`` when the ``nth`` file starts verifying (its copy is staged and
-    fsynced; what follows is re-read, publish, ledger event, catalog) and clears it when
-    that file is finished, so the rest of the session runs on a healthy disk."""
+    fsynced; what follows is re-read, publish, ledger event, catalog). The faults are
+    one-shot (``failonce``), so the rest of the session runs on a healthy disk whatever
+    thread meets the fault and in whatever order the reporter hears of it."""
 
     def __init__(self, fs: FaultFS, commands: list[str], nth: int = 2) -> None:
         super().__init__()
@@ -108,7 +109,7 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     fs = faultfs()
     data = station_on(fs)
     before = tree_snapshot(camera)
-    reporter = FaultAt(fs, ["fail fsync EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, ["failonce fsync EIO data/ledger/events.jsonl"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -128,24 +129,29 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     dock_again_and_check(data, camera, acknowledged)
 
 
-def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path) -> None:
+@pytest.mark.parametrize("name", ["events.jsonl", "tree/level-00.bin", "offsets.bin"])
+def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path,
+                                         name: str) -> None:
+    """A failed write of the events or of a cache after them: the event is cut away again
+    (it was never acknowledged), the caches too, and the error names the file."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, [f"failonce write EIO data/ledger/{name}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
         acknowledged = ledger_lines(data)
-    assert result.state == "interrupted" and "events.jsonl" in (result.reason or "")
+    assert result.state == "interrupted" and name.split("/")[0] in (result.reason or "")
+    assert "NOT recorded" in (result.reason or "")
     assert len(ingest_events(data)) == 1
     dock_again_and_check(data, camera, acknowledged)
 
 
-@pytest.mark.parametrize("op", ["write", "fsync"])
+@pytest.mark.parametrize("op", ["create", "write", "fsync"])
 def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAtCopy(fs, [f"fail {op} EIO data/store/tmp/*"])
+    reporter = FaultAtCopy(fs, [f"failonce {op} EIO data/store/tmp/*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -153,8 +159,10 @@ def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op
     assert result.state == "interrupted"
     message = result.reason or ""
     assert "store" in message and "Input/output error" in message
-    assert "CAM12345" in message or ".MP4" in message  # the file it was storing
-    assert result.count("committed") == 1
+    # the file it was storing: the camera file while copying, the store object when the
+    # fault met the publish of the file before (a pipelined ingest runs both at once)
+    assert "CAM12345" in message or ".MP4" in message or "store/objects/" in message
+    assert result.count("committed") in (0, 1)
     assert not list((data / "store" / "tmp").iterdir())  # no partial copy left
     dock_again_and_check(data, camera, acknowledged)
 
@@ -168,14 +176,14 @@ def test_eio_while_publishing_to_the_store(faultfs: Callable[..., FaultFS], came
                                            op: str, pattern: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, [f"fail {op} EIO {pattern}"])
+    reporter = FaultAt(fs, [f"failonce {op} EIO {pattern}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
         acknowledged = ledger_lines(data)
     assert result.state == "interrupted"
     assert "Input/output error" in (result.reason or "") and "store" in (result.reason or "")
-    assert result.count("committed") == 1
+    assert result.count("committed") in (1, 2)  # 2: a pipelined ingest met it on file 3
     assert not list((data / "store" / "tmp").iterdir())
     dock_again_and_check(data, camera, acknowledged)
 
@@ -185,7 +193,7 @@ def test_eio_on_the_catalog(faultfs: Callable[..., FaultFS], camera: Path) -> No
     catalog catches up from the ledger once the disk is back, and nothing is doubled."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/catalog.sqlite*"])
+    reporter = FaultAt(fs, ["failonce write EIO data/catalog.sqlite*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -344,3 +352,49 @@ def test_init_names_every_file_and_directory_durably(faultfs: Callable[..., Faul
                    for op in later):
             missing.append(name)
     assert missing == [], f"names never made durable: {missing}"
+
+
+def test_the_running_daemon_is_usable_again_once_the_ledger_disk_is(
+        faultfs: Callable[..., FaultFS], tmp_path: Path) -> None:
+    """Through the real daemon and CLI: a change refused on a failing ledger disk says so
+    (the file, not recorded, what to do); once the disk answers, the same change goes
+    through without restarting anything, and the station checks clean."""
+    import subprocess
+    import sys
+
+    from tests.docking_helpers import DaemonProcess, write_config
+
+    fs = faultfs()
+    data = fs.mount / "data"
+    # the control socket outside the FUSE data dir (it serves no sockets), as under systemd
+    config = write_config(tmp_path / "config.toml", usb=False, runtime_dir=str(tmp_path / "run"))
+    init_station(data, "test-station", "tester")
+    daemon = DaemonProcess(data, config)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "evidence_station", "--data-dir", str(data), "--config",
+             str(config), "--lang", "en", *args],
+            capture_output=True, text=True, input=stdin, timeout=120, check=False)
+
+    try:
+        before = ledger_lines(data)
+        fs.fail("fsync", "EIO", "data/ledger/events.jsonl")
+        refused = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                      stdin="correct horse battery\n")
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert "events.jsonl" in message and "NOT recorded" in message, message
+        assert ledger_lines(data) == before
+        fs.clear()
+        added = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                    stdin="correct horse battery\n")
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert daemon.proc.poll() is None
+        assert ledger_lines(data)[:len(before)] == before
+        assert len(ledger_lines(data)) > len(before)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+    checked = cli("check", "--verify-data")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
