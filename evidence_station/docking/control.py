@@ -142,10 +142,14 @@ class ControlServer:
             raw = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             peer = Peer(*struct.unpack("3i", raw))
             try:
+                # Read the (bounded) request before judging the peer: closing a socket with
+                # unread data resets it, and a refused client then saw "Broken pipe" instead
+                # of the refusal that says what to do.
+                received = _receive(connection, time.monotonic() + RECEIVE_DEADLINE_S)
                 if not self._may_connect(peer):
                     raise NotAuthorisedError(
                         f"OS uid {peer.uid} is not in the socket group {self.group or '(none)'}")
-                request = json.loads(_receive(connection, time.monotonic() + RECEIVE_DEADLINE_S))
+                request = json.loads(received)
                 if not isinstance(request, dict):
                     raise ControlError("a request is a JSON object")
                 reply = self._once(peer, request)
