@@ -272,7 +272,7 @@ class ScrubConfig(Strict):
 
     @model_validator(mode="after")
     def _positive(self) -> ScrubConfig:
-        from evidence_station.scrub.pace import parse_duration
+        from evidence_station.durations import parse_duration
 
         parse_duration(self.every)  # "7d", "12h", "30m"; ValueError names the forms
         return self

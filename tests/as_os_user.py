@@ -28,6 +28,9 @@ def _warm_up() -> None:
     import evidence_station.cli.context
     import evidence_station.docking.control
     import evidence_station.errors  # noqa: F401
+    from evidence_station.config import find_config, load_config
+
+    load_config(find_config(None))  # validators import what they need (durations) lazily
 
     Console(file=io.StringIO(), width=80).print("[bold red]错误 error:[/bold red] x ✔")
 

@@ -24,13 +24,13 @@ from evidence_station.cli import main
 from evidence_station.clock import FixedClock
 from evidence_station.config import Config
 from evidence_station.demo import make_demo_camera
+from evidence_station.durations import parse_duration
 from evidence_station.scrub.pace import (
     MB,
     Pacer,
     RateLimiter,
     become_idle,
     idle_ioprio_value,
-    parse_duration,
     thread_ioprio,
 )
 from tests.conftest import tree_snapshot

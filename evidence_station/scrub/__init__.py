@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from evidence_station.durations import parse_duration
 from evidence_station.identity import Actor
-from evidence_station.scrub.pace import become_idle, parse_duration
+from evidence_station.scrub.pace import become_idle
 from evidence_station.scrub.scrubber import (
     Interrupted,
     Mismatch,

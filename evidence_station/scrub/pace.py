@@ -20,31 +20,13 @@ import ctypes
 import logging
 import os
 import platform
-import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
 log = logging.getLogger(__name__)
 
 MB = 1_000_000  # max_read_mb_s counts decimal megabytes, like disk vendors and `dd`
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"7d"``, ``"12h"``, ``"30m"``, ``"45s"`` or a combination (``"1d12h"``) as a
-    timedelta; a zero or malformed duration is a ValueError naming the accepted forms."""
-    match = _DURATION.match(text.strip()) if text else None
-    if match is None or not any(match.groups()):
-        raise ValueError(f"duration {text!r}: write a number with d, h, m or s, such as "
-                         "\"7d\", \"12h\", \"30m\" (or combined, \"1d12h\")")
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    value = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if value <= timedelta(0):
-        raise ValueError(f"duration {text!r} must be longer than zero")
-    return value
 
 
 class RateLimiter:
