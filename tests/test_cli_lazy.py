@@ -75,9 +75,11 @@ def test_read_only_command_leaves_heavy_modules_out(tmp_path: Path) -> None:
     code, modules, out = modules_after(["--data-dir", str(data), "clips", "--json"])
     assert code == 0 and json.loads(out) == []
     assert not top(modules) & {*HEAVY, "rich"}, top(modules) & {*HEAVY, "rich"}
+    assert "evidence_station.casework.service" not in modules  # the write path stays out
     code, modules, _ = modules_after(["--data-dir", str(data), "review", "--json"])
     assert code == 0
     assert not top(modules) & set(HEAVY), top(modules) & set(HEAVY)
+    assert "evidence_station.casework.service" not in modules
 
 
 def test_numpy_still_imports_after_sqlite_utils() -> None:

@@ -24,11 +24,12 @@ from typing import Any
 from evidence_station.case_files import build_case_close, build_case_end
 from evidence_station.casework import retention, retry, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
+from evidence_station.casework.authorise import authorise
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.casework.logins import end_sessions_of
 from evidence_station.custody import build_custody_report
-from evidence_station.errors import NotAuthorisedError, RefusedError
-from evidence_station.identity import BUILT_IN, ROOT_ACCOUNT, Actor
+from evidence_station.errors import RefusedError
+from evidence_station.identity import BUILT_IN, Actor
 from evidence_station.station import Station
 from hashing.ledger import RESERVED_FIELDS, Draft, Event
 from retention.policy import deletion_refusal, sweep
@@ -338,12 +339,6 @@ REQUESTS: dict[str, Request] = {
     "case.close": Request("casefile", build_case_close),
     "report": Request("custody", build_custody_report),
 }
-
-
-def authorise(actor: Actor, permission: str) -> None:
-    if actor.account == ROOT_ACCOUNT or rules.can(actor.role, permission):
-        return
-    raise NotAuthorisedError(f"account {actor.account!r} ({actor.role}) may not {permission}")
 
 
 # Fields of an event the station fills in itself (the ledger's own plus the provenance).

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from evidence_station.casework.authorise import authorise
 from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
@@ -20,11 +21,8 @@ def can_view_all(actor: Actor) -> bool:
 
 
 def _authorise_own(actor: Actor) -> None:
-    """R10: may this account see its own clips at all (the service, imported only here:
-    a clerk's read-only command does not load the write path)."""
-    from evidence_station.casework import service
-
-    service.authorise(actor, "clips.own")
+    """R10: may this account see its own clips at all."""
+    authorise(actor, "clips.own")
 
 
 @click.command("clips")

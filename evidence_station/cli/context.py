@@ -157,10 +157,10 @@ class AppContext:
         return actor_for_uid(station.catalog, os.getuid(), data_dir=self.data_dir, via="cli")
 
     def require(self, station: Station, permission: str) -> Actor:
-        from evidence_station.casework import service
+        from evidence_station.casework.authorise import authorise
 
         actor = self.actor(station)
-        service.authorise(actor, permission)
+        authorise(actor, permission)
         return actor
 
     def perform(self, kind: str, fields: dict[str, Any]) -> Event:
