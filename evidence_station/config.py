@@ -81,11 +81,12 @@ class DaemonConfig(Strict):
     uevent_source: Literal["auto", "udev", "kernel"] = Field(
         "auto", title="设备事件来源 Uevent source",
         description="udev when udevd runs (richer events), kernel uevents otherwise.")
-    # Issue 16: 8 measured best on 2 cores with 24 cameras (benchmarks/bench_docks.py,
-    # README "Speed at dock scale"); 8 USB 2.0 cameras (8 × 35 MB/s) already outrun
-    # verified ingest there, and slots are shared in 8 MiB turns, so no port starves.
+    # Issue 16: with 24 cameras on 2 cores, 24 (every port at once) was the only value
+    # at ≥ 0.8× the simulation's own floor (benchmarks/bench_docks.py, README "Speed at
+    # dock scale"); memory is bounded by the buffer pools, not by this. Lower it for a
+    # store on spinning disks (fewer interleaved streams); turns keep it fair then.
     max_parallel_copies: int = Field(
-        8, ge=1, le=24, title="同时复制数 Parallel copies",
+        24, ge=1, le=24, title="同时复制数 Parallel copies",
         description="How many files copy at once across all docks. Slots are shared in "
         "turns of 8 MiB, least-served port first, so every docked camera keeps moving.")
     wipe_after_commit: bool = Field(

@@ -93,7 +93,8 @@ class Store:
                 free=human_bytes(free),
             )
 
-    def stage(self, source_fd: int, *, file_label: str, progress: Progress | None = None) -> Staged:
+    def stage(self, source_fd: int, *, file_label: str, progress: Progress | None = None,
+              pace: Progress | None = None) -> Staged:
         """Copy from ``source_fd`` into a temp file, hashing on the way, and fsync it.
 
         On any failure the temp file is removed before the exception propagates.
@@ -106,7 +107,8 @@ class Store:
             raise self._write_error(err, file_label) from err
         try:
             try:
-                digest = copy_and_hash(source_fd, fd, progress=progress, direct_write=True)
+                digest = copy_and_hash(source_fd, fd, progress=progress, direct_write=True,
+                                       pace=pace)
                 os.fsync(fd)
             except DestinationWriteError as err:
                 raise self._write_error(err.cause, file_label) from err

@@ -73,9 +73,13 @@ WRITERS = 3
 """``O_DIRECT`` writes in flight per copy: one synchronous write at a time leaves the device
 idle between requests; three keep its queue busy (~2× on the disk measured)."""
 
-POOL_BYTES = 64 * 1024 * 1024
-"""Every copy and verification in the process shares this many bytes of buffers: 24 docks
-copying at once cannot grow the daemon's memory, only wait a moment for a buffer."""
+POOL_BYTES = 48 * 1024 * 1024
+"""Every copy in the process shares this many bytes of buffers: 24 docks copying at once
+cannot grow the daemon's memory, only wait a moment for a buffer."""
+
+VERIFY_POOL_BYTES = 16 * 1024 * 1024
+"""Verifications have their own pool (three at once at full depth), so copies taking
+buffers one at a time can never starve a verification waiting for several at once."""
 
 _ADVISE_EVERY = 32 * 1024 * 1024  # fadvise costs a page-cache walk: not per chunk
 _ALIGN = 4096  # O_DIRECT: offsets and lengths in multiples of the logical block size
@@ -128,6 +132,7 @@ class BufferPool:
 
 
 SHARED_POOL = BufferPool(COPY_CHUNK, POOL_BYTES // COPY_CHUNK)
+VERIFY_POOL = BufferPool(VERIFY_CHUNK, VERIFY_POOL_BYTES // VERIFY_CHUNK)
 
 
 def _set_direct(fd: int, on: bool) -> bool:
@@ -221,8 +226,13 @@ def copy_and_hash(
     chunk_size: int = COPY_CHUNK,
     depth: int = COPY_DEPTH,
     direct_write: bool = False,
+    pace: Progress | None = None,
 ) -> Digest:
     """Copy ``source_fd`` to ``dest_fd`` from their current offsets, hashing on the way.
+
+    ``pace(chunk_size)`` is called by the reader before each read and may block (a dock
+    waiting for its turn with a copy slot): it is called before a buffer is taken, so a
+    copy that waits holds no buffer of the shared pool once its read-ahead is consumed.
 
     A reader thread keeps chunks read ahead, so the camera (USB, FUSE) is read while the
     previous chunk is hashed and written. Chunks are hashed strictly in order and every
@@ -256,6 +266,10 @@ def copy_and_hash(
 
     def reader() -> None:
         while True:
+            if pace is not None:
+                pace(chunk_size)
+                if stop.is_set():
+                    return
             while not held.acquire(timeout=0.1):
                 if stop.is_set():
                     return
@@ -388,8 +402,8 @@ def hash_direct_parallel(fd: int, *, progress: Progress | None = None,
     ready: dict[int, tuple[mmap.mmap, int, OSError | None]] = {}
     condition = threading.Condition()
     free: queue.Queue[mmap.mmap] = queue.Queue()
-    shared = chunk_size == SHARED_POOL.size and depth <= SHARED_POOL.limit
-    buffers = SHARED_POOL.take_many(depth) if shared else \
+    shared = chunk_size == VERIFY_POOL.size and depth <= VERIFY_POOL.limit
+    buffers = VERIFY_POOL.take_many(depth) if shared else \
         [_aligned_buffer(chunk_size) for _ in range(depth)]
     for buffer in buffers:
         free.put(buffer)
@@ -449,7 +463,7 @@ def hash_direct_parallel(fd: int, *, progress: Progress | None = None,
             thread.join()
         for buffer in buffers:
             if shared:
-                SHARED_POOL.give(buffer)
+                VERIFY_POOL.give(buffer)
             else:
                 buffer.close()
     return Digest(digest.hexdigest(), total)

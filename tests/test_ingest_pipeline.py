@@ -228,3 +228,35 @@ def test_group_commit_failure_fails_the_whole_batch_and_writes_nothing(
         # the committer is not stuck: the next commit goes through
         event = committer.commit(station, lambda s, b: Draft("report", "tester", {"kind": "t"}))
         assert event.seq == size
+
+
+def test_many_docks_sharing_few_slots_all_finish(open_station: Opener, tmp_path: Path) -> None:
+    """More docks than the buffer pool can feed at full read-ahead, two copy slots, files
+    longer than a turn: every dock finishes (a dock waiting for its turn holds no shared
+    buffer, so the waiting ones cannot starve the ones copying)."""
+    from evidence_station.docking.fairness import FairSlots
+
+    slots = FairSlots(2)
+    cameras = []
+    for number in range(10):
+        root = tmp_path / f"cam{number}"
+        make_camera(root, [10 * MIB + number])
+        cameras.append(root)
+    results: dict[int, SessionResult] = {}
+    with open_station() as station:
+        def dock(number: int) -> None:
+            view = station.view()
+            results[number] = ingest_source(view, cameras[number], actor="tester",
+                                            device_id=f"DEV{number}",
+                                            slot=slots.for_port(f"port{number}"))
+            view.catalog.close()
+
+        threads = [threading.Thread(target=dock, args=(n,), daemon=True) for n in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(240)
+        assert not any(thread.is_alive() for thread in threads), "docks stalled"
+        assert sorted(results) == list(range(10))
+        assert all(r.count("committed") == 1 and r.safe_to_unplug for r in results.values())
+        assert len(ingest_events(station)) == 10

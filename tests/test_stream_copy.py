@@ -11,6 +11,7 @@ import pytest
 
 from hashing.stream import (
     SHARED_POOL,
+    VERIFY_POOL,
     BufferPool,
     DestinationWriteError,
     SourceReadError,
@@ -54,6 +55,7 @@ def test_pool_buffers_all_come_back(tmp_path: Path) -> None:
             os.close(dest)
         hash_file_from_disk(tmp_path / "dst")
     assert len(SHARED_POOL._free) == SHARED_POOL._made <= SHARED_POOL.limit
+    assert len(VERIFY_POOL._free) == VERIFY_POOL._made <= VERIFY_POOL.limit
 
 
 def test_write_error_is_the_destinations_and_buffers_come_back(tmp_path: Path) -> None:

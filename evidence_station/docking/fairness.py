@@ -132,7 +132,8 @@ class Turn:
         self.holding = True
 
     def advance(self, count: int) -> None:
-        """``count`` more bytes copied; at the end of a turn, let a less-served port in."""
+        """``count`` more bytes about to be read; at the end of a turn, let a less-served
+        port in (this waits). Called by the copy's reader before it takes a buffer."""
         self.used += count
         if self.used < QUANTUM or self.left <= 0:
             return

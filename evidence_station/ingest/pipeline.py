@@ -254,11 +254,10 @@ def _copy_verify_commit(
             try:
                 with slot(item.file.size) if slot is not None else \
                         contextlib.nullcontext(_NoTurn()) as turn:
-                    def progress(count: int, turn: CopyTurn = turn) -> None:
-                        serial.advanced(count)
-                        turn.advance(count)  # may wait: another port's turn
+                    # The reader takes its turns before each read (it may wait for
+                    # another port's turn then, holding no shared buffer).
                     staged = stages.copy_hash(station.store, source, item, reserve=reserve,
-                                              progress=progress)
+                                              progress=serial.advanced, pace=turn.advance)
             except stages.FileFailed as failure:
                 finish(index, Outcome(item, "failed", problem=Problem(
                     item.display, item.path_b64, failure.reason, failure.detail)))

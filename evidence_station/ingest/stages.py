@@ -103,7 +103,8 @@ def plan(
 
 
 def copy_hash(
-    store: Store, source: Path, item: PlannedFile, *, reserve: int, progress: Progress | None
+    store: Store, source: Path, item: PlannedFile, *, reserve: int, progress: Progress | None,
+    pace: Progress | None = None,
 ) -> Staged:
     """Read the camera file once, hashing while writing the store's temp copy."""
     store.ensure_room(item.file.size, reserve=reserve, file_label=item.display)
@@ -118,7 +119,7 @@ def copy_hash(
         raise FileFailed("unreadable", f"cannot open: {os.strerror(err.errno or 0)}") from err
     try:
         try:
-            staged = store.stage(fd, file_label=item.display, progress=progress)
+            staged = store.stage(fd, file_label=item.display, progress=progress, pace=pace)
         except SourceReadError as err:
             if err.errno in SOURCE_GONE:
                 raise SourceGoneError(
