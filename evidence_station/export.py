@@ -12,7 +12,7 @@ from evidence_station.casework.service import record_own
 from evidence_station.errors import EXIT_FINDING, ClipNotFoundError, EvidenceStationError
 from evidence_station.identity import Actor
 from evidence_station.station import Station
-from hashing.durable import fsync_directory, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
 from hashing.stream import copy_and_hash
 from retention.browser_verifier import write_browser_verifier
 
@@ -53,7 +53,7 @@ def export_bundle(station: Station, out: Path, clip_ids: list[str], *, actor: Ac
     # files are durable (DESIGN.md: an intent and an outcome around an act).
     record_own(station, actor, "ledger.export", {"out": str(out), "clip_ids": [c["id"] for c in clips]})
     checkpoint, note = station.issue_checkpoint()
-    out.mkdir(parents=True, exist_ok=True)
+    make_directories_durably(out)  # the bundle's name survives a cut, like its files
     ledger = station.ledger
     # exactly the events the checkpoint covers: a witness alarm recorded while the
     # witnesses were asked lands after it, and goes in the next bundle

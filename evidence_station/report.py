@@ -11,7 +11,7 @@ from evidence_station.casework.retention import as_of, clip_facts, policy_of, to
 from evidence_station.casework.service import expired_now
 from evidence_station.pdf import html_to_pdf
 from evidence_station.station import Station
-from hashing.durable import write_file_durably
+from hashing.durable import make_directories_durably, write_file_durably
 from retention import reports
 from retention.policy import classify
 
@@ -53,7 +53,7 @@ def build(station: Station, kind: str, now: datetime | None = None) -> str:
 def write_report(station: Station, kind: str, out: Path, now: datetime | None = None) -> tuple[Path, Path]:
     """``out`` without suffix gets ``.html`` and ``.pdf`` beside each other."""
     html_path, pdf_path = out.with_suffix(".html"), out.with_suffix(".pdf")
-    html_path.parent.mkdir(parents=True, exist_ok=True)
+    make_directories_durably(html_path.parent)
     write_file_durably(html_path, build(station, kind, now).encode())
     html_to_pdf(html_path, pdf_path)
     return html_path, pdf_path

@@ -27,6 +27,7 @@ from evidence_station.errors import (
 from evidence_station.event_types import EVENT_TYPES
 from evidence_station.install import remember_software_version
 from evidence_station.store import Store
+from hashing import durable
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
 from hashing.durable import remove_stale_temps, write_file_durably
 from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
@@ -111,9 +112,10 @@ def init_station(data_dir: Path, station: str, actor: str, clock: Clock = SYSTEM
     check_station_name(station)
     # The daemon's user owns the data dir, and only it (and root) may enter: footage, labels,
     # accounts and the ledger's lock are nobody else's business (DESIGN.md, one door).
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    durable.make_directories_durably(data_dir, mode=0o700)
     os.chmod(data_dir, 0o700)
     (data_dir / "keys").mkdir(mode=0o700, exist_ok=True)
+    durable.fsync_directory(data_dir)  # its mode and the keys/ name, before anything relies on them
     signer = Signer.generate(origin_for(station))
     write_file_durably(layout.signer_key, (signer.encode() + "\n").encode(), mode=0o600)
     write_file_durably(layout.verifier_key, (signer.verifier.encode() + "\n").encode())
@@ -248,6 +250,20 @@ class Station:
             raise LedgerProblem(detail=f"reopening the ledger after a failed write: {err}; "
                                 "free space or fix the disk, then try again") from err
         self.notices.append("the ledger was reopened and re-checked after a failed write")
+
+    def recover_ledger(self) -> bool:
+        """``ledger recover`` in a station that is already open (the daemon's): a writer
+        stopped by a failed write whose cut-back failed too is reopened with its torn
+        tail quarantined. True when it had to be."""
+        with self.lock:
+            if self.ledger.failed is None:
+                return False
+            try:
+                self.ledger.reopen(recover=True)
+            except LedgerError as err:
+                raise LedgerProblem(detail=str(err)) from err
+            self.catalog.catch_up(self.ledger)
+            return True
 
     @property
     def signer(self) -> Signer:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evidence_station.errors import IntegrityAlarm, StoreFullError, StoreIOError
 from evidence_station.i18n import human_bytes
-from hashing.durable import fsync_directory, make_read_only_durably
+from hashing.durable import fsync_directory, make_directories_durably, make_read_only_durably
 from hashing.stream import (
     DestinationWriteError,
     Digest,
@@ -57,7 +57,7 @@ class Store:
     @classmethod
     def create(cls, root: Path) -> Store:
         for directory in (root, root / "objects", root / "tmp"):
-            directory.mkdir(parents=True, exist_ok=True)
+            make_directories_durably(directory)  # names fsynced: a cut keeps objects/
         return cls(root)
 
     def path_for(self, sha256: str) -> Path:
@@ -94,7 +94,10 @@ class Store:
         Source read errors propagate as :class:`hashing.stream.SourceReadError`.
         """
         temp_path = self.tmp / f"{secrets.token_hex(8)}.partial"
-        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError as err:  # no inode left, or the store disk failing: say which
+            raise self._write_error(err, file_label) from err
         try:
             try:
                 digest = copy_and_hash(source_fd, fd, progress=progress)

@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hashing.durable import fsync_directory, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
 from hashing.merkle import HASH_SIZE, ProofError, verify_consistency
 from hashing.note import NoteError, NoteMalformedError, Signer, Verifier, open_note, split_note
 
@@ -137,7 +137,7 @@ class CheckpointStore:
                     f"latest checkpoint at size {previous.size} ({err}); the ledger history "
                     "has been changed"
                 ) from err
-        self.history.mkdir(parents=True, exist_ok=True)
+        make_directories_durably(self.history)
         entry = self.history / f"{checkpoint.size:012d}.note"
         new_entry = not entry.exists()
         write_file_durably(entry, note.encode())

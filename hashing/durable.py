@@ -72,6 +72,23 @@ class DurableWriteError(OSError):
         return str(self.strerror)
 
 
+def make_directories_durably(path: str | os.PathLike[str], mode: int = 0o777) -> None:
+    """``mkdir -p`` whose new names survive a power cut (``mode`` for the last one, as
+    ``Path.mkdir(parents=True)``): each directory created here is
+    named durably by an fsync of its parent (DESIGN.md: a name by its directory's fsync).
+    Without it a cut can take ``store/objects`` away with every name under it."""
+    target = Path(path)
+    missing: list[Path] = []
+    probe = target
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=mode if directory == target else 0o777)  # as mkdir -p
+        fsync_directory(directory.parent)
+
+
 def make_read_only_durably(path: str | os.PathLike[str], mode: int = 0o444) -> None:
     """Set ``mode`` on a written file and fsync it, so the mode survives a power cut
     (an fsync of the data before a chmod does not cover the chmod)."""

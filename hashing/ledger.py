@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hashing.canonical import canonical_json
-from hashing.durable import fsync_directory, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
 from hashing.merkle import leaf_hash
 from hashing.tree import TreeStore
 
@@ -193,7 +193,7 @@ class Ledger:
     @classmethod
     def create(cls, directory: Path) -> None:
         """Create an empty ledger directory (``init``)."""
-        directory.mkdir(parents=True, exist_ok=True)
+        make_directories_durably(directory)
         if (directory / EVENTS_FILE).exists():
             raise LedgerError(f"{directory / EVENTS_FILE} already exists; refusing to replace it")
         write_file_durably(directory / EVENTS_FILE, b"", mode=0o644)
@@ -512,6 +512,7 @@ class Ledger:
         # The events first, durable; only then the caches (sunlight: new state is swapped
         # in only after it is persisted). A reader sizes the ledger by the caches, so it
         # never sees hashes of an event that may yet be cut away.
+        failing = self.path  # which file a failure is about, for the message
         try:
             data = b"".join(lines)
             view = memoryview(data)
@@ -521,18 +522,20 @@ class Ledger:
             os.fdatasync(self._events_fd)
             if self._size == 0:
                 fsync_directory(self.directory)
+            failing = self.tree.directory
             self.tree.append(leaves)
             self.tree.flush()
+            failing = self._offsets_path
             with open(self._offsets_path, "ab") as handle:
                 handle.write(offsets)
         except OSError as err:
-            raise self._fail(err) from err
+            raise self._fail(err, failing) from err
         self._size += len(events)
         self._end_offset = position
         self._last_hash = prev
         return events
 
-    def _fail(self, err: OSError) -> LedgerWriteError:
+    def _fail(self, err: OSError, failing: Path) -> LedgerWriteError:
         """Put the ledger back at its last durable event and stop this writer.
 
         The events file is cut to the end of the last acknowledged event and fsynced
@@ -556,15 +559,16 @@ class Ledger:
         with contextlib.suppress(OSError):
             if self._offsets_path.stat().st_size > self._size * _OFFSET.size:
                 os.truncate(self._offsets_path, self._size * _OFFSET.size)
-        self._fatal = LedgerWriteError(self.path, last_seq=self._size - 1, cause=err,
+        self._fatal = LedgerWriteError(failing, last_seq=self._size - 1, cause=err,
                                        cut_error=cut_error, sync_error=sync_error)
         return self._fatal
 
-    def reopen(self) -> None:
+    def reopen(self, *, recover: bool = False) -> None:
         """After a failed write, open this writer again as a fresh open would: the caches
         are rebuilt and the whole chain re-checked (no clean close vouches for them), and
         appends are accepted again only if that succeeds. Holds on to the writer lock
-        throughout, so no other process can slip in between."""
+        throughout, so no other process can slip in between. With ``recover``, a torn tail
+        (a write whose cut-back failed too) is quarantined as ``ledger recover`` does."""
         if not self.writable or self._lock_fd is None:
             raise LedgerError("only the writer can be reopened")
         failure = self._fatal
@@ -579,8 +583,9 @@ class Ledger:
         with contextlib.suppress(FileNotFoundError):
             self._state_path().unlink()  # whatever it said, it is not trusted now
         try:
-            self._rebuild_caches(recover=False)
-            self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            self._rebuild_caches(recover=recover)  # a torn tail: quarantined only if asked
+            if self._events_fd is None:
+                self._events_fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         except BaseException:
             self._fatal = failure  # still stopped: the caller learns why from the raise
             raise

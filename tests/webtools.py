@@ -44,3 +44,14 @@ def login(web: TestClient, username: str, password: str = PASSWORD) -> None:
     response = web.post("/login", data={"username": username, "password": password,
                                         "csrf_token": token})
     assert response.status_code == 303 and response.headers["location"] == "/", response.text
+
+
+def make_station_lite(data: Path, camera: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """make_station without analysis and with only the auditor (zhao): for tests that need
+    a logged-in page, not the review queue."""
+    base = ["--data-dir", str(data), "--lang", "en"]
+    assert main([*base, "init", "--station", "web-test"]) == 0
+    assert main([*base, "ingest", str(camera)]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main([*base, "user", "add", USERS["auditor"], "--role", "auditor",
+                 "--password-stdin"]) == 0

@@ -21,6 +21,7 @@ from evidence_station.errors import DaemonNotInitialisedError, NotInitialisedErr
 from evidence_station.identity import ROOT_ACCOUNT
 from evidence_station.install import note_upgrade
 from evidence_station.station import Station, init_station
+from hashing.durable import fsync_directory
 
 log = logging.getLogger("evidence_station.daemon")
 
@@ -71,6 +72,7 @@ def daemon_command(app: AppContext, once: bool, station_name: str | None) -> Non
                     upgrade.fields.get("from"), upgrade.fields.get("to"), upgrade.seq)
     if os.stat(app.data_dir).st_mode & 0o077:
         os.chmod(app.data_dir, 0o700)  # DESIGN.md: the daemon owns the data dir, 0700
+        fsync_directory(app.data_dir)  # ... and the mode survives a power cut
         log.warning("%s was readable by other users; now 0700", app.data_dir)
     stop = threading.Event()
 

@@ -76,6 +76,7 @@ def recover_command(app: AppContext) -> None:
     崩溃后恢复账本尾部。"""
     with app.writing(recover=True) as station:
         app.require(station, "catalog.rebuild")
+        station.recover_ledger()  # the daemon's writer, stopped on a torn tail (issue 22)
         last = station.ledger.event(station.ledger.size - 1)
     if last.type == "ledger.recovered":
         app.say(app.t("recover.done", kept=last.fields["complete_events_kept"],

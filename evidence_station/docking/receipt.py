@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evidence_station.i18n import Lang, human_bytes, t
 from evidence_station.ingest.model import SessionResult
-from hashing.durable import write_file_durably
+from hashing.durable import make_directories_durably, write_file_durably
 
 _TEMPLATES = Environment(loader=PackageLoader("evidence_station", "templates"),
                          autoescape=select_autoescape(["html"]))
@@ -87,7 +87,7 @@ def render_html(receipt: Receipt, lang: Lang) -> str:
 
 def write_receipt(receipt: Receipt, directory: Path, lang: Lang) -> Path:
     """Write ``<session>.json``, ``.txt`` and ``.html``; return the HTML path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_directories_durably(directory)  # the officer's receipt must survive a cut
     base = directory / receipt.session_id
     write_file_durably(base.with_suffix(".json"), json.dumps(
         receipt.__dict__, ensure_ascii=False, indent=1, sort_keys=True).encode())

@@ -42,7 +42,7 @@ from evidence_station.witness.protocol import (
 )
 from hashing.checkpoint import Checkpoint
 from hashing.cosignature import CosignatureError, CosignerVerifier, add_signature_lines
-from hashing.durable import write_file_durably
+from hashing.durable import make_directories_durably, write_file_durably
 from hashing.note import NoteError, split_note
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def store_cosignature(ledger_dir: Path, note: str, line: str, size: int) -> str:
     merged = add_signature_lines(current, [line])
     if merged != current or not cosigned_path(ledger_dir, size).exists():
         path = cosigned_path(ledger_dir, size)
-        path.parent.mkdir(exist_ok=True)
+        make_directories_durably(path.parent)
         write_file_durably(path, merged.encode())
     return merged
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from evidence_station.errors import NotInitialisedError
 from hashing.cosignature import Cosigner
-from hashing.durable import write_file_durably
+from hashing.durable import make_directories_durably, write_file_durably
 
 KEY_FILE = Path("keys") / "witness.key"
 
@@ -34,6 +34,6 @@ def witness_cosigner(data_dir: Path, name: str | None = None) -> Cosigner:
     except FileNotFoundError:
         pass
     cosigner = Cosigner.generate(name or default_name(data_dir))
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    make_directories_durably(path.parent, mode=0o700)
     write_file_durably(path, (cosigner.encode() + "\n").encode(), mode=0o600)
     return cosigner

@@ -9,7 +9,9 @@ stdin, one a line, and each is answered ``ok`` on stdout once in force:
 - ``fail OP ERRNO GLOB [START END]`` — operation OP (``read``, ``write``, ``fsync``,
   ``create``, ``rename``, ``chmod``, ``truncate``, ``mkdir``, ``unlink`` or ``*``) on a
   path matching GLOB (relative, fnmatch) fails with ERRNO (``EIO``, ``ENOSPC``); for
-  ``read``/``write`` only when it touches bytes [START, END).
+  ``read``/``write`` only when it touches bytes [START, END). ERRNO ``SHORT`` (writes
+  only): the first write stores half its bytes and reports that, every later one fails
+  with ENOSPC — the half-written append of a disk filling up.
 - ``hang read GLOB`` — reads of GLOB block until ``clear`` (a camera whose helper hangs).
 - ``clear`` — no more faults; hung reads go on.
 - ``count`` — answers ``ok N``: how many operations failed so far.
@@ -32,6 +34,8 @@ from typing import Any
 
 from fuse import FUSE, FuseOSError, Operations  # type: ignore[import-untyped]
 
+SHORT = -1  # not an errno: a short write, then ENOSPC
+
 
 @dataclass
 class Fault:
@@ -40,6 +44,7 @@ class Fault:
     pattern: str
     start: int | None = None
     end: int | None = None
+    used: bool = False
 
     def hits(self, op: str, path: str, offset: int | None = None, size: int | None = None) -> bool:
         if self.op not in ("*", op) or not fnmatch.fnmatchcase(path, self.pattern):
@@ -63,16 +68,24 @@ class FaultyFS(Operations):  # type: ignore[misc]
     def _rel(self, path: str) -> str:
         return path.lstrip("/")
 
-    def _check(self, op: str, path: str, offset: int | None = None, size: int | None = None) -> None:
+    def _check(self, op: str, path: str, offset: int | None = None,
+               size: int | None = None) -> int | None:
+        """Raise the fault that applies; for a SHORT write, return how much to write."""
         rel = self._rel(path)
         with self.mutex:
             for fault in self.faults:
                 if fault.hits(op, rel, offset, size):
                     self.failed += 1
+                    if fault.code == SHORT:
+                        if not fault.used and size:
+                            fault.used = True
+                            return size // 2
+                        raise FuseOSError(errno.ENOSPC)
                     raise FuseOSError(fault.code)
             hang = op == "read" and any(fnmatch.fnmatchcase(rel, p) for p in self.hung)
         if hang:
-            self.released.wait()
+            self.released.wait(timeout=300)  # never hang a test run forever
+        return None
 
     def _note(self, op: str, path: str, detail: str = "") -> None:
         if self.log is not None:
@@ -85,7 +98,8 @@ class FaultyFS(Operations):  # type: ignore[misc]
             return "ok"
         with self.mutex:
             if words[0] == "fail":
-                op, code, pattern = words[1], getattr(errno, words[2]), words[3]
+                op, pattern = words[1], words[3]
+                code = SHORT if words[2] == "SHORT" else getattr(errno, words[2])
                 start = int(words[4]) if len(words) > 5 else None
                 end = int(words[5]) if len(words) > 5 else None
                 self.faults.append(Fault(op, code, pattern, start, end))
@@ -185,8 +199,8 @@ class FaultyFS(Operations):  # type: ignore[misc]
         return os.pread(fh, size, offset)
 
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
-        self._check("write", path, offset, len(data))
-        written = os.pwrite(fh, data, offset)
+        short = self._check("write", path, offset, len(data))
+        written = os.pwrite(fh, data if short is None else data[:short], offset)
         self._note("write", path, f"{offset}+{written}")
         return written
 

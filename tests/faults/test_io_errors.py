@@ -128,20 +128,25 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     dock_again_and_check(data, camera, acknowledged)
 
 
-def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path) -> None:
+@pytest.mark.parametrize("name", ["events.jsonl", "tree/level-00.bin", "offsets.bin"])
+def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera: Path,
+                                         name: str) -> None:
+    """A failed write of the events or of a cache after them: the event is cut away again
+    (it was never acknowledged), the caches too, and the error names the file."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, [f"fail write EIO data/ledger/{name}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
         acknowledged = ledger_lines(data)
-    assert result.state == "interrupted" and "events.jsonl" in (result.reason or "")
+    assert result.state == "interrupted" and name.split("/")[0] in (result.reason or "")
+    assert "NOT recorded" in (result.reason or "")
     assert len(ingest_events(data)) == 1
     dock_again_and_check(data, camera, acknowledged)
 
 
-@pytest.mark.parametrize("op", ["write", "fsync"])
+@pytest.mark.parametrize("op", ["create", "write", "fsync"])
 def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op: str) -> None:
     fs = faultfs()
     data = station_on(fs)
@@ -247,3 +252,146 @@ def test_originals_mode_is_fsynced_before_the_rename(faultfs: Callable[..., Faul
         after = ops[index + 1:]
         parent = str(Path(name).parent)
         assert any(op[:2] == ["fsyncdir", parent] for op in after), "name not fsynced"
+
+
+def test_ledger_cut_back_failing_too_is_reported_and_reopen_recovers(
+        faultfs: Callable[..., FaultFS]) -> None:
+    """The worst case: the event's bytes reached the file, its fsync failed, and cutting
+    them away failed as well. The error says the change was not acknowledged and what to
+    do; the writer stops; once the disk is back the reopen re-checks the file and keeps
+    the complete event (as after a crash right after the fsync), nothing earlier lost."""
+    from hashing.ledger import Draft, Ledger, LedgerFatalError, LedgerWriteError
+
+    fs = faultfs()
+    directory = fs.mount / "ledger"
+    Ledger.create(directory)
+    with Ledger.open(directory, station="st1", writable=True) as ledger:
+        ledger.append(Draft("test", "alice", {"n": 0}))
+        before = (directory / "events.jsonl").read_bytes()
+        fs.fail("fsync", "EIO", "ledger/events.jsonl")
+        fs.fail("truncate", "EIO", "ledger/events.jsonl")
+        with pytest.raises(LedgerWriteError) as info:
+            ledger.append(Draft("test", "alice", {"n": 1}))
+        message = str(info.value)
+        assert "failed too" in message and "NOT acknowledged" in message
+        assert "ledger recover" in message
+        with pytest.raises(LedgerFatalError):
+            ledger.append(Draft("test", "alice", {"n": 2}))
+        fs.clear()
+        ledger.reopen()
+        assert ledger.size == 2  # the complete, unacknowledged event is kept as a crash would
+        ledger.append(Draft("test", "alice", {"n": 2}))
+    body = (directory / "events.jsonl").read_bytes()
+    assert body.startswith(before)
+    with Ledger.open(directory, station="st1") as reader:
+        assert reader.size == 3
+
+
+def test_torn_tail_left_by_a_failed_cut_is_recovered_in_the_running_station(
+        faultfs: Callable[..., FaultFS]) -> None:
+    """Half an event written, then ENOSPC, and the cut-back fails too: a torn tail. The
+    running station (the daemon's) refuses changes with a message naming `ledger
+    recover`; that command, served by the same station, quarantines the torn bytes and
+    records the recovery; changes are accepted again, nothing acknowledged lost."""
+    from evidence_station.errors import LedgerProblem
+    from hashing.ledger import Draft
+
+    fs = faultfs()
+    data = station_on(fs)
+    start = {"session_id": "s1", "device_id": "D", "officer_id": "O", "source": "/x",
+             "files_planned": 0, "bytes_planned": 0, "files_already": 0, "profile": None,
+             "dock": {}, "returned_at": None}
+    with Station.open(data, CONFIG, writable=True) as station:
+        before = ledger_lines(data)
+        fs.fail("write", "SHORT", "data/ledger/events.jsonl")
+        fs.fail("truncate", "EIO", "data/ledger/events.jsonl")
+        with pytest.raises(LedgerProblem, match="ledger recover"):
+            station.record(Draft("session.start", "tester", start))
+        fs.clear()
+        assert not (data / "ledger" / "events.jsonl").read_bytes().endswith(b"\n")  # torn
+        with pytest.raises(LedgerProblem, match="ledger recover"):
+            station.record(Draft("session.start", "tester", start))
+        assert station.recover_ledger()
+        recovered = station.ledger.event(station.ledger.size - 1)
+        assert recovered.type == "ledger.recovered"
+        assert (data / "ledger" / str(recovered.fields["quarantine_file"])).exists()
+        station.record(Draft("session.start", "tester", start))
+    after = ledger_lines(data)
+    assert after[:len(before)] == before
+    assert_clean(data)
+
+
+def test_init_names_every_file_and_directory_durably(faultfs: Callable[..., FaultFS]) -> None:
+    """Every name `init` creates (directories included: a cut must not take store/objects
+    away) is followed by an fsync of the directory that holds it, in the order the
+    kernel saw them; temp files renamed away and SQLite's side files aside."""
+    fs = faultfs(log=True)
+    station_on(fs)
+    assert fs.log is not None
+    ops = [line.split() for line in fs.log.read_text().splitlines()]
+    created: dict[str, int] = {}
+    for index, op in enumerate(ops):
+        if op[0] in ("mkdir", "create"):
+            created[op[1]] = index
+        elif op[0] == "rename":
+            created.pop(op[1], None)
+            created[op[2]] = index
+        elif op[0] == "unlink":
+            created.pop(op[1], None)
+    missing = []
+    for name, index in created.items():
+        if name.endswith(("-journal", "-wal", "-shm")) or not name.startswith("data"):
+            continue
+        parent = str(Path(name).parent).replace(".", "") if "/" not in name else str(
+            Path(name).parent)
+        later = ops[index + 1:]
+        if not any(op[0] == "fsyncdir" and (op[1] if len(op) > 1 else "") == parent
+                   for op in later):
+            missing.append(name)
+    assert missing == [], f"names never made durable: {missing}"
+
+
+def test_the_running_daemon_is_usable_again_once_the_ledger_disk_is(
+        faultfs: Callable[..., FaultFS], tmp_path: Path) -> None:
+    """Through the real daemon and CLI: a change refused on a failing ledger disk says so
+    (the file, not recorded, what to do); once the disk answers, the same change goes
+    through without restarting anything, and the station checks clean."""
+    import subprocess
+    import sys
+
+    from tests.docking_helpers import DaemonProcess, write_config
+
+    fs = faultfs()
+    data = fs.mount / "data"
+    # the control socket outside the FUSE data dir (it serves no sockets), as under systemd
+    config = write_config(tmp_path / "config.toml", usb=False, runtime_dir=str(tmp_path / "run"))
+    init_station(data, "test-station", "tester")
+    daemon = DaemonProcess(data, config)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "evidence_station", "--data-dir", str(data), "--config",
+             str(config), "--lang", "en", *args],
+            capture_output=True, text=True, input=stdin, timeout=120, check=False)
+
+    try:
+        before = ledger_lines(data)
+        fs.fail("fsync", "EIO", "data/ledger/events.jsonl")
+        refused = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                      stdin="correct horse battery\n")
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        message = " ".join(refused.stderr.split())
+        assert "events.jsonl" in message and "NOT recorded" in message, message
+        assert ledger_lines(data) == before
+        fs.clear()
+        added = cli("user", "add", "li", "--role", "clerk", "--password-stdin",
+                    stdin="correct horse battery\n")
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert daemon.proc.poll() is None
+        assert ledger_lines(data)[:len(before)] == before
+        assert len(ledger_lines(data)) > len(before)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()
+    checked = cli("check", "--verify-data")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
