@@ -77,4 +77,5 @@ def remove_stored_file(station: Station, sha256: str) -> None:
         os.unlink(path)
     # R11 + issue 22 (power cut after a completed approval): an unlink is a name change,
     # durable only once its directory is fsynced; without this the footage came back.
-    fsync_directory(path.parent)
+    with contextlib.suppress(FileNotFoundError):  # no folder: no name to make durable
+        fsync_directory(path.parent)
