@@ -29,7 +29,7 @@ from evidence_station.install import remember_software_version
 from evidence_station.store import Store
 from hashing import durable
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
-from hashing.durable import remove_stale_temps, write_file_durably
+from hashing.durable import write_file_durably
 from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
 from hashing.note import Signer, Verifier
 
@@ -200,7 +200,7 @@ class Station:
         if removed:
             self.notices.append(f"removed {removed} unfinished temp copies from an interrupted run")
         # issue 22: half-done durable writes (checkpoint, receipts, state) of a killed run
-        stale = remove_stale_temps(self.layout.root, skip=frozenset({"store"}))
+        stale = durable.remove_stale_temps(self.layout.root, skip=frozenset({"store"}))
         if stale:
             self.notices.append(f"removed {len(stale)} unfinished temp files from an "
                                 "interrupted run")

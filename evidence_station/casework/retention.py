@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from evidence_station.clock import local_today
 from evidence_station.config import Config
 from evidence_station.station import Station
+from hashing.durable import fsync_directory
 from retention.policy import ClipFacts, Policy, Retention, classify
 
 
@@ -74,3 +75,7 @@ def remove_stored_file(station: Station, sha256: str) -> None:
     path = station.store.path_for(sha256)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+    # R11 + issue 22 (power cut after a completed approval): an unlink is a name change,
+    # durable only once its directory is fsynced; without this the footage came back.
+    with contextlib.suppress(FileNotFoundError):  # no folder: no name to make durable
+        fsync_directory(path.parent)

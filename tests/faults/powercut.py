@@ -130,6 +130,9 @@ def power_cut(base: Base, operation: Operation, reference: CutReference, cut_aft
         for step in operation.steps:
             result = run_step(step, mount.mountpoint, base.config)
             if result.code == 0 and not result.killed:
+                # what it acknowledged, read beside the mount: the cut may have come after
+                # it answered (a page the kernel wrote back later), and then the mount says EIO
+                result.ledger_after = ledger_bytes(backing)
                 acknowledged.append(result)
                 continue
             acknowledged.append(None)

@@ -131,7 +131,8 @@ def run_power_cuts(base: Base, operation: Operation, count: int, seed: int, root
 
 def run_interleaved(base: Base, ops: dict[str, Operation], names: list[str],
                     crash_share: dict[str, int], cut_share: dict[str, int], seed: int,
-                    root: Path, log: Callable[[str], None]) -> list[Row]:
+                    root: Path, log: Callable[[str], None], first: int = 0,
+                    stop: int | None = None) -> list[Row]:
     """Point i of every operation before point i + 1 of any, so a run cut short still
     covers every operation; the running table is printed every 25 points. Each point's
     seed is the same as in :func:`run_crash_points` / :func:`run_power_cuts`."""
@@ -142,12 +143,13 @@ def run_interleaved(base: Base, ops: dict[str, Operation], names: list[str],
             rows[name, kind] = Row(name, kind)
             scratch = root / f"{kind}-{name}"
             scratch.mkdir(exist_ok=True)
-        if crash_share[name]:
+        if crash_share[name] > first:
             crash_refs[name] = crashpoints.reference_run(base, ops[name], root / f"crash-{name}")
-        if cut_share[name]:
+        if cut_share[name] > first:
             cut_refs[name] = powercut.reference_run(base, ops[name], root / f"cut-{name}")
     done = 0
-    for index in range(max([*crash_share.values(), *cut_share.values(), 0])):
+    last = max([*crash_share.values(), *cut_share.values(), 0])
+    for index in range(first, last if stop is None else min(stop, last)):
         for name in names:
             for kind, share in (("crash", crash_share), ("cut", cut_share)):
                 if index >= share[name]:
@@ -205,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FAULTS_SEED", "22")))
     parser.add_argument("--operations", default="")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--first-index", type=int, default=0,
+                        help="resume: skip each operation's points before this index")
+    parser.add_argument("--stop-index", type=int, default=None,
+                        help="run each operation's points before this index only")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     reason = powercut.fuse_unavailable()
@@ -218,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     with prepared() as (base, ops, root):
         names = [n for n in args.operations.split(",") if n] or list(ops)
         rows = run_interleaved(base, ops, names, spread(args.crash_points, names),
-                               spread(args.cuts, names), args.seed, root, log)
+                               spread(args.cuts, names), args.seed, root, log,
+                               first=args.first_index, stop=args.stop_index)
     rows = [row for row in rows if row.points]
     print(table(rows))
     failures = [failure for row in rows for failure in row.failures]
