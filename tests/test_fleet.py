@@ -647,3 +647,18 @@ def test_two_daemons_of_one_station_at_once_never_duplicate_a_row_or_an_object(
     assert fleet.sql("select count(*), count(distinct seq) from ledger_event")[0] == (size, size)
     versions = fleet.s3().list_object_versions(Bucket=fleet.bucket).get("Versions", [])
     assert len(versions) == len(clip_ids(fleet, station_data))
+
+
+# -- pure parts -----------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100])
+def test_the_streaming_root_of_fleet_verify_is_rfc6962(size: int) -> None:
+    from evidence_station.fleet.verify import CompactRange
+    from hashing.merkle import leaf_hash
+    from tests.reference_merkle import Reference
+
+    leaves = [f"event {i}".encode() for i in range(size)]
+    tree = CompactRange()
+    for leaf in leaves:
+        tree.append(leaf_hash(leaf))
+        assert tree.root() == Reference(leaves[:tree.size]).mth(0, tree.size)
+    assert tree.root() == Reference(leaves).mth(0, size)
