@@ -200,6 +200,12 @@ def test_push_mirrors_every_event_and_file_locked_then_replays_add_nothing(
     assert len(json.loads(fleet.cli(station_data, "fleet", "clips", "--officer-id", "0421",
                                     "--json")[1])) == len(ids)
     assert json.loads(fleet.cli(station_data, "fleet", "clips", "--device-id", "nope", "--json")[1]) == []
+    assert len(json.loads(fleet.cli(station_data, "fleet", "clips", "--device-id", "CAM-7", "--since",
+                                    "2000-01-01T00:00:00Z", "--json")[1])) == len(ids)
+    assert json.loads(fleet.cli(station_data, "fleet", "clips", "--until", "2000-01-01T00:00:00Z",
+                                "--json")[1]) == []
+    assert [c["clip_id"] for c in json.loads(fleet.cli(
+        station_data, "fleet", "clips", "--party", "张三", "--handler", "李四", "--json")[1])] == [ids[0]]
     code, out, _ = fleet.cli(station_data, "fleet", "status", "--json")
     status = json.loads(out)[0]
     assert status["events_behind"] == 0 and status["files_behind"] == 0 and status["last_error"] is None
@@ -662,3 +668,18 @@ def test_the_streaming_root_of_fleet_verify_is_rfc6962(size: int) -> None:
         tree.append(leaf_hash(leaf))
         assert tree.root() == Reference(leaves[:tree.size]).mth(0, tree.size)
     assert tree.root() == Reference(leaves).mth(0, size)
+
+
+def test_without_fleet_settings_push_is_a_clear_usage_error_and_status_says_off(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    base = ["--data-dir", str(data), "--lang", "en"]
+    assert main([*base, "init", "--station", "plain"]) == 0
+    capsys.readouterr()
+    assert main([*base, "fleet", "push"]) == 2
+    assert "database_url and s3_bucket are not set" in " ".join(capsys.readouterr().err.split())
+    assert main([*base, "fleet", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["configured"] is False and status["events_behind"] == status["events"]
+    assert main([*base, "fleet", "clips", "--json"]) == 2
+    assert not (data / "fleet.sqlite").exists() or status["last_attempt"] is None
