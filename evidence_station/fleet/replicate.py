@@ -297,8 +297,9 @@ class Replicator:
             known = pushed.get(sha256)
             if known is None or known[2]:
                 continue
-            bucket.delete(sha256)  # R11: only after an approved deletion, its lock run out
-            central.record_object_deleted(conn, sha256)
+            if not central.held_elsewhere(conn, sha256, self.origin):
+                bucket.delete(sha256)  # R11: only after an approved deletion, its lock run out
+                central.record_object_deleted(conn, sha256)
             self.state.remember(sha256, 0, Lock(known[0], False), deleted=True)
             report.objects_deleted += 1
         return covered
