@@ -426,6 +426,13 @@ def test_verify_names_a_deleted_an_overwritten_object_and_a_changed_row(
         fleet: Fleet, station_data: Path) -> None:
     assert fleet.cli(station_data, "fleet", "push")[0] == 0
     assert fleet.cli(station_data, "fleet", "verify")[0] == 0
+    from hashing.note import Signer
+
+    vkey = (station_data / "keys" / "station.vkey").read_text().strip()
+    assert fleet.cli(station_data, "fleet", "verify", "--key", vkey, "--no-data")[0] == 0
+    impostor = Signer.generate("unit.example/station-01").verifier.encode()
+    code, out, _ = fleet.cli(station_data, "fleet", "verify", "--key", impostor, "--json")
+    assert code == 1 and "pinned" in json.loads(out)["first_failure"]["reason"]
     clips = json.loads(fleet.cli(station_data, "clips", "--json")[1])
     s3 = fleet.s3()
     gone, changed = clips[0]["sha256"], clips[1]["sha256"]
@@ -682,4 +689,5 @@ def test_without_fleet_settings_push_is_a_clear_usage_error_and_status_says_off(
     status = json.loads(capsys.readouterr().out)[0]
     assert status["configured"] is False and status["events_behind"] == status["events"]
     assert main([*base, "fleet", "clips", "--json"]) == 2
+    assert main([*base, "fleet", "verify", "--key", "not-a-key"]) == 2
     assert not (data / "fleet.sqlite").exists() or status["last_attempt"] is None
