@@ -200,6 +200,12 @@ def test_push_mirrors_every_event_and_file_locked_then_replays_add_nothing(
     assert len(json.loads(fleet.cli(station_data, "fleet", "clips", "--officer-id", "0421",
                                     "--json")[1])) == len(ids)
     assert json.loads(fleet.cli(station_data, "fleet", "clips", "--device-id", "nope", "--json")[1]) == []
+    assert len(json.loads(fleet.cli(station_data, "fleet", "clips", "--device-id", "CAM-7", "--since",
+                                    "2000-01-01T00:00:00Z", "--json")[1])) == len(ids)
+    assert json.loads(fleet.cli(station_data, "fleet", "clips", "--until", "2000-01-01T00:00:00Z",
+                                "--json")[1]) == []
+    assert [c["clip_id"] for c in json.loads(fleet.cli(
+        station_data, "fleet", "clips", "--party", "张三", "--handler", "李四", "--json")[1])] == [ids[0]]
     code, out, _ = fleet.cli(station_data, "fleet", "status", "--json")
     status = json.loads(out)[0]
     assert status["events_behind"] == 0 and status["files_behind"] == 0 and status["last_error"] is None
@@ -420,6 +426,13 @@ def test_verify_names_a_deleted_an_overwritten_object_and_a_changed_row(
         fleet: Fleet, station_data: Path) -> None:
     assert fleet.cli(station_data, "fleet", "push")[0] == 0
     assert fleet.cli(station_data, "fleet", "verify")[0] == 0
+    from hashing.note import Signer
+
+    vkey = (station_data / "keys" / "station.vkey").read_text().strip()
+    assert fleet.cli(station_data, "fleet", "verify", "--key", vkey, "--no-data")[0] == 0
+    impostor = Signer.generate("unit.example/station-01").verifier.encode()
+    code, out, _ = fleet.cli(station_data, "fleet", "verify", "--key", impostor, "--json")
+    assert code == 1 and "pinned" in json.loads(out)["first_failure"]["reason"]
     clips = json.loads(fleet.cli(station_data, "clips", "--json")[1])
     s3 = fleet.s3()
     gone, changed = clips[0]["sha256"], clips[1]["sha256"]
@@ -647,3 +660,34 @@ def test_two_daemons_of_one_station_at_once_never_duplicate_a_row_or_an_object(
     assert fleet.sql("select count(*), count(distinct seq) from ledger_event")[0] == (size, size)
     versions = fleet.s3().list_object_versions(Bucket=fleet.bucket).get("Versions", [])
     assert len(versions) == len(clip_ids(fleet, station_data))
+
+
+# -- pure parts -----------------------------------------------------------------------------
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100])
+def test_the_streaming_root_of_fleet_verify_is_rfc6962(size: int) -> None:
+    from evidence_station.fleet.verify import CompactRange
+    from hashing.merkle import leaf_hash
+    from tests.reference_merkle import Reference
+
+    leaves = [f"event {i}".encode() for i in range(size)]
+    tree = CompactRange()
+    for leaf in leaves:
+        tree.append(leaf_hash(leaf))
+        assert tree.root() == Reference(leaves[:tree.size]).mth(0, tree.size)
+    assert tree.root() == Reference(leaves).mth(0, size)
+
+
+def test_without_fleet_settings_push_is_a_clear_usage_error_and_status_says_off(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    base = ["--data-dir", str(data), "--lang", "en"]
+    assert main([*base, "init", "--station", "plain"]) == 0
+    capsys.readouterr()
+    assert main([*base, "fleet", "push"]) == 2
+    assert "database_url and s3_bucket are not set" in " ".join(capsys.readouterr().err.split())
+    assert main([*base, "fleet", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["configured"] is False and status["events_behind"] == status["events"]
+    assert main([*base, "fleet", "clips", "--json"]) == 2
+    assert main([*base, "fleet", "verify", "--key", "not-a-key"]) == 2
+    assert not (data / "fleet.sqlite").exists() or status["last_attempt"] is None

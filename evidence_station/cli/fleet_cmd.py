@@ -106,9 +106,12 @@ def verify_command(app: AppContext, keys: tuple[str, ...], no_data: bool, as_jso
     """Re-verify every station's chain, tree, checkpoints and every object from PostgreSQL
     and the bucket alone; name the first failure; exit 1 on a finding. 全网核验。"""
     from evidence_station.fleet.verify import verify_fleet
-    from hashing.note import Verifier
+    from hashing.note import NoteError, Verifier
 
-    pinned = {verifier.name: verifier for verifier in (Verifier.parse(k) for k in keys)}
+    try:
+        pinned = {verifier.name: verifier for verifier in (Verifier.parse(k) for k in keys)}
+    except NoteError as err:
+        raise click.BadParameter(f"not a verifier key line: {err}", param_hint="--key") from err
     conn, bucket = _engines(app)
     try:
         report = verify_fleet(conn, bucket, pinned=pinned, data=not no_data)

@@ -295,6 +295,13 @@ def record_object(conn: Any, *, sha256: str, size: int, retain_until: Any, legal
         [sha256, size, retain_until, legal_hold, version_id, origin])
 
 
+def held_elsewhere(conn: Any, sha256: str, origin: str) -> bool:
+    """Another station holds a live clip with these bytes: its object must stay."""
+    row = conn.execute("select 1 from fleet_clip where sha256 = %s and origin <> %s and "
+                       "deleted_at is null limit 1", [sha256, origin]).fetchone()
+    return row is not None
+
+
 def record_object_deleted(conn: Any, sha256: str) -> None:
     conn.execute("update fleet_object set deleted_at = now(), legal_hold = false "
                  "where sha256 = %s", [sha256])

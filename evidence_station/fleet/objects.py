@@ -63,10 +63,12 @@ def describe(err: Exception) -> str:
         error = err.response.get("Error", {})
         code = error.get("Code", "?")
         text = error.get("Message", "")
-        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
-                    "InvalidClientTokenId", "403"):
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId"):
             return f"S3 refused the credentials ({code}: {text}); check AWS_ACCESS_KEY_ID / " \
                    "AWS_SECRET_ACCESS_KEY or the credentials file"
+        if code in ("AccessDenied", "403"):
+            return f"S3 AccessDenied: {text} (the key's policy lacks this action, or an Object " \
+                   "Lock still in force refuses it)"
         return f"S3 {code}: {text}"
     if isinstance(err, BotoCoreError):
         return f"S3 unreachable or misconfigured: {err}"

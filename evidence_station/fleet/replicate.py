@@ -107,14 +107,17 @@ class LocalState:
         self.db.close()
 
 
-def _wanted_locks(station: Station) -> tuple[dict[str, tuple[int, Lock]], set[str]]:
+def _wanted_locks(station: Station) -> tuple[dict[str, tuple[int, Lock]], set[str], int]:
     """What the bucket must hold: each live file's size and lock (the longest over the
-    clips that share it), and the hashes of deleted clips no live clip shares."""
+    clips that share it), the hashes of deleted clips no live clip shares, and how many
+    events that answer covers (the catalog's position: events past it wait for the next
+    pass, so the mirror never names a file this pass did not send)."""
     from evidence_station.casework.retention import clip_facts, policy_of
     from retention.policy import add_months, classify, retention_start
 
     view = station.view()  # its own catalog connection: never the daemon's
     try:
+        covered = view.catalog.applied_seq + 1  # read first: the rows below are at least as new
         policy = policy_of(station.config)
         zone = ZoneInfo(station.config.station.timezone)
         sizes = {row["sha256"]: int(row["size"]) for row in view.catalog.db.query(
@@ -135,7 +138,7 @@ def _wanted_locks(station: Station) -> tuple[dict[str, tuple[int, Lock]], set[st
             wanted[facts.sha256] = (sizes.get(facts.sha256, 0), lock)
         deleted = {row["sha256"] for row in view.catalog.db.query(
             "select sha256 from clips where deleted_at is not null")} - set(sizes)
-        return wanted, deleted
+        return wanted, deleted, covered
     finally:
         view.catalog.close()
 
@@ -193,8 +196,8 @@ class Replicator:
             self._check_extends(conn)
             bucket = self._bucket()
             bucket.check(minimum_months=self.station.config.retention.general_months)
-            self._push_objects(conn, bucket, report)
-            self._push_events(conn, report)
+            covered = self._push_objects(conn, bucket, report)
+            self._push_events(conn, report, covered)
             self._push_checkpoint(conn, report)
         except DivergedError as err:
             self._failed(str(err))
@@ -260,8 +263,8 @@ class Replicator:
             central.register_station(conn, origin, self.station.name, mine)
 
     # -- 2. objects ----------------------------------------------------------------------------
-    def _push_objects(self, conn: Any, bucket: Bucket, report: PushReport) -> None:
-        wanted, deleted = _wanted_locks(self.station)
+    def _push_objects(self, conn: Any, bucket: Bucket, report: PushReport) -> int:
+        wanted, deleted, covered = _wanted_locks(self.station)
         pushed = self.state.pushed()
         soonest = self._now() + timedelta(days=1)  # S3 takes no retain-until in the past
         for sha256, (size, lock) in wanted.items():
@@ -294,18 +297,22 @@ class Replicator:
             known = pushed.get(sha256)
             if known is None or known[2]:
                 continue
-            bucket.delete(sha256)  # R11: only after an approved deletion, its lock run out
-            central.record_object_deleted(conn, sha256)
+            if not central.held_elsewhere(conn, sha256, self.origin):
+                bucket.delete(sha256)  # R11: only after an approved deletion, its lock run out
+                central.record_object_deleted(conn, sha256)
             self.state.remember(sha256, 0, Lock(known[0], False), deleted=True)
             report.objects_deleted += 1
+        return covered
 
     # -- 3. events and checkpoints -------------------------------------------------------------
-    def _push_events(self, conn: Any, report: PushReport) -> None:
+    def _push_events(self, conn: Any, report: PushReport, upto: int) -> None:
         origin, ledger = self.origin, self.station.ledger
         start = central.head(conn, origin).size
         batch: list[bytes] = []
         first = start
         for seq, body in ledger.raw_events(start):
+            if seq >= upto:
+                break
             batch.append(body)
             if len(batch) >= self.config.batch_events:
                 report.events_sent += central.append_events(conn, origin, first, batch)
@@ -340,7 +347,7 @@ class Replicator:
         size = self.station.ledger.size
         mirrored = int(self.state.get("mirrored_events") or 0)
         pushed = self.state.pushed()
-        wanted, deleted = _wanted_locks(self.station)
+        wanted, deleted, _ = _wanted_locks(self.station)
         files = [(sha, size_) for sha, (size_, _) in wanted.items()
                  if sha not in pushed or pushed[sha][2]]
         deletions = [sha for sha in deleted if sha in pushed and not pushed[sha][2]]
