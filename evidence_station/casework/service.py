@@ -24,7 +24,9 @@ from typing import Any
 from evidence_station.case_files import build_case_close, build_case_end
 from evidence_station.casework import retention, retry, rules
 from evidence_station.casework.accounts import MIN_PASSWORD, AccountStore
-from evidence_station.casework.authorise import authorise as authorise  # re-exported: callers use service.authorise
+
+# service.authorise is re-exported: callers check a permission through the service
+from evidence_station.casework.authorise import authorise as authorise
 from evidence_station.casework.identities import IdentityStore, protect
 from evidence_station.casework.logins import end_sessions_of
 from evidence_station.custody import build_custody_report
