@@ -296,7 +296,7 @@ class FleetConfig(Strict):
     s3_region: str = Field("us-east-1", title="区域 S3 region", description="The bucket's region.")
     every_s: int = Field(
         60, ge=1, le=86_400, title="同步间隔 Replication interval (s)",
-        description="The daemon runs a catch-up pass this often (and after each docking session).")
+        description="The daemon runs a catch-up pass this often (and once at start).")
     alarm_after_s: int = Field(
         86_400, ge=0, le=90 * 86_400, title="滞后告警 Behind alarm after (s)",
         description="Behind the mirror for longer than this → alarm (ledger event, review flag, "

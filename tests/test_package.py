@@ -83,8 +83,8 @@ def test_conffile_lists_every_key_and_sets_the_installed_station() -> None:
     # Every commented line is a default: uncommenting it alone changes nothing.
     uncommented = re.sub(r"^# (\w+ = )", r"\1", text, flags=re.MULTILINE)
     # ... except the examples of keys whose default is "unset"
-    examples = ("speech_model_dir|speech_model_sha256|speech_prompt|name|database_url|s3_endpoint_url"
-                "|s3_bucket")
+    examples = ("speech_model_dir|speech_model_sha256|speech_prompt|name"
+                "|database_url|s3_endpoint_url|s3_bucket")
     uncommented = re.sub(rf"(?m)^((?:{examples}) = .*)$", r"# \1", uncommented)
     assert load_config_text(uncommented) == config
 
