@@ -156,6 +156,7 @@ class InboxWatcher:
         self.on_folder = on_folder
         self.settle_seconds = settle_seconds
         self._dirty: dict[Path, float] = {}
+        self._handing: set[Path] = set()  # folders whose hand-on thread still runs
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._observer: Any = Observer()
@@ -195,8 +196,27 @@ class InboxWatcher:
                 for path in ready:
                     del self._dirty[path]
             for path in ready:
-                if path.is_dir() and not path.is_symlink():
-                    self.on_folder(path)
+                # One thread per folder handed on: a folder whose filesystem hangs (a
+                # card reader's stuck FUSE helper: even a stat blocks) holds only itself,
+                # never the other cameras in the inbox (issue 22, stalls). A folder still
+                # being handed on is looked at again after it finishes.
+                with self._lock:
+                    if path in self._handing:
+                        self._dirty[path] = now
+                        continue
+                    self._handing.add(path)
+                threading.Thread(target=self._hand_on, args=(path,), name="inbox-folder",
+                                 daemon=True).start()
+
+    def _hand_on(self, path: Path) -> None:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                self.on_folder(path)
+        except Exception:  # a broken folder is that folder's problem, logged, not the loop's
+            log.exception("inbox folder %s could not be handed on", path)
+        finally:
+            with self._lock:
+                self._handing.discard(path)
 
 
 class _Handler(FileSystemEventHandler):

@@ -138,7 +138,7 @@ class CatalogWriteError(EvidenceStationError):
     disk under it. What the ledger holds is not affected; the catalog catches up from
     the ledger on the next change or start, so nothing needs repair once the disk does."""
 
-    zh = ("写入目录数据库 {catalog} 失败（{detail}）。{recorded}请释放空间或检查磁盘（dmesg）；"
+    zh = ("写入目录数据库 {catalog} 失败（{detail}）。{recorded_zh}请释放空间或检查磁盘（dmesg）；"
           "恢复后下一次操作或重启时目录会自动从账本补齐，无需手工修复。")
     en = ("writing the catalog {catalog} failed ({detail}). {recorded}Free space or check the "
           "disk (dmesg); once it is fixed the catalog catches up from the ledger by itself at "

@@ -211,10 +211,13 @@ class Catalog:
         except sqlite3.OperationalError as err:
             if not _is_disk_error(err):
                 raise
+            behind = ledger.size > start
             raise CatalogWriteError(
                 catalog=self.path, detail=str(err),
                 recorded=(f"Ledger events from seq {start} on are durable in the ledger and "
-                          "not yet in the catalog. " if ledger.size > start else "")) from err
+                          "not yet in the catalog. " if behind else ""),
+                recorded_zh=(f"账本中自序号 {start} 起的事件已持久保存，尚未进入目录。"
+                             if behind else "")) from err
         finally:
             events.close()  # the events file is closed now, not whenever GC comes by
 

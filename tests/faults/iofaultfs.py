@@ -12,6 +12,8 @@ stdin, one a line, and each is answered ``ok`` on stdout once in force:
   ``read``/``write`` only when it touches bytes [START, END). ERRNO ``SHORT`` (writes
   only): the first write stores half its bytes and reports that, every later one fails
   with ENOSPC — the half-written append of a disk filling up.
+- ``failonce OP ERRNO GLOB`` — the same, for the first matching operation only: the
+  fault then clears by itself (a transient error, whatever thread meets it first).
 - ``hang read GLOB`` — reads of GLOB block until ``clear`` (a camera whose helper hangs).
 - ``clear`` — no more faults; hung reads go on.
 - ``count`` — answers ``ok N``: how many operations failed so far.
@@ -45,6 +47,7 @@ class Fault:
     start: int | None = None
     end: int | None = None
     used: bool = False
+    once: bool = False
 
     def hits(self, op: str, path: str, offset: int | None = None, size: int | None = None) -> bool:
         if self.op not in ("*", op) or not fnmatch.fnmatchcase(path, self.pattern):
@@ -76,6 +79,8 @@ class FaultyFS(Operations):  # type: ignore[misc]
             for fault in self.faults:
                 if fault.hits(op, rel, offset, size):
                     self.failed += 1
+                    if fault.once:
+                        self.faults.remove(fault)
                     if fault.code == SHORT:
                         if not fault.used and size:
                             fault.used = True
@@ -97,12 +102,13 @@ class FaultyFS(Operations):  # type: ignore[misc]
         if not words:
             return "ok"
         with self.mutex:
-            if words[0] == "fail":
+            if words[0] in ("fail", "failonce"):
                 op, pattern = words[1], words[3]
                 code = SHORT if words[2] == "SHORT" else getattr(errno, words[2])
                 start = int(words[4]) if len(words) > 5 else None
                 end = int(words[5]) if len(words) > 5 else None
-                self.faults.append(Fault(op, code, pattern, start, end))
+                self.faults.append(Fault(op, code, pattern, start, end,
+                                         once=words[0] == "failonce"))
             elif words[0] == "hang":
                 self.released.clear()
                 self.hung.append(words[2])

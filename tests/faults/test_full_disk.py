@@ -216,7 +216,7 @@ def test_enospc_on_each_part_mid_session(faultfs: Callable[..., FaultFS], camera
         def file_started(self, item: object) -> None:
             self.count += 1
             if self.count == 2:
-                fs.fail("write", "ENOSPC", pattern)
+                fs.send(f"failonce write ENOSPC {pattern}")  # clears itself once met
 
         def file_finished(self, outcome: object) -> None:
             if self.count == 2:

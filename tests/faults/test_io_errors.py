@@ -34,8 +34,9 @@ CONFIG = Config.model_validate({"ingest": {"reserve_mib": 0}})
 
 class FaultAt(SilentReporter):
     """Injects ``command`` when the ``nth`` file starts verifying (its copy is staged and
-    fsynced; what follows is re-read, publish, ledger event, catalog) and clears it when
-    that file is finished, so the rest of the session runs on a healthy disk."""
+    fsynced; what follows is re-read, publish, ledger event, catalog). The faults are
+    one-shot (``failonce``), so the rest of the session runs on a healthy disk whatever
+    thread meets the fault and in whatever order the reporter hears of it."""
 
     def __init__(self, fs: FaultFS, commands: list[str], nth: int = 2) -> None:
         super().__init__()
@@ -108,7 +109,7 @@ def test_eio_on_ledger_fsync_mid_session(faultfs: Callable[..., FaultFS], camera
     fs = faultfs()
     data = station_on(fs)
     before = tree_snapshot(camera)
-    reporter = FaultAt(fs, ["fail fsync EIO data/ledger/events.jsonl"])
+    reporter = FaultAt(fs, ["failonce fsync EIO data/ledger/events.jsonl"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -135,7 +136,7 @@ def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera
     (it was never acknowledged), the caches too, and the error names the file."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, [f"fail write EIO data/ledger/{name}"])
+    reporter = FaultAt(fs, [f"failonce write EIO data/ledger/{name}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -150,7 +151,7 @@ def test_eio_on_ledger_write_mid_session(faultfs: Callable[..., FaultFS], camera
 def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAtCopy(fs, [f"fail {op} EIO data/store/tmp/*"])
+    reporter = FaultAtCopy(fs, [f"failonce {op} EIO data/store/tmp/*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
@@ -158,8 +159,10 @@ def test_eio_on_the_store_copy(faultfs: Callable[..., FaultFS], camera: Path, op
     assert result.state == "interrupted"
     message = result.reason or ""
     assert "store" in message and "Input/output error" in message
-    assert "CAM12345" in message or ".MP4" in message  # the file it was storing
-    assert result.count("committed") == 1
+    # the file it was storing: the camera file while copying, the store object when the
+    # fault met the publish of the file before (a pipelined ingest runs both at once)
+    assert "CAM12345" in message or ".MP4" in message or "store/objects/" in message
+    assert result.count("committed") in (0, 1)
     assert not list((data / "store" / "tmp").iterdir())  # no partial copy left
     dock_again_and_check(data, camera, acknowledged)
 
@@ -173,14 +176,14 @@ def test_eio_while_publishing_to_the_store(faultfs: Callable[..., FaultFS], came
                                            op: str, pattern: str) -> None:
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, [f"fail {op} EIO {pattern}"])
+    reporter = FaultAt(fs, [f"failonce {op} EIO {pattern}"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
         acknowledged = ledger_lines(data)
     assert result.state == "interrupted"
     assert "Input/output error" in (result.reason or "") and "store" in (result.reason or "")
-    assert result.count("committed") == 1
+    assert result.count("committed") in (1, 2)  # 2: a pipelined ingest met it on file 3
     assert not list((data / "store" / "tmp").iterdir())
     dock_again_and_check(data, camera, acknowledged)
 
@@ -190,7 +193,7 @@ def test_eio_on_the_catalog(faultfs: Callable[..., FaultFS], camera: Path) -> No
     catalog catches up from the ledger once the disk is back, and nothing is doubled."""
     fs = faultfs()
     data = station_on(fs)
-    reporter = FaultAt(fs, ["fail write EIO data/catalog.sqlite*"])
+    reporter = FaultAt(fs, ["failonce write EIO data/catalog.sqlite*"])
     with Station.open(data, CONFIG, writable=True) as station:
         result = ingest_source(station, camera, device_id="CAM12345", actor="tester",
                                reporter=reporter)
