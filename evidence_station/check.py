@@ -80,6 +80,12 @@ def check_station(
         limited = (line for _, line in zip(range(ledger.size), handle, strict=False))
         scan = scan_events(limited, root_at={checkpoint_size} if checkpoint_size else set())
     report.events = scan.count
+    if ledger.uncached_events:  # issue 22: a crash after the append, before the caches
+        report.findings.append(CheckFinding(
+            "ledger", f"{ledger.uncached_events} complete event(s) after seq {ledger.size - 1} "
+            "are in the events file but not yet in the tree and offset caches (a crash before "
+            "they were cached); nothing is lost: start the daemon or run any writing command "
+            "(`evidence-station ledger recover`) to rebuild the caches, then check again"))
     for finding in scan.findings:
         report.findings.append(CheckFinding("ledger", finding.reason, seq=finding.seq))
     if not scan.findings:

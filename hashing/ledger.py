@@ -188,6 +188,10 @@ class Ledger:
         # Set by a failed append: from then on this writer records nothing (sunlight's
         # errFatal), because what is on disk and what we think is on disk may differ.
         self._fatal: LedgerWriteError | None = None
+        # A reader after a crash, with no writer running: complete events in the file
+        # past what the caches cover (acknowledged, durable, not yet cached). The reader
+        # serves the cached prefix; the next writing start rebuilds the caches.
+        self.uncached_events = 0
 
     # -- opening ----------------------------------------------------------------------
     @classmethod
@@ -257,6 +261,7 @@ class Ledger:
             if not rest.endswith(b"\n"):  # no writer, and an unfinished line: a crash mid-write
                 raise TornTailError(self.path, self._size + rest.count(b"\n"),
                                     rest[rest.rfind(b"\n") + 1:])
+            self.uncached_events = rest.count(b"\n")
 
     def _writer_running(self) -> bool:
         """Whether some process holds the writer lock — asked of the kernel (/proc/locks),

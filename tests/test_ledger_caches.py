@@ -88,3 +88,19 @@ def test_close_makes_the_caches_durable_before_the_state_file(tmp_path: Path) ->
     with Ledger.open(directory, station="st1", writable=True) as writer:
         assert not (directory / "state.json").exists()  # in use: a crash forces a rebuild
         assert writer.size == 9
+
+
+def test_a_reader_after_a_crash_counts_the_events_its_caches_do_not_cover(tmp_path: Path) -> None:
+    """Issue 22 (crash suite, cut evidence #11): a crash after the append was durable but
+    before the caches were, with no writer running. The reader serves the cached prefix and
+    says how many complete events lie past it; the next writing start covers them all."""
+    directory = make(tmp_path, 10)
+    (directory / "state.json").unlink()  # as after a crash: no clean close vouches
+    damage_offsets_short(directory)  # the last offset never reached the disk
+    with Ledger.open(directory, station="st1") as reader:
+        assert reader.size == 9 and reader.uncached_events == 1
+    with Ledger.open(directory, station="st1", writable=True, recover=True) as writer:
+        assert writer.size == 10
+    with Ledger.open(directory, station="st1") as reader:
+        assert reader.size == 10 and reader.uncached_events == 0
+        assert reader.root() == mth(body(directory))
