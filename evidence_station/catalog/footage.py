@@ -26,23 +26,13 @@ class FootageQueries:
 
     def clips(self, *, device_id: str | None = None, session_id: str | None = None,
               flagged: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
-        where, params = [], []
-        if device_id:
-            where.append("c.device_id = ?")
-            params.append(device_id)
-        if session_id:
-            where.append("c.clip_id in (select clip_id from sources where session_id = ?)")
-            params.append(session_id)
-        if flagged:
-            where.append("(c.flags != '[]' or exists (select 1 from review r "
-                         "where r.clip_id = c.clip_id and r.state = 'open'))")
-        sql = CLIP_SELECT
-        if where:
-            sql += " where " + " and ".join(where)
-        sql += " order by c.first_seq"
-        if limit:
-            sql += f" limit {int(limit)}"
-        return [self._clip_row(row) for row in self.db.query(sql, params)]
+        """Clips in ledger order without their labels: :meth:`search` with these filters
+        (one set of filter SQL and indexes for both)."""
+        rows = self.search(device_id=device_id, session_id=session_id, flagged=flagged,
+                           limit=limit or None)
+        for row in rows:
+            del row["label"]
+        return rows
 
     def find_clip(self, prefix: str) -> list[dict[str, Any]]:
         """Up to 5 clips whose id or SHA-256 starts with ``prefix`` (lower-cased).
