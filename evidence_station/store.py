@@ -107,9 +107,12 @@ class Store:
             raise self._write_error(err, file_label) from err
         try:
             try:
-                digest = copy_and_hash(source_fd, fd, progress=progress, direct_write=True,
+                digest = copy_and_hash(source_fd, fd, progress=progress, write_behind=True,
                                        pace=pace)
                 os.fsync(fd)
+                # the copy is re-read from the device (O_DIRECT): its pages need not stay
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             except DestinationWriteError as err:
                 raise self._write_error(err.cause, file_label) from err
             except SourceReadError:

@@ -1,4 +1,4 @@
-"""copy_and_hash with read-ahead, O_DIRECT writes in flight and the shared buffer pool."""
+"""copy_and_hash with read-ahead, write-behind windows and the shared buffer pool."""
 
 from __future__ import annotations
 
@@ -22,16 +22,16 @@ from hashing.stream import (
 MIB = 1024 * 1024
 
 
-@pytest.mark.parametrize("size", [0, 1, 4096, MIB, MIB + 1, 3 * MIB + 123, 9 * MIB])
-@pytest.mark.parametrize("direct", [True, False])
-def test_copy_is_exact_and_hashed(tmp_path: Path, size: int, direct: bool) -> None:
+@pytest.mark.parametrize("size", [0, 1, 4096, MIB, MIB + 1, 3 * MIB + 123, 9 * MIB, 20 * MIB + 123])
+@pytest.mark.parametrize("behind", [True, False])
+def test_copy_is_exact_and_hashed(tmp_path: Path, size: int, behind: bool) -> None:
     data = os.urandom(size)
     (tmp_path / "src").write_bytes(data)
     source = os.open(tmp_path / "src", os.O_RDONLY)
     dest = os.open(tmp_path / "dst", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     seen: list[int] = []
     try:
-        digest = copy_and_hash(source, dest, direct_write=direct, progress=seen.append)
+        digest = copy_and_hash(source, dest, write_behind=behind, progress=seen.append)
         os.fsync(dest)
         assert os.lseek(dest, 0, os.SEEK_CUR) == size  # the offset moved as with write()
     finally:
@@ -49,7 +49,7 @@ def test_pool_buffers_all_come_back(tmp_path: Path) -> None:
         source = os.open(tmp_path / "src", os.O_RDONLY)
         dest = os.open(tmp_path / "dst", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            copy_and_hash(source, dest, direct_write=True)
+            copy_and_hash(source, dest, write_behind=True)
         finally:
             os.close(source)
             os.close(dest)
@@ -76,7 +76,7 @@ def test_read_error_is_the_sources(tmp_path: Path) -> None:
     dest = os.open(tmp_path / "dst", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         with pytest.raises(SourceReadError):
-            copy_and_hash(source, dest, direct_write=True)
+            copy_and_hash(source, dest, write_behind=True)
     finally:
         os.close(source)
         os.close(dest)
