@@ -93,6 +93,9 @@ class Cameras:
             self.close()
             raise
 
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(process.pid) for _, process in self.mounts)
+
     def close(self) -> None:
         for target, process in self.mounts:
             subprocess.run(["fusermount", "-u", "-z", str(target)], check=False,
@@ -105,6 +108,15 @@ class Cameras:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process so far (``/proc/PID/stat``), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_parallel(commands: list[str], copies: Path) -> float:
@@ -164,6 +176,7 @@ def run_daemon(work: Path, inbox: Path, parallel: int, cameras: int, files: int,
             time.sleep(0.2)
         else:
             raise SystemExit("daemon did not finish within an hour")
+        daemon_cpu = cpu_seconds(daemon.pid)
     finally:
         daemon.send_signal(signal.SIGTERM)
         try:
@@ -173,7 +186,9 @@ def run_daemon(work: Path, inbox: Path, parallel: int, cameras: int, files: int,
             daemon.wait()
         log.close()
     shutil.rmtree(data)
-    return analyse(samples, peak_kb, cameras, files, bytes_each)
+    result = analyse(samples, peak_kb, cameras, files, bytes_each)
+    result["daemon_cpu_s"] = daemon_cpu
+    return result
 
 
 def analyse(samples: list[tuple[float, dict[str, dict[str, Any]]]], peak_kb: int,
@@ -291,7 +306,9 @@ def main() -> None:
                             "min(sum of camera speeds, store write floor)", "", cp_rate / ideal,
                             None))
             for parallel in (int(x) for x in args.parallel.split(",")):
+                fuse_before = cameras.cpu_seconds()
                 result = run_daemon(work, inbox, parallel, args.cameras, args.files, bytes_each)
+                fuse_cpu = cameras.cpu_seconds() - fuse_before
                 rate = result["bytes"] / result["elapsed"] / MB
                 ports = sorted(result["rates"])
                 in_window = sum(result["rates"].values()) / MB
@@ -306,7 +323,9 @@ def main() -> None:
                       f"{worst * 100:4.1f} % from its fair share (target ≤ 25 %) over "
                       f"{result['window']:.1f} s (ports {min(result['rates'].values()) / MB:.1f}–"
                       f"{max(result['rates'].values()) / MB:.1f} MB/s); peak RSS {rss_mb:.0f} MB; progress "
-                      f"{'exact' if not result['errors'] else result['errors'][:3]}")
+                      f"{'exact' if not result['errors'] else result['errors'][:3]}; CPU: daemon "
+                      f"{result['daemon_cpu_s']:.1f} s, FUSE cameras {fuse_cpu:.1f} s, over "
+                      f"{result['elapsed']:.1f} s on {os.cpu_count()} cores")
                 name = f"docks p={parallel}"
                 rows += [
                     row(f"{name}: aggregate ingest vs cp through the simulation", rate, "MB/s",

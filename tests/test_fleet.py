@@ -536,7 +536,8 @@ def test_the_daemon_replicates_in_the_background_and_never_blocks_labelling(
             while fleet.count("select count(*) from fleet_clip where case_number = 'BG-1'") < len(ids):
                 assert time.monotonic() < deadline, "the daemon did not catch up"
                 time.sleep(0.2)
-        finally:
+        finally:  # as Daemon.stop: the scrub pass the schedule started stops and is waited for
+            daemon.ctx.stopping.set()
             daemon.scheduler.shutdown(wait=True)
     events = _events_of(station_data, "fleet.alarm")
     assert events == []

@@ -202,7 +202,8 @@ def test_daemon_schedules_the_daily_sweep(tmp_path: Path, cli: Run, clock: Fixed
             job = daemon.scheduler.get_job("retention-sweep")
             assert "hour='3'" in str(job.trigger)
             assert daemon.sweep() == 0  # nothing has expired yet (docked on the clock's day)
-        finally:
-            daemon.scheduler.shutdown(wait=False)
+        finally:  # as Daemon.stop: the scrub pass the schedule started stops and is waited for
+            daemon.ctx.stopping.set()
+            daemon.scheduler.shutdown(wait=True)
     events = (tmp_path / "data" / "ledger" / "events.jsonl").read_text()
     assert '"type":"retention.sweep"' in events and '"actor":"station"' in events

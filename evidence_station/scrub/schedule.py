@@ -89,5 +89,5 @@ class ScrubSchedule:
         finally:
             view.close()
             self._idle.set()
-        if not self.stopping.is_set():
+        if not self.stopping.is_set() and self.scheduler.running:
             self._plan(self.station.clock.now() + self.every)
