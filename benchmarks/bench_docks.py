@@ -17,7 +17,8 @@ also shown ÷ min(sum of camera speeds, store write floor)); each port's through
 all were copying ÷ its max-min fair share (target within 25 %); per-port progress in
 ``status.json`` exact (bytes and files done = the camera's, never going backwards);
 daemon peak RSS (VmHWM, target < 200 MB). ``--parallel`` runs the daemon once per value
-of ``daemon.max_parallel_copies`` (the table tells which to ship as the default).
+of ``daemon.max_parallel_copies`` (the table tells which to ship as the default), in each
+of ``--rounds`` rounds that alternate with the baselines (figures are medians).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,6 +110,10 @@ class Cameras:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _rates(values: list[float]) -> str:
+    return " / ".join(f"{value:.0f}" for value in values)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -259,6 +265,8 @@ def main() -> None:
     parser.add_argument("--parallel", default="4,24", help="max_parallel_copies values to run")
     parser.add_argument("--full", action="store_true",
                         help="issue size: 4 clips of 64 MiB per camera, parallel 2,4,8,16,24")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="baselines and daemon runs alternate this many times (medians)")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     if args.full:
@@ -274,58 +282,81 @@ def main() -> None:
         total = make_cameras(sources, args.cameras, args.files, args.file_mib)
         bytes_each = total // args.cameras
         copies = work / "copies"
-        store_s = timed_parallel([f"cp -r '{sources}' '{copies}'"], copies)
-        shutil.rmtree(copies)
-        store_floor = total / store_s / MB
         bus_sum = sum(speeds)
         cameras = Cameras(sources, work / "inbox", speeds)
+        inbox = work / "inbox"
         try:
-            inbox = work / "inbox"
-            copies.mkdir()
-            cp_s = timed_parallel([f"cp -r '{inbox}/cam{i:02d}' '{copies}/cam{i:02d}'"
-                                   for i in range(args.cameras)], copies)
-            shutil.rmtree(copies)
-            copies.mkdir()
-            cp_sha_s = timed_parallel(
-                [f"cp -r '{inbox}/cam{i:02d}' '{copies}/cam{i:02d}' && "
-                 f"sha256sum '{copies}/cam{i:02d}'/DCIM/* >/dev/null" for i in range(args.cameras)],
-                copies)
-            shutil.rmtree(copies)
-            cp_rate = total / cp_s / MB
-            cp_sha_rate = total / cp_sha_s / MB
+            # Rounds alternate baselines and daemon runs, so a noisy neighbour on a shared
+            # machine hits both alike; figures are medians over the rounds.
+            store_rates: list[float] = []
+            cp_rates: list[float] = []
+            cp_sha_rates: list[float] = []
+            results: dict[int, list[dict[str, Any]]] = {}
+            for _ in range(args.rounds):
+                store_rates.append(total / timed_parallel([f"cp -r '{sources}' '{copies}'"],
+                                                          copies) / MB)
+                shutil.rmtree(copies)
+                copies.mkdir()
+                cp_rates.append(total / timed_parallel(
+                    [f"cp -r '{inbox}/cam{i:02d}' '{copies}/cam{i:02d}'"
+                     for i in range(args.cameras)], copies) / MB)
+                shutil.rmtree(copies)
+                copies.mkdir()
+                cp_sha_rates.append(total / timed_parallel(
+                    [f"cp -r '{inbox}/cam{i:02d}' '{copies}/cam{i:02d}' && "
+                     f"sha256sum '{copies}/cam{i:02d}'/DCIM/* >/dev/null"
+                     for i in range(args.cameras)], copies) / MB)
+                shutil.rmtree(copies)
+                for parallel in (int(x) for x in args.parallel.split(",")):
+                    fuse_before = cameras.cpu_seconds()
+                    result = run_daemon(work, inbox, parallel, args.cameras, args.files,
+                                        bytes_each)
+                    result["fuse_cpu_s"] = cameras.cpu_seconds() - fuse_before
+                    results.setdefault(parallel, []).append(result)
+            store_floor = statistics.median(store_rates)
+            cp_rate = statistics.median(cp_rates)
+            cp_sha_rate = statistics.median(cp_sha_rates)
             print(f"{args.cameras} cameras ({args.cameras - args.usb3} × {args.usb2_mb_s:g} MB/s, "
                   f"{args.usb3} × {args.usb3_mb_s:g} MB/s; sum {bus_sum:.0f} MB/s), "
-                  f"{args.files} × {args.file_mib} MiB each, {total / MB:.0f} MB in all")
-            print(f"  store write floor (cp+sync, local): {store_floor:7.1f} MB/s")
-            print(f"  cp through the FUSE cameras + sync: {cp_rate:7.1f} MB/s; "
-                  f"with sha256sum: {cp_sha_rate:7.1f} MB/s")
+                  f"{args.files} × {args.file_mib} MiB each, {total / MB:.0f} MB in all; "
+                  f"medians of {args.rounds} round(s)")
+            print(f"  store write floor (cp+sync, local): {store_floor:7.1f} MB/s "
+                  f"({_rates(store_rates)})")
+            print(f"  cp through the FUSE cameras + sync: {cp_rate:7.1f} MB/s "
+                  f"({_rates(cp_rates)}); with sha256sum: {cp_sha_rate:7.1f} MB/s "
+                  f"({_rates(cp_sha_rates)})")
             ideal = min(bus_sum, store_floor)
             rows.append(row("docks: store write floor (cp+sync)", store_floor, "MB/s", None, "",
                             "", None, None))
             rows.append(row("docks: cp through the simulation", cp_rate, "MB/s", ideal,
                             "min(sum of camera speeds, store write floor)", "", cp_rate / ideal,
                             None))
-            for parallel in (int(x) for x in args.parallel.split(",")):
-                fuse_before = cameras.cpu_seconds()
-                result = run_daemon(work, inbox, parallel, args.cameras, args.files, bytes_each)
-                fuse_cpu = cameras.cpu_seconds() - fuse_before
-                rate = result["bytes"] / result["elapsed"] / MB
-                ports = sorted(result["rates"])
-                in_window = sum(result["rates"].values()) / MB
-                shares = fair_shares([speeds[int(p.split("cam")[-1])] for p in ports], in_window)
-                deviations = [abs(result["rates"][p] / MB - share) / share
-                              for p, share in zip(ports, shares, strict=True) if share > 0]
-                worst = max(deviations, default=0.0)
-                rss_mb = result["peak_rss_kb"] * 1024 / MB
+            for parallel, runs in results.items():
+                rates = [r["bytes"] / r["elapsed"] / MB for r in runs]
+                rate = statistics.median(rates)
+                worsts = []
+                for result in runs:
+                    ports = sorted(result["rates"])
+                    in_window = sum(result["rates"].values()) / MB
+                    shares = fair_shares([speeds[int(p.split("cam")[-1])] for p in ports],
+                                         in_window)
+                    deviations = [abs(result["rates"][p] / MB - share) / share
+                                  for p, share in zip(ports, shares, strict=True) if share > 0]
+                    worsts.append(max(deviations, default=0.0))
+                worst = statistics.median(worsts)
+                result = runs[len(runs) // 2]
+                errors = [error for r in runs for error in r["errors"]]
+                rss_mb = max(r["peak_rss_kb"] for r in runs) * 1024 / MB
                 print(f"  daemon, max_parallel_copies={parallel:2d}: {rate:7.1f} MB/s "
-                      f"({rate / cp_rate:4.2f}× cp through the simulation, target ≥ 0.8; "
-                      f"{rate / ideal:4.2f}× min(bus sum, store floor)); worst port "
-                      f"{worst * 100:4.1f} % from its fair share (target ≤ 25 %) over "
+                      f"({_rates(rates)}; {rate / cp_rate:4.2f}× cp through the simulation, "
+                      f"target ≥ 0.8; {rate / ideal:4.2f}× min(bus sum, store floor)); worst port "
+                      f"{worst * 100:4.1f} % from its fair share (target ≤ 25 %; "
+                      f"{' / '.join(f'{w * 100:.1f}' for w in worsts)}) over "
                       f"{result['window']:.1f} s (ports {min(result['rates'].values()) / MB:.1f}–"
-                      f"{max(result['rates'].values()) / MB:.1f} MB/s); peak RSS {rss_mb:.0f} MB; progress "
-                      f"{'exact' if not result['errors'] else result['errors'][:3]}; CPU: daemon "
-                      f"{result['daemon_cpu_s']:.1f} s, FUSE cameras {fuse_cpu:.1f} s, over "
-                      f"{result['elapsed']:.1f} s on {os.cpu_count()} cores")
+                      f"{max(result['rates'].values()) / MB:.1f} MB/s); peak RSS {rss_mb:.0f} MB; "
+                      f"progress {'exact' if not errors else errors[:3]}; CPU: daemon "
+                      f"{result['daemon_cpu_s']:.1f} s, FUSE cameras {result['fuse_cpu_s']:.1f} s,"
+                      f" over {result['elapsed']:.1f} s on {os.cpu_count()} cores")
                 name = f"docks p={parallel}"
                 rows += [
                     row(f"{name}: aggregate ingest vs cp through the simulation", rate, "MB/s",
@@ -338,8 +369,8 @@ def main() -> None:
                         "min(sum of camera speeds, store write floor)", "", rate / ideal, None),
                     row(f"{name}: worst port deviation from fair share", worst * 100, "%", None,
                         "max-min fair share", "< 25", None, worst < 0.25),
-                    row(f"{name}: per-port progress errors", len(result["errors"]), "count",
-                        None, "", "< 1", None, not result["errors"]),
+                    row(f"{name}: per-port progress errors", len(errors), "count",
+                        None, "", "< 1", None, not errors),
                     row(f"{name}: daemon peak RSS", rss_mb, "MB", None, "", "< 200", None,
                         rss_mb < 200),
                 ]
