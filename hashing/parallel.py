@@ -230,7 +230,7 @@ def join(ranges: Iterable[RangeScan], *, root_at: set[int] | frozenset[int] = fr
 def cut_points(path: Path, size: int, shares: list[float]) -> list[int]:
     """Byte offsets splitting the file into ranges of about ``shares`` of its size, each
     moved forward to just after a newline (so every range is whole lines)."""
-    total = sum(shares)
+    total = sum(shares) or 1.0
     cuts = [0]
     with open(path, "rb") as handle:
         done = 0.0
@@ -263,6 +263,12 @@ def read_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
                 yield line
 
 
+def _child_scan(path: Path, start: int, end: int, capture: set[int] | frozenset[int],
+                root_at: set[int] | frozenset[int]) -> RangeScan:
+    """A worker's whole job: its range, from the claim of its first event."""
+    return scan_range(read_lines(path, start, end), None, capture=capture, root_at=root_at)
+
+
 class EventsScan:
     """One scan of ``events.jsonl``, its worker processes started at once (before the
     caller starts threads: ``fork`` copies only the calling thread) and joined by
@@ -270,13 +276,14 @@ class EventsScan:
 
     def __init__(self, path: Path, *, capture: set[int] | frozenset[int] = frozenset(),
                  root_at: set[int] | frozenset[int] = frozenset(), workers: int | None = None,
-                 min_bytes: int = PARALLEL_MIN_BYTES, other_bytes: int = 0) -> None:
+                 min_bytes: int | None = None, other_bytes: int = 0) -> None:
         self.path, self.capture, self.root_at = path, capture, root_at
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
         self.cuts = [0, 0]
         size = path.stat().st_size
         workers = usable_cpus() if workers is None else workers
-        if workers < 2 or size < min_bytes or not hasattr(os, "fork"):
+        min_bytes = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
+        if workers < 2 or size < max(min_bytes, 1) or not hasattr(os, "fork"):
             self.cuts = []  # in-process
             return
         # The parent also runs the file-hashing thread: give its range less, by that
@@ -300,8 +307,7 @@ class EventsScan:
             code = 1
             try:
                 os.close(read)
-                part = scan_range(read_lines(self.path, start, end), None,
-                                  capture=self.capture, root_at=self.root_at)
+                part = _child_scan(self.path, start, end, self.capture, self.root_at)
                 with os.fdopen(write, "wb") as out:
                     out.write(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
                 code = 0
@@ -354,7 +360,7 @@ class EventsScan:
 
 def scan_events_file(path: Path, *, capture: set[int] | frozenset[int] = frozenset(),
                      root_at: set[int] | frozenset[int] = frozenset(),
-                     workers: int | None = None, min_bytes: int = PARALLEL_MIN_BYTES,
+                     workers: int | None = None, min_bytes: int | None = None,
                      ) -> EventScan:
     """:func:`hashing.verify.scan_events` over a file, on ``workers`` processes (default:
     the usable CPUs); the same result, findings included."""
