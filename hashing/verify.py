@@ -427,16 +427,19 @@ def verify_bundle(
                             other_bytes=file_bytes)
     except OSError as err:
         raise BundleUnreadable(f"events.jsonl cannot be read: {err.strerror or err}") from err
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-files")
-    stop = threading.Event()
-    digests = hashing.submit(_hash_files, files, stop)
     try:
-        return _verify_scanned(bundle, events, proofs, files, digests, note, verifier,
-                               bundled, pinned, report, witnesses, wanted, older_checkpoint)
+        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-files")
+        stop = threading.Event()
+        digests = hashing.submit(_hash_files, files, stop)
+        try:
+            return _verify_scanned(bundle, events, proofs, files, digests, note, verifier,
+                                   bundled, pinned, report, witnesses, wanted,
+                                   older_checkpoint)
+        finally:
+            stop.set()  # a verdict reached before the files were needed: stop reading them
+            hashing.shutdown(wait=False)
     finally:
-        stop.set()  # a verdict reached before the files were needed: stop reading them
-        hashing.shutdown(wait=False)
-        events.close()
+        events.close()  # no worker outlives the call, whatever it raised
 
 
 def _verify_scanned(bundle: Path, events: EventsScan, proofs: list[tuple[str, dict[str, Any]]],
