@@ -227,46 +227,52 @@ def join(ranges: Iterable[RangeScan], *, root_at: set[int] | frozenset[int] = fr
     return scan
 
 
-def cut_points(path: Path, size: int, shares: list[float]) -> list[int]:
-    """Byte offsets splitting the file into ranges of about ``shares`` of its size, each
-    moved forward to just after a newline (so every range is whole lines)."""
+def cut_points(fd: int, size: int, shares: list[float]) -> list[int]:
+    """Byte offsets splitting the file open at ``fd`` into ranges of about ``shares`` of
+    its ``size``, each moved forward to just after a newline (every range whole lines)."""
     total = sum(shares) or 1.0
     cuts = [0]
-    with open(path, "rb") as handle:
-        done = 0.0
-        for share in shares[:-1]:
-            done += share
-            at = max(int(size * done / total), cuts[-1])
-            handle.seek(at)
-            if at > 0:
-                handle.seek(at - 1)
-                handle.readline()  # to the end of the line holding byte at - 1
-            cuts.append(min(max(handle.tell(), cuts[-1]), size))
+    done = 0.0
+    for share in shares[:-1]:
+        done += share
+        at = max(int(size * done / total), cuts[-1])
+        if at > 0:  # to just after the newline ending the line that holds byte at - 1
+            at -= 1
+            while at < size:
+                chunk = os.pread(fd, 1 << 16, at)
+                newline = chunk.find(b"\n")
+                if newline >= 0:
+                    at += newline + 1
+                    break
+                at += len(chunk) if chunk else size
+        cuts.append(min(max(at, cuts[-1]), size))
     cuts.append(size)
     return cuts
 
 
-def read_lines(path: Path, start: int, end: int) -> Iterator[bytes]:
-    """The lines of bytes ``start``..``end`` (both at line ends, or ``end`` at EOF), split
-    on b"\\n" only, as iterating a binary file does."""
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        left = end - start
-        while left > 0:
-            chunk = handle.readlines(min(left, 1 << 20))
-            if not chunk:
-                return
-            for line in chunk:  # readlines may read one line past its hint
-                if left <= 0:
-                    return
-                left -= len(line)
-                yield line
+def read_lines(fd: int, start: int, end: int) -> Iterator[bytes]:
+    """The lines of bytes ``start``..``end`` of the file open at ``fd``, split on b"\\n"
+    only, as iterating a binary file does. ``os.pread``: every process reads the one file
+    the parent opened (a name replaced meanwhile changes nothing) without sharing an
+    offset."""
+    position, tail = start, b""
+    while position < end:
+        chunk = os.pread(fd, min(end - position, 1 << 20), position)
+        if not chunk:
+            break
+        position += len(chunk)
+        lines = (tail + chunk).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if tail:
+        yield tail
 
 
-def _child_scan(path: Path, start: int, end: int, capture: set[int] | frozenset[int],
+def _child_scan(fd: int, start: int, end: int, capture: set[int] | frozenset[int],
                 root_at: set[int] | frozenset[int]) -> RangeScan:
     """A worker's whole job: its range, from the claim of its first event."""
-    return scan_range(read_lines(path, start, end), None, capture=capture, root_at=root_at)
+    return scan_range(read_lines(fd, start, end), None, capture=capture, root_at=root_at)
 
 
 class EventsScan:
@@ -279,20 +285,24 @@ class EventsScan:
                  min_bytes: int | None = None, other_bytes: int = 0) -> None:
         self.path, self.capture, self.root_at = path, capture, root_at
         self.children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
-        self.cuts = [0, 0]
-        size = path.stat().st_size
+        self.cuts: list[int] = []  # empty: in-process
+        self.fd = -1
         workers = usable_cpus() if workers is None else workers
         min_bytes = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
-        if workers < 2 or size < max(min_bytes, 1) or not hasattr(os, "fork"):
-            self.cuts = []  # in-process
+        if workers < 2 or not hasattr(os, "fork") or not hasattr(os, "pread"):
+            return
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        size = os.fstat(self.fd).st_size
+        if size < max(min_bytes, 1):
+            self.close()
             return
         # The parent also runs the file-hashing thread: give its range less, by that
         # thread's expected share (FILE_COST), so both processes finish together.
         even = (size + other_bytes * FILE_COST) / workers
         first = max(even - other_bytes * FILE_COST, even / 4)
         shares = [first] + [even] * (workers - 1)
-        self.cuts = cut_points(path, size, shares)
         try:
+            self.cuts = cut_points(self.fd, size, shares)
             for start, end in itertools.pairwise(self.cuts[1:]):
                 if end > start:
                     self.children.append(self._fork(start, end))
@@ -307,7 +317,7 @@ class EventsScan:
             code = 1
             try:
                 os.close(read)
-                part = _child_scan(self.path, start, end, self.capture, self.root_at)
+                part = _child_scan(self.fd, start, end, self.capture, self.root_at)
                 with os.fdopen(write, "wb") as out:
                     out.write(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
                 code = 0
@@ -323,7 +333,7 @@ class EventsScan:
             with open(self.path, "rb", buffering=1 << 20) as handle:
                 return scan_events(handle, capture=self.capture, root_at=self.root_at)
         try:
-            parts = [scan_range(read_lines(self.path, self.cuts[0], self.cuts[1]),
+            parts = [scan_range(read_lines(self.fd, self.cuts[0], self.cuts[1]),
                                 (0, ZERO_HASH), capture=self.capture, root_at=self.root_at)]
             if parts[0].finding is not None:  # a break in the first range: nothing after
                 return join(parts, root_at=self.root_at)  # it counts, stop the workers
@@ -342,14 +352,21 @@ class EventsScan:
                 parts.append(pickle.loads(data))  # our own child's result
             return join(parts, root_at=self.root_at)
         except ChildProcessError:
-            self.close()
-            with open(self.path, "rb", buffering=1 << 20) as handle:
-                return scan_events(handle, capture=self.capture, root_at=self.root_at)
+            self._stop_children()
+            return scan_events(read_lines(self.fd, 0, os.fstat(self.fd).st_size),
+                               capture=self.capture, root_at=self.root_at)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Stop and reap any worker still running (only the ones this scan started)."""
+        """Stop and reap any worker still running, and close the file."""
+        self._stop_children()
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _stop_children(self) -> None:
+        """Kill and reap the workers still running (only the ones this scan started)."""
         for pid, read in self.children:
             with contextlib.suppress(ProcessLookupError):  # already gone
                 os.kill(pid, signal.SIGKILL)
