@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hashing.canonical import fast_decode, fast_encode
+from hashing.canonical import encode_parts, fast_decode, fast_encode, scan_value
 from hashing.merkle import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX
 from hashing.verify import ZERO_HASH, EventScan, Finding, _event_finding, _stack_root, scan_events
 
@@ -143,8 +143,7 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
         first = b""
     scan = RangeScan(claim=claim, first_line=first)
     sha256 = hashlib.sha256
-    decode = fast_decode
-    encode = fast_encode
+    scan_one, parts, join = scan_value, encode_parts, "".join  # fast_decode/encode inlined
     pieces = scan.pieces
     ingested, deleted = scan.ingested, scan.deleted
     # blocks holding a size whose root is wanted go in as single leaves
@@ -154,11 +153,11 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
     watch = bool(capture)
     for line in handle:
         body = line[:-1]
-        try:
+        try:  # R4: canonical exactly when re-encoding gives the same text (str compare)
             text = body.decode("utf-8")
-            value = decode(text)
-            canonical = encode(value) == text
-        except (ValueError, RecursionError):
+            value, end = scan_one(text, 0)
+            canonical = end == len(text) and join(parts(value, 0)) == text
+        except (ValueError, RecursionError, StopIteration):
             canonical = False
         if (not canonical or not line.endswith(b"\n") or type(value) is not dict
                 or value.get("seq") != seq or type(value["seq"]) is not int

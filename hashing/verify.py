@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hashing.canonical import NotCanonicalError, fast_decode, fast_encode, parse_canonical
+from hashing.canonical import NotCanonicalError, encode_parts, parse_canonical, scan_value
 from hashing.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -220,8 +220,7 @@ def scan_events(
     stack: list[bytes] = []  # the compact range: one subtree root per set bit of seq
     prev = ZERO_HASH
     sha256 = hashlib.sha256
-    decode = fast_decode
-    encode = fast_encode
+    scan_one, parts, join = scan_value, encode_parts, "".join  # fast_decode/encode inlined
     seq = 0
     if 0 in root_at:
         scan.roots[0] = EMPTY_ROOT
@@ -229,11 +228,11 @@ def scan_events(
     ingested = scan.ingested
     for line in handle:
         body = line[:-1]
-        try:
+        try:  # R4: canonical exactly when re-encoding gives the same text (str compare)
             text = body.decode("utf-8")
-            value = decode(text)
-            canonical = encode(value) == text  # str compare: no second UTF-8 encode
-        except (ValueError, RecursionError):
+            value, end = scan_one(text, 0)
+            canonical = end == len(text) and join(parts(value, 0)) == text
+        except (ValueError, RecursionError, StopIteration):
             canonical = False
         if (not canonical or not line.endswith(b"\n") or type(value) is not dict
                 or value.get("seq") != seq or type(value["seq"]) is not int
