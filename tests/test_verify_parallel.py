@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from hashing.parallel import (
 )
 from hashing.verify import ZERO_HASH, EventScan, scan_events
 from tests.conftest import ROOT
+from tests.test_verify import bundle  # noqa: F401 - the fixture, for the standalone copy
 from tests.test_verify_fast import ledger_lines
 
 
@@ -254,22 +256,44 @@ def test_cli_on_one_cpu_and_forced_split_agree(tmp_path: Path) -> None:
         lines.append(body + b"\n")
         prev = hashlib.sha256(body).hexdigest()
     reference = scan_events(iter(lines))
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    (bundle / "station.vkey").write_text(signer.verifier.encode())
-    (bundle / "checkpoint").write_text(
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "station.vkey").write_text(signer.verifier.encode())
+    (folder / "checkpoint").write_text(
         sign_checkpoint(Checkpoint(signer.name, reference.count, reference.root), signer))
     damaged = [*lines[:999], lines[999].replace(b'"actor":"t"', b'"actor":"z"'), *lines[1000:]]
     for ledger, code in ((lines, 0), (damaged, 1)):
-        (bundle / "events.jsonl").write_bytes(b"".join(ledger))
+        (folder / "events.jsonl").write_bytes(b"".join(ledger))
         outputs = []
         for command in (["taskset", "-c", "0", sys.executable, "-m", "hashing.verify"],
                         [sys.executable, "-c", "import sys, hashing.parallel as p; "
                          "p.PARALLEL_MIN_BYTES = 0; p.usable_cpus = lambda: 3; "
                          "from hashing.verify import main; sys.exit(main())"]):
-            done = subprocess.run([*command, str(bundle)], capture_output=True, text=True,
+            done = subprocess.run([*command, str(folder)], capture_output=True, text=True,
                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
             assert done.returncode == code, done.stderr
             outputs.append(done.stdout)
         assert outputs[0] == outputs[1]
         assert ("seq 1000:" in outputs[0]) == (code == 1)
+
+
+@pytest.mark.slow
+def test_standalone_copy_splits_in_a_bare_virtualenv(bundle: Path,  # noqa: F811 - fixture
+                                                     tmp_path: Path,
+                                                     cryptography_only_python: Path) -> None:
+    """The copy of hashing/ an auditor runs (a virtualenv with only `cryptography`,
+    ``python -I``) forks its event workers too, and says OK for an honest bundle."""
+    workdir = tmp_path / "auditor"
+    shutil.copytree(ROOT / "hashing", workdir / "hashing",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [str(cryptography_only_python), "-I", "-c",
+         "import sys; sys.path.insert(0, '.'); import hashing.parallel as p; "
+         "p.PARALLEL_MIN_BYTES = 0; p.usable_cpus = lambda: 2; forks = []; "
+         "fork = p.EventsScan._fork; "
+         "p.EventsScan._fork = lambda self, a, b: forks.append(a) or fork(self, a, b); "
+         f"from hashing.verify import main; code = main([{str(bundle)!r}]); "
+         "print('forks', len(forks)); sys.exit(code)"],
+        cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK" in done.stdout and "forks 1" in done.stdout
