@@ -4,8 +4,9 @@ One process checks about 80,000 events a second: a profile (``cProfile`` and
 ``time.process_time`` over 10^5 bench events of ~450 bytes, ~12 µs each) put ~5.3 µs in
 the JSON decode, ~3.4 µs in the canonical re-encode (both C code in the standard library)
 and ~1.5 µs in the three SHA-256 calls per event (leaf, chain, tree node). Batching many
-lines into one JSON array decodes and re-encodes no faster (same C code, same bytes), so the only large
-win left without a dependency beyond ``cryptography`` is more cores: ``events.jsonl`` is
+lines into one JSON array decodes and re-encodes no faster (same C code, same bytes), so
+the only large win left without a dependency beyond ``cryptography`` is more cores:
+``events.jsonl`` is
 cut into byte ranges at line ends and each range is scanned by its own process (``fork``;
 the parent scans the first range itself), with exactly the checks of
 :func:`hashing.verify.scan_events`.
