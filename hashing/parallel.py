@@ -6,9 +6,8 @@ the JSON decode, ~3.4 µs in the canonical re-encode (both C code in the standar
 and ~1.5 µs in the three SHA-256 calls per event (leaf, chain, tree node). Batching many
 lines into one JSON array decodes and re-encodes no faster (same C code, same bytes), so
 the only large win left without a dependency beyond ``cryptography`` is more cores:
-``events.jsonl`` is
-cut into byte ranges at line ends and each range is scanned by its own process (``fork``;
-the parent scans the first range itself), with exactly the checks of
+``events.jsonl`` is cut into byte ranges at line ends and each range is scanned by its own
+process (``fork``; the parent scans the first range itself), with exactly the checks of
 :func:`hashing.verify.scan_events`.
 
 A range after the first does not know its starting ``seq`` and ``prev``: it takes what its
