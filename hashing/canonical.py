@@ -8,7 +8,7 @@ form is not canonical across implementations, and nothing in an event needs one
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -118,3 +118,27 @@ def _make_fast_decode() -> Callable[[str], Any]:
 
 fast_encode = _make_fast_encode()
 fast_decode = _make_fast_decode()
+
+
+def _make_raw_encoder() -> Callable[[Any, int], Iterable[str]]:
+    """The C encoder itself, with ``_ENCODER``'s settings: ``"".join(encode_parts(value,
+    0))`` is ``_ENCODER.encode(value)`` for any JSON container. For the verifier's loop,
+    which runs 10^7 times: calling it directly instead of through :func:`fast_encode`
+    saves ~0.5 µs an event (a profile over 10^5 bench events). Without the C accelerator
+    it is ``_ENCODER.encode`` in one piece: same text, slower."""
+    import json.encoder
+
+    c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+    if c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return lambda value, _level: (_ENCODER.encode(value),)
+    make: Callable[[Any, int], Iterable[str]] = c_make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True,
+        False, False)
+    return make
+
+
+encode_parts = _make_raw_encoder()
+# The C scanner itself: ``scan_value(text, 0)`` is (value, end) for the JSON value at
+# offset 0, StopIteration when there is none (leading whitespace included); the caller
+# checks ``end == len(text)``. What :func:`fast_decode` does, without its call.
+scan_value: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009

@@ -48,9 +48,9 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hashing.canonical import NotCanonicalError, fast_decode, fast_encode, parse_canonical
+from hashing.canonical import NotCanonicalError, encode_parts, parse_canonical, scan_value
 from hashing.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -69,6 +69,9 @@ from hashing.merkle import (
     verify_inclusion,
 )
 from hashing.note import NoteError, Verifier
+
+if TYPE_CHECKING:
+    from hashing.parallel import EventsScan
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 ZERO_HASH = "0" * 64
@@ -217,8 +220,7 @@ def scan_events(
     stack: list[bytes] = []  # the compact range: one subtree root per set bit of seq
     prev = ZERO_HASH
     sha256 = hashlib.sha256
-    decode = fast_decode
-    encode = fast_encode
+    scan_one, parts, join = scan_value, encode_parts, "".join  # fast_decode/encode inlined
     seq = 0
     if 0 in root_at:
         scan.roots[0] = EMPTY_ROOT
@@ -226,11 +228,11 @@ def scan_events(
     ingested = scan.ingested
     for line in handle:
         body = line[:-1]
-        try:
+        try:  # R4: canonical exactly when re-encoding gives the same text (str compare)
             text = body.decode("utf-8")
-            value = decode(text)
-            canonical = encode(value) == text  # str compare: no second UTF-8 encode
-        except (ValueError, RecursionError):
+            value, end = scan_one(text, 0)
+            canonical = end == len(text) and join(parts(value, 0)) == text
+        except (ValueError, RecursionError, StopIteration):
             canonical = False
         if (not canonical or not line.endswith(b"\n") or type(value) is not dict
                 or value.get("seq") != seq or type(value["seq"]) is not int
@@ -409,35 +411,44 @@ def verify_bundle(
         raise BundleUnreadable("events.jsonl is missing from the bundle")
     if not events_path.is_file():
         raise BundleUnreadable("events.jsonl: not a regular file")
-    # The files are hashed on a second thread while the events are scanned here:
-    # hashlib and file reads release the GIL, so on two cores verifying costs about the
-    # longer of the two rather than their sum (issue 16: verify <= 2x hashing).
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-files")
-    stop = threading.Event()
-    digests = hashing.submit(_hash_files, files, stop)
+    # The events are scanned by one process per usable CPU (hashing.parallel), started
+    # first, before this process has a second thread to copy; the files are hashed on a
+    # thread while this process scans the first range: hashlib and file reads release
+    # the GIL (issue 16: verify <= 2x hashing).
+    from hashing.parallel import EventsScan  # here: hashing.parallel imports this module
+
+    old_size: int | None = (read_checkpoint(older_checkpoint).size
+                            if older_checkpoint is not None else None)
+    file_bytes = sum(path.stat().st_size for path in files)
     try:
-        return _verify_scanned(bundle, events_path, proofs, files, digests, note, verifier,
-                               bundled, pinned, report, witnesses, wanted, older_checkpoint)
+        events = EventsScan(events_path, capture={0} | {proof["seq"] for _, proof in proofs},
+                            root_at={old_size} if old_size is not None else set(),
+                            other_bytes=file_bytes)
+    except OSError as err:
+        raise BundleUnreadable(f"events.jsonl cannot be read: {err.strerror or err}") from err
+    try:
+        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-files")
+        stop = threading.Event()
+        digests = hashing.submit(_hash_files, files, stop)
+        try:
+            return _verify_scanned(bundle, events, proofs, files, digests, note, verifier,
+                                   bundled, pinned, report, witnesses, wanted,
+                                   older_checkpoint)
+        finally:
+            stop.set()  # a verdict reached before the files were needed: stop reading them
+            hashing.shutdown(wait=False)
     finally:
-        stop.set()  # a verdict reached before the files were needed: stop reading them
-        hashing.shutdown(wait=False)
+        events.close()  # no worker outlives the call, whatever it raised
 
 
-def _verify_scanned(bundle: Path, events_path: Path, proofs: list[tuple[str, dict[str, Any]]],
+def _verify_scanned(bundle: Path, events: EventsScan, proofs: list[tuple[str, dict[str, Any]]],
                     files: list[Path], digests: Future[list[str | OSError]], note: str,
                     verifier: Verifier, bundled: Verifier, pinned: Verifier | None,
                     report: Report, witnesses: list[CosignerVerifier], wanted: int,
                     older_checkpoint: str | None) -> Report:
     """The rest of :func:`verify_bundle`, once the files are being hashed."""
-    old_size: int | None = (read_checkpoint(older_checkpoint).size
-                            if older_checkpoint is not None else None)
     try:
-        with open(events_path, "rb", buffering=1 << 20) as handle:
-            scan = scan_events(
-                handle,
-                capture={0} | {proof["seq"] for _, proof in proofs},
-                root_at={old_size} if old_size is not None else set(),
-            )
+        scan = events.result()
     except OSError as err:
         raise BundleUnreadable(f"events.jsonl cannot be read: {err.strerror or err}") from err
 
