@@ -7,7 +7,6 @@ description so the web UI can use it as a label. ``version`` allows pure migrati
 from __future__ import annotations
 
 import os
-import tomllib
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -404,6 +403,8 @@ def load_config(path: Path | None) -> Config:
     """Load ``path`` (or the embedded defaults when ``None``)."""
     if path is None:
         return Config.model_validate({})
+    import tomllib  # only with a file: the embedded defaults need no parser (issue 16)
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:

@@ -135,7 +135,7 @@ def _through_daemon(argv: list[str]) -> int | None:
     if not rest or rest[0] in LOCAL_COMMANDS or {"--help", "-h"} & set(rest):
         return None
     from evidence_station.config import find_config, load_config, resolve_data_dir
-    from evidence_station.docking.control import daemon_answers, send_request, socket_path
+    from evidence_station.docking.socket_client import daemon_answers, send_request, socket_path
 
     config = load_config(find_config(params.get("config_file")))
     data_dir = resolve_data_dir(params.get("data_dir"), config)
