@@ -192,3 +192,40 @@ def test_revealing_an_identity_reads_only(tmp_path: Path) -> None:
     assert reader.reveal("sha256:" + "1" * 64) is None
     reader.close()
     assert path.read_bytes() == before
+
+
+def test_terminal_width_is_riches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width a daemon client sends (cli/width.py) is the one rich's Console gives."""
+    from rich.console import Console
+
+    from evidence_station.cli.width import terminal_width
+
+    for env in ({}, {"COLUMNS": "123"}, {"COLUMNS": "x"}, {"TERM": "dumb"}):
+        monkeypatch.delenv("COLUMNS", raising=False)
+        monkeypatch.delenv("TERM", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert terminal_width() == Console().width, env
+
+
+@pytest.mark.slow
+def test_a_command_sent_to_the_daemon_loads_neither_rich_nor_the_station(tmp_path: Path) -> None:
+    """With the daemon running, `clips --json` is sent to it: the client process loads the
+    config, click and the socket client only, and prints the daemon's answer."""
+    from tests.docking_helpers import DaemonProcess, write_config
+
+    data = tmp_path / "d"
+    config = write_config(tmp_path / "config.toml", usb=False)
+    assert main(["--data-dir", str(data), "--config", str(config), "init",
+                 "--station", "test-station"]) == 0
+    daemon = DaemonProcess(data, config)
+    try:
+        code, modules, out = modules_after(["--data-dir", str(data), "--config", str(config),
+                                            "clips", "--json"])
+        assert code == 0 and json.loads(out) == []
+        assert "evidence_station.docking.socket_client" in modules  # it did ask the daemon
+        assert not top(modules) & {"rich", "sqlite_utils", "cryptography"}, top(modules)
+        assert not {"evidence_station.station", "evidence_station.catalog", "sqlite3",
+                    "evidence_station.cli.clips_cmd"} & modules
+    finally:
+        assert daemon.stop() == 0
