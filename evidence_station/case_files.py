@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from evidence_station.casework.retention import today as station_today
 from evidence_station.errors import RefusedError
 from evidence_station.identity import Actor
 from evidence_station.station import Station
+
+if TYPE_CHECKING:  # the calendar loads when a case is judged (issue 16: `review` starts fast)
+    from retention.workdays import WorkdayCalendar
 from retention.case_files import (
     FORMED_LATE,
     LATE,
@@ -28,10 +31,11 @@ from retention.case_files import (
     refuse_close,
     refuse_end,
 )
-from retention.workdays import DATA_DIR, WorkdayCalendar
 
 
 def calendar_of(station: Station) -> WorkdayCalendar:
+    from retention.workdays import DATA_DIR, WorkdayCalendar
+
     return WorkdayCalendar.load([DATA_DIR, *station.config.analysis.calendar_dirs])
 
 
@@ -76,10 +80,12 @@ def case_facts(station: Station, case_number: str | None = None) -> list[CaseFac
 def case_states(station: Station, *, as_of: date | None = None,
                 case_number: str | None = None) -> list[CaseFileState]:
     """R14 state of every case number (or one), as of the station's date."""
+    facts = case_facts(station, case_number)
+    if not facts:
+        return []  # no case yet: the working-day calendar is not even read
     day = as_of or station_today(station)
     calendar = calendar_of(station)
-    return [case_file_state(facts, day, calendar.is_workday)
-            for facts in case_facts(station, case_number)]
+    return [case_file_state(case, day, calendar.is_workday) for case in facts]
 
 
 def late_cases(station: Station, as_of: date) -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
-from evidence_station.docking.control import daemon_answers, send_request, socket_path
+from evidence_station.docking.socket_client import daemon_answers, send_request, socket_path
 from evidence_station.errors import LedgerProblem, RefusedError
 from evidence_station.identity import account_named
 from evidence_station.station import Station

@@ -13,10 +13,15 @@ import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+# cryptography loads when a key is parsed or a signature made or checked, not on import:
+# a command that lists clips never touches a key (issue 16, "a command answers at once").
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 ALG_ED25519 = 0x01
 SIGNATURE_PREFIX = "— "
@@ -42,6 +47,8 @@ def key_id(name: str, public_key: bytes) -> bytes:
 
 
 def _public_bytes(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
@@ -66,6 +73,8 @@ def parse_public_key(vkey: str, algorithm: int, id_of: Callable[[str, bytes], by
         raise error(f"{what} {vkey!r} is not {kind}")
     if id_of(name, raw[1:]) != wanted_id:
         raise error(f"{what} {vkey!r}: key id does not match name and key")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
     except ValueError as err:
@@ -106,6 +115,8 @@ def parse_private_key(skey: str, algorithm: int, what: str, kind: str, error: ty
         raise error(f"{what}: {err}") from err
     if len(raw) != 33 or raw[0] != algorithm:
         raise error(f"{what} is not {kind}")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return name, hex_id, Ed25519PrivateKey.from_private_bytes(raw[1:])
 
 
@@ -116,6 +127,8 @@ class Signer:
 
     @classmethod
     def generate(cls, name: str) -> Signer:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         _check_name(name)
         return cls(name, Ed25519PrivateKey.generate())
 
@@ -134,7 +147,11 @@ class Signer:
         return Verifier(self.name, key_id(self.name, public), self.private_key.public_key())
 
     def encode(self) -> str:
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
 
         seed = self.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         raw = bytes([ALG_ED25519]) + seed
@@ -189,6 +206,8 @@ def open_note(note: str, verifier: Verifier) -> str:
     Signatures by other keys are ignored (a note may carry cosignatures); at least one
     line must be ours and valid.
     """
+    from cryptography.exceptions import InvalidSignature
+
     text, signatures = split_note(note)
     found = False
     for name, raw in signatures:

@@ -22,11 +22,15 @@ from pathlib import Path
 
 def _warm_up() -> None:
     """Load every module the client path may import lazily while still root."""
+    import tomllib  # noqa: F401  # load_config parses a file with it, imported then (issue 16)
+
     from rich.console import Console
 
     import evidence_station.cli
     import evidence_station.cli.context
+    import evidence_station.cli.width
     import evidence_station.docking.control
+    import evidence_station.docking.socket_client
     import evidence_station.errors  # noqa: F401
     from evidence_station.config import find_config, load_config
 

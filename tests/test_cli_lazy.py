@@ -89,3 +89,143 @@ def test_numpy_still_imports_after_sqlite_utils() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "numpy", done.stderr
+
+
+def test_read_only_commands_leave_sqlite_utils_and_cryptography_out(tmp_path: Path) -> None:
+    """Issue 16: `clips`, `show` and `review` read the catalog through plain sqlite3
+    (catalog/reader.py); sqlite-utils, pydantic's URL types and the write path stay out,
+    and cryptography loads only where a signature is checked (`show`'s checkpoint)."""
+    data = tmp_path / "d"
+    assert main(["--data-dir", str(data), "init", "--station", "lazy-02"]) == 0
+    code, modules, out = modules_after(["--data-dir", str(data), "clips", "--json"])
+    assert code == 0 and json.loads(out) == []
+    left_out = {"sqlite_utils", "cryptography", "pluggy", "dateutil", "rich", "tomllib"}
+    assert not top(modules) & left_out, top(modules) & left_out
+    assert not {"pydantic.networks", "evidence_station.docking.control",
+                "evidence_station.casework.service", "retention.workdays"} & modules
+    code, modules, _ = modules_after(["--data-dir", str(data), "review", "--json"])
+    assert code == 0
+    assert not top(modules) & left_out, top(modules) & left_out
+    assert "retention.workdays" not in modules  # no case yet: no calendar to read
+
+
+def test_show_reads_without_sqlite_utils_and_checks_the_checkpoint(tmp_path: Path) -> None:
+    """`show` still verifies the signed checkpoint its inclusion proof is against (that
+    needs cryptography), and still reveals a reporter to root (R12: kept in the private
+    identities file, read now through a read-only sqlite3 connection), without sqlite-utils."""
+    data = tmp_path / "d"
+    camera = tmp_path / "cam" / "DCIM" / "100MEDIA"
+    camera.mkdir(parents=True)
+    (camera / "CAM12345_654321_20261121083000_0001.MP4").write_bytes(b"\0" * 4096)
+    assert main(["--data-dir", str(data), "init", "--station", "lazy-03"]) == 0
+    main(["--data-dir", str(data), "ingest", str(camera.parent.parent)])  # 1: malformed media
+    _, _, out = modules_after(["--data-dir", str(data), "clips", "--json"])
+    clip = json.loads(out)[0]["id"]
+    assert main(["--data-dir", str(data), "label", clip, "--case-number", "A-1",
+                 "--party", "张三", "--handler", "王五", "--reporter", "李四"]) == 0
+    code, modules, out = modules_after(["--data-dir", str(data), "show", clip, "--json"])
+    assert code == 0, out
+    shown = json.loads(out)
+    assert shown["labels"]["case_number"] == "A-1" and shown["labels"]["reporter"] == "李四"
+    assert shown["inclusion_proof"]["tree_size"] > shown["ledger_seq"]
+    assert "cryptography" in top(modules)  # the checkpoint's signature was checked
+    assert not top(modules) & {"sqlite_utils", "rich", "pluggy"}, top(modules)
+
+
+def test_a_daemon_client_loads_no_station(tmp_path: Path) -> None:
+    """What `_through_daemon` needs to reach a daemon (docking/socket_client.py) loads
+    neither the station, the catalog nor the accounts: the daemon opens those."""
+    probe = ("import sys\nfrom evidence_station.docking.socket_client import daemon_answers, "
+             "send_request, socket_path\n"
+             "print(sorted(m for m in ('evidence_station.station', 'evidence_station.catalog', "
+             "'evidence_station.identity', 'sqlite3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", (done.stdout, done.stderr)
+
+
+def test_trusted_proxies_validate_as_pydantic_ipvanynetwork() -> None:
+    """config.AnyNetwork replaces pydantic's IPvAnyNetwork (whose module costs every
+    command its URL and e-mail types): the same values, the same errors, the same JSON."""
+    from pydantic import IPvAnyNetwork, TypeAdapter, ValidationError
+
+    from evidence_station.config import AnyNetwork, Config
+
+    ours, theirs = TypeAdapter(AnyNetwork), TypeAdapter(IPvAnyNetwork)
+    for value in ("127.0.0.1", "10.0.0.0/8", "::1", "fe80::/10", 5, "10.0.0.1/8", "nope",
+                  None, "", "1.2.3.4/33", ["x"]):
+        try:
+            expected: object = theirs.validate_python(value)
+        except ValidationError as err:
+            expected = [(e["type"], e["msg"]) for e in err.errors()]
+        try:
+            got: object = ours.validate_python(value)
+        except ValidationError as err:
+            got = [(e["type"], e["msg"]) for e in err.errors()]
+        assert got == expected, value
+    config = Config.model_validate({"web": {"trusted_proxies": ["127.0.0.1", "::1"]}})
+    assert config.web.model_dump(mode="json")["trusted_proxies"] == ["127.0.0.1/32", "::1/128"]
+    assert ours.json_schema() == theirs.json_schema()
+    try:
+        Config.model_validate({"web": {"trusted_proxies": ["nope"]}})
+    except ValidationError as err:
+        assert err.errors()[0]["loc"] == ("web", "trusted_proxies", 0)
+    else:
+        raise AssertionError("a bad network was accepted")
+
+
+def test_revealing_an_identity_reads_only(tmp_path: Path) -> None:
+    """IdentityStore.reveal (show, the web UI) never creates or changes the private file;
+    a stored identity is revealed through the read-only connection, a wrong one is not."""
+    from evidence_station.casework.identities import IdentityStore
+
+    path = tmp_path / "identities.sqlite"
+    reader = IdentityStore(path)
+    assert reader.reveal("sha256:" + "0" * 64) is None
+    assert not path.exists()  # asked, not created
+    writer = IdentityStore(path)
+    digest = writer.commit("李四")
+    writer.close()
+    assert (path.stat().st_mode & 0o777) == 0o600
+    before = path.read_bytes()
+    assert reader.reveal(digest) == "李四"  # the file appeared after the first question
+    assert reader.reveal("sha256:" + "1" * 64) is None
+    reader.close()
+    assert path.read_bytes() == before
+
+
+def test_terminal_width_is_riches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The width a daemon client sends (cli/width.py) is the one rich's Console gives."""
+    from rich.console import Console
+
+    from evidence_station.cli.width import terminal_width
+
+    for env in ({}, {"COLUMNS": "123"}, {"COLUMNS": "x"}, {"TERM": "dumb"}):
+        monkeypatch.delenv("COLUMNS", raising=False)
+        monkeypatch.delenv("TERM", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert terminal_width() == Console().width, env
+
+
+@pytest.mark.slow
+def test_a_command_sent_to_the_daemon_loads_neither_rich_nor_the_station(tmp_path: Path) -> None:
+    """With the daemon running, `clips --json` is sent to it: the client process loads the
+    config, click and the socket client only, and prints the daemon's answer."""
+    from tests.docking_helpers import DaemonProcess, write_config
+
+    data = tmp_path / "d"
+    config = write_config(tmp_path / "config.toml", usb=False)
+    assert main(["--data-dir", str(data), "--config", str(config), "init",
+                 "--station", "test-station"]) == 0
+    daemon = DaemonProcess(data, config)
+    try:
+        code, modules, out = modules_after(["--data-dir", str(data), "--config", str(config),
+                                            "clips", "--json"])
+        assert code == 0 and json.loads(out) == []
+        assert "evidence_station.docking.socket_client" in modules  # it did ask the daemon
+        assert not top(modules) & {"rich", "sqlite_utils", "cryptography"}, top(modules)
+        assert not {"evidence_station.station", "evidence_station.catalog", "sqlite3",
+                    "evidence_station.cli.clips_cmd"} & modules
+    finally:
+        assert daemon.stop() == 0

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evidence_station.casework.private import private_table
 from evidence_station.casework.rules import IDENTITY_FIELDS, MASK, can
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from evidence_station.sqlite import Table
 
 PREFIX = "sha256:"
 
@@ -26,9 +31,32 @@ def commitment(value: str, salt: str) -> str:
 
 
 class IdentityStore:
+    """The private identities file (0600). Reading it (``reveal``: ``show``, the web UI)
+    uses a read-only sqlite3 connection, which never creates the file; sqlite-utils is
+    opened only to store (``commit``), so a read-only command does not import it
+    (issue 16, "a command answers at once")."""
+
     def __init__(self, path: Path) -> None:
-        self.db, self.table = private_table(
-            path, "identities", {"commitment": str, "value": str, "salt": str}, "commitment")
+        self.path = path
+        self._db: sqlite_utils.Database | None = None
+        self._table: Table | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            from evidence_station.casework.private import private_table
+
+            self._db, self._table = private_table(
+                self.path, "identities", {"commitment": str, "value": str, "salt": str},
+                "commitment")
+        return self._db
+
+    @property
+    def table(self) -> Table:
+        self.db  # noqa: B018  # opens it
+        assert self._table is not None
+        return self._table
 
     def commit(self, value: str) -> str:
         """Store ``value`` and return the commitment that goes into the ledger."""
@@ -39,13 +67,34 @@ class IdentityStore:
         return digest
 
     def reveal(self, digest: str) -> str | None:
-        rows = list(self.db.query("select value, salt from identities where commitment = ?", [digest]))
-        if not rows or commitment(rows[0]["value"], rows[0]["salt"]) != digest:
+        conn = self._db.conn if self._db is not None else self._read_only()
+        if conn is None:
+            return None  # no identity was ever stored here
+        try:
+            rows = conn.execute("select value, salt from identities where commitment = ?",
+                                [digest]).fetchall()
+        except sqlite3.OperationalError as err:
+            if "no such table" not in str(err):
+                raise
+            return None  # created, not yet written (the writer makes the table first)
+        if not rows or commitment(rows[0][0], rows[0][1]) != digest:
             return None
-        return str(rows[0]["value"])
+        return str(rows[0][0])
+
+    def _read_only(self) -> sqlite3.Connection | None:
+        if self._reader is None:
+            if not self.path.exists():
+                return None  # asked again next time: a writer may create it meanwhile
+            # mode=ro: a reader never creates or changes the file (its mode stays 0600)
+            self._reader = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                           check_same_thread=False)
+        return self._reader
 
     def close(self) -> None:
-        self.db.close()
+        if self._db is not None:
+            self._db.close()
+        if self._reader is not None:
+            self._reader.close()
 
 
 def protect(fields: Mapping[str, Any], store: IdentityStore) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidence_station.catalog.case_files import CASE_FILE_COLUMNS, CaseFileQueries
 from evidence_station.catalog.casework import CaseworkQueries
@@ -19,12 +19,15 @@ from evidence_station.catalog.docking import DockingQueries
 from evidence_station.catalog.flags import FlagQueries
 from evidence_station.catalog.footage import FootageQueries
 from evidence_station.catalog.indexes import ensure_scale_schema
+from evidence_station.catalog.reader import Rows
 from evidence_station.catalog.rows import FastTable
 from evidence_station.catalog.users import UserQueries
 from evidence_station.errors import CatalogWriteError
 from evidence_station.projection import ProjectionError, project
-from evidence_station.sqlite import Table, sqlite_utils
 from hashing.ledger import Event, Ledger
+
+if TYPE_CHECKING:  # sqlite-utils loads when the catalog is first written (Catalog.db)
+    import sqlite_utils
 
 SCHEMA_VERSION = 6  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files
 
@@ -58,23 +61,39 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         # The daemon's dock threads share one connection, always under Station.lock.
-        self.db = sqlite_utils.Database(sqlite3.connect(path, check_same_thread=False))
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=10000")
+        conn = sqlite3.connect(path, check_same_thread=False)
+        # sqlite-utils' enable_wal(): only when not WAL yet (a reader then writes nothing)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=wal")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        # Issue 16: reads go to the connection itself (catalog/reader.py); sqlite-utils is
+        # imported only when something writes or migrates (``db``).
+        self.rows = Rows(conn)
+        self._db: sqlite_utils.Database | None = None
         self.replay_needed = False  # a new projected table: the writer replays the ledger
         self._statements: dict[tuple[Any, ...], str] = {}  # FastTable's prepared SQL
         self._ensure_schema()
         # the queries, one class per area, sharing this connection
-        self.footage = FootageQueries(self.db)
-        self.casework = CaseworkQueries(self.db)
-        self.flags = FlagQueries(self.db)
-        self.docking = DockingQueries(self.db)
-        self.accounts = UserQueries(self.db)
-        self.case_files = CaseFileQueries(self.db)
+        self.footage = FootageQueries(self.rows)
+        self.casework = CaseworkQueries(self.rows)
+        self.flags = FlagQueries(self.rows)
+        self.docking = DockingQueries(self.rows)
+        self.accounts = UserQueries(self.rows)
+        self.case_files = CaseFileQueries(self.rows)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on this catalog's connection, for writes and schema: made on first
+        use (its import and plugins cost a read-only command ~40 ms, issue 16)."""
+        if self._db is None:
+            from evidence_station.sqlite import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.rows.conn)
+        return self._db
 
     def close(self) -> None:
-        self.db.close()
+        self.rows.conn.close()
 
     def reset(self) -> None:
         """Drop every projected table and create the schema again (``catalog rebuild``)."""
@@ -86,15 +105,17 @@ class Catalog:
     def table(self, name: str) -> FastTable:
         """The table, with one-statement ``insert``/``upsert`` for the projection
         (catalog/rows.py); every other method is sqlite-utils'."""
+        from evidence_station.sqlite import Table
+
         table = self.db.table(name)
         assert isinstance(table, Table)
         return FastTable(table, self.db.conn, self._statements)
 
     def _ensure_schema(self) -> None:
-        db = self.db
-        if "users" in db.table_names() and list(db.query(
+        if "users" in self.rows.table_names() and list(self.rows.query(
                 "select 1 from meta where key = 'schema_version' and value = ?", [str(SCHEMA_VERSION)])):
             return  # current: opening for reading writes nothing (web requests, readers)
+        db = self.db
         if "meta" not in db.table_names():
             self.table("meta").create({"key": str, "value": str}, pk="key")
         if "devices" not in db.table_names():
@@ -216,7 +237,7 @@ class Catalog:
     @property
     def applied_seq(self) -> int:
         """Seq of the last applied ledger event, -1 when none."""
-        rows = list(self.db.query("select value from meta where key = 'applied_seq'"))
+        rows = list(self.rows.query("select value from meta where key = 'applied_seq'"))
         return int(rows[0]["value"]) if rows else -1
 
     def catch_up(self, ledger: Ledger) -> int:
@@ -297,13 +318,13 @@ class Catalog:
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of one projected table (``check`` compares them with a fresh projection)."""
-        if table not in self.db.table_names():
+        if table not in self.rows.table_names():
             raise KeyError(table)
-        return list(self.db.query(f"select * from [{table}]"))
+        return list(self.rows.query(f"select * from [{table}]"))
 
     def request(self, request_id: str) -> dict[str, Any] | None:
         """The first event a control-socket request recorded (its id is in ``auth``)."""
-        rows = list(self.db.query("select * from requests where request_id = ?", [request_id]))
+        rows = list(self.rows.query("select * from requests where request_id = ?", [request_id]))
         return dict(rows[0]) if rows else None
 
 

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from hashing.ledger import Event
 
-if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
-    import sqlite_utils
-
+if TYPE_CHECKING:  # the catalog's read side: plain sqlite3 (catalog/reader.py, issue 16)
     from evidence_station.catalog import Catalog
+    from evidence_station.catalog.reader import Rows
 
 # the projected table (created by Catalog._ensure_schema)
 CASE_FILE_COLUMNS: dict[str, type] = {
@@ -20,7 +19,7 @@ CASE_FILE_COLUMNS: dict[str, type] = {
 
 
 class CaseFileQueries:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Rows) -> None:
         self.db = db
 
     def case_file(self, case_number: str) -> dict[str, Any] | None:

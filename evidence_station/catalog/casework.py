@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
-    import sqlite_utils
+if TYPE_CHECKING:  # the catalog's read side: plain sqlite3 (catalog/reader.py, issue 16)
+    from evidence_station.catalog.reader import Rows
 
 
 class CaseworkQueries:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Rows) -> None:
         self.db = db
 
     def label_of(self, clip_id: str) -> dict[str, Any] | None:

@@ -16,12 +16,12 @@ CLIP_SELECT = (
     "from clips c left join analysis a on a.clip_id = c.clip_id"
 )
 
-if TYPE_CHECKING:  # runtime: catalog/__init__.py imports it (evidence_station/sqlite.py)
-    import sqlite_utils
+if TYPE_CHECKING:  # the catalog's read side: plain sqlite3 (catalog/reader.py, issue 16)
+    from evidence_station.catalog.reader import Rows
 
 
 class FootageQueries:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Rows) -> None:
         self.db = db
 
     def clips(self, *, device_id: str | None = None, session_id: str | None = None,

@@ -135,7 +135,7 @@ def _through_daemon(argv: list[str]) -> int | None:
     if not rest or rest[0] in LOCAL_COMMANDS or {"--help", "-h"} & set(rest):
         return None
     from evidence_station.config import find_config, load_config, resolve_data_dir
-    from evidence_station.docking.control import daemon_answers, send_request, socket_path
+    from evidence_station.docking.socket_client import daemon_answers, send_request, socket_path
 
     config = load_config(find_config(params.get("config_file")))
     data_dir = resolve_data_dir(params.get("data_dir"), config)
@@ -143,17 +143,19 @@ def _through_daemon(argv: list[str]) -> int | None:
     if not daemon_answers(path):
         _may_run_in_process(data_dir)
         return None
-    from rich.console import Console
-    from rich.markup import escape
+    from evidence_station.cli.width import terminal_width  # not rich: issue 16
 
     stdin = ""
     if any(flag in rest for flag in ("--password-stdin", "--transcript-stdin")):
         stdin = sys.stdin.read()
     lang = detect_lang(params.get("lang"))
-    console = Console(stderr=True)
     reply = send_request(path, {"kind": "command", "argv": rest, "stdin": stdin, "lang": lang,
-                                "width": Console().width})
+                                "width": terminal_width()})
     if not reply.get("ok"):
+        from rich.console import Console
+        from rich.markup import escape
+
+        console = Console(stderr=True)
         message = reply.get("error_zh") if lang == "zh" else reply.get("error")
         console.print(f"[bold red]错误 error:[/bold red] {escape(str(message))}", highlight=False,
                       soft_wrap=True)
