@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from evidence_station.catalog.indexes import search_available
@@ -49,6 +49,19 @@ class FootageQueries:
             {"p": prefix, "u": upper},
         )
         return [self._clip_row(row) for row in rows]
+
+    def existing_clip_ids(self, clip_ids: Iterable[str]) -> set[str]:
+        """Which of ``clip_ids`` are clips (exact ids): one primary-key query per 500 ids
+        instead of a :meth:`find_clip` with its whole row per id (issue 16: a session's
+        ``label`` request checked 200 clips one by one)."""
+        wanted = list(dict.fromkeys(clip_ids))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):  # below SQLite's 999-variable floor
+            chunk = wanted[start:start + 500]
+            found.update(row[0] for row in self.db.execute(
+                f"select clip_id from clips where clip_id in ({', '.join('?' * len(chunk))})",
+                chunk).fetchall())
+        return found
 
     def clip(self, clip_id: str) -> dict[str, Any] | None:
         """The clip with exactly this id, by primary key (the media route: O(1))."""
