@@ -60,6 +60,7 @@ PASSWORD = "correct horse battery staple"
 CLERK = "scale-clerk"  # the clip queue, review, labels, the media route
 ADMIN = "scale-admin"  # the ledger and admin pages
 START = datetime(2024, 1, 1, tzinfo=UTC)
+SYNC_THREADS = 16  # fsyncs in flight at once at a session's end (the journal commits them together)
 # the labels of each session: root in-process, as `label` run by root on the station
 CLERK_ACTOR = Actor(ROOT_ACCOUNT, "admin", 0, "cli")
 
@@ -131,12 +132,13 @@ def write_store_file(station: Station, content: bytes, sha256: str, made_dirs: s
     return path
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _fsync_paths(paths: list[Path]) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def sync_session(files: list[Path], directories: set[Path], pool: ThreadPoolExecutor | None) -> None:
@@ -149,8 +151,9 @@ def sync_session(files: list[Path], directories: set[Path], pool: ThreadPoolExec
     if pool is None:
         os.sync()
         return
-    list(pool.map(_fsync_path, files))
-    list(pool.map(_fsync_path, sorted(directories, key=lambda p: -len(p.parts))))
+    # one task per thread, not per path: a future per fsync cost more CPU than the fsync
+    for paths in (files, sorted(directories, key=lambda p: -len(p.parts))):
+        list(pool.map(_fsync_paths, [paths[n::SYNC_THREADS] for n in range(SYNC_THREADS)]))
 
 
 def generate(data: Path, clips: int, events_per_clip: int, session_clips: int,
@@ -164,7 +167,7 @@ def generate(data: Path, clips: int, events_per_clip: int, session_clips: int,
     fillers = max(0, events_per_clip - 2)
     made, started = 0, time.perf_counter()
     made_dirs: set[Path] = set()
-    pool = None if os_sync else ThreadPoolExecutor(16)
+    pool = None if os_sync else ThreadPoolExecutor(SYNC_THREADS)
     with Station.open(data, config, writable=True, clock=clock) as station, \
             pool or contextlib.nullcontext():
         done = station.catalog.db.execute("select count(*) from clips").fetchone()[0]
