@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from evidence_station.station import Station
-from hashing import durable
 from hashing.durable import DurableWriteError, write_files_durably
 from hashing.ledger import Draft
 
@@ -36,8 +35,8 @@ def syscalls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]
         real_replace(src, dst)
         log.append(("rename", str(dst)))
 
-    monkeypatch.setattr(durable.os, "fsync", fsync)
-    monkeypatch.setattr(durable.os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)  # the same module object hashing.durable calls
+    monkeypatch.setattr(os, "replace", replace)
     yield log
 
 
