@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from evidence_station.catalog import footage as footage_module
 from evidence_station.station import Station
 from tests.test_scale_catalog import add_clips
 
@@ -42,10 +43,16 @@ def paged(station: Station, search: str, **filters: Any) -> list[str]:
     return [row["id"] for page in pages for row in page]
 
 
+@pytest.mark.parametrize("walk", [footage_module.UNLABELLED_WALK, 0],
+                         ids=["few-unlabelled-walked", "trigram-index"])
 @pytest.mark.parametrize("filters", [{}, {"unlabelled": True}, {"officer_id": "100002"},
                                      {"unlabelled": True, "officer_id": "100001"}])
-def test_search_pages_with_filters_equal_the_scan(station: Station,
-                                                  filters: dict[str, Any]) -> None:
+def test_search_pages_with_filters_equal_the_scan(station: Station, filters: dict[str, Any],
+                                                  walk: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of searching the unlabelled queue (its clips walked when they are few,
+    the trigram index otherwise) give the scan's pages."""
+    monkeypatch.setattr(footage_module, "UNLABELLED_WALK", walk)
     # common strings (in every clip), a case number, a device, nothing, a quote
     for search in ("CAM", "2026-0", "2026-XC-0012", "xc-00", "cam100003", "100002",
                    'no "such" text', "张1"):
