@@ -153,10 +153,12 @@ def _review_resolve(catalog: Catalog, event: Event) -> None:
 
 def _label(catalog: Catalog, event: Event) -> None:
     fields = event.fields
+    # the clips' current labels in one query per 500 (issue 16: not one per clip)
+    currents = catalog.casework.labels_of(fields["clip_ids"])
     for clip_id in fields["clip_ids"]:
         # a key the event leaves out keeps the clip's current value (a relabel that does
         # not name the reporter keeps it; older events name every key)
-        current = catalog.casework.label_of(clip_id) or {}
+        current = currents.get(clip_id) or {}
         label = {key: fields[key] if key in fields else current.get(key) for key in
                  ("case_number", "party", "handler", "reporter", "complainant", "category")}
         catalog.table("labels").upsert(

@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
+from hashing.durable import fsync_directory, make_directories_durably, write_files_durably
 from hashing.merkle import HASH_SIZE, ProofError, verify_consistency
 from hashing.note import NoteError, NoteMalformedError, Signer, Verifier, open_note, split_note
 
@@ -140,9 +140,10 @@ class CheckpointStore:
         make_directories_durably(self.history)
         entry = self.history / f"{checkpoint.size:012d}.note"
         new_entry = not entry.exists()
-        write_file_durably(entry, note.encode())
         try:
-            write_file_durably(self.latest_path, note.encode())
+            # The history entry durably in place before the latest names it; both files'
+            # fsyncs at once (one journal commit), then each rename + directory fsync.
+            write_files_durably([(entry, note.encode()), (self.latest_path, note.encode())])
         except OSError:
             # A failed step leaves the previous durable state (DESIGN.md, "Failure"): the
             # latest is still the previous checkpoint, so its history entry goes too.

@@ -73,6 +73,7 @@ class Catalog:
         self._db: sqlite_utils.Database | None = None
         self.replay_needed = False  # a new projected table: the writer replays the ledger
         self._statements: dict[tuple[Any, ...], str] = {}  # FastTable's prepared SQL
+        self._tables: dict[str, FastTable] = {}  # table(): one sqlite-utils lookup per name
         self._ensure_schema()
         # the queries, one class per area, sharing this connection
         self.footage = FootageQueries(self.rows)
@@ -104,12 +105,20 @@ class Catalog:
 
     def table(self, name: str) -> FastTable:
         """The table, with one-statement ``insert``/``upsert`` for the projection
-        (catalog/rows.py); every other method is sqlite-utils'."""
-        from evidence_station.sqlite import Table
+        (catalog/rows.py); every other method is sqlite-utils'.
 
-        table = self.db.table(name)
-        assert isinstance(table, Table)
-        return FastTable(table, self.db.conn, self._statements)
+        Kept per name: ``db.table()`` asks SQLite for the view names on every call, and the
+        projection calls this for each row it writes (issue 16: ~10 µs of a ~60 µs event).
+        A sqlite-utils Table holds only its name and the connection, so the cached one
+        stays right when the table is dropped and created again (``reset``)."""
+        fast = self._tables.get(name)
+        if fast is None:
+            from evidence_station.sqlite import Table
+
+            table = self.db.table(name)
+            assert isinstance(table, Table)
+            fast = self._tables[name] = FastTable(table, self.db.conn, self._statements)
+        return fast
 
     def _ensure_schema(self) -> None:
         if "users" in self.rows.table_names() and list(self.rows.query(
