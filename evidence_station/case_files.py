@@ -58,11 +58,9 @@ def case_facts(station: Station, case_number: str | None = None) -> list[CaseFac
     of its last labelled recording (the camera's recorded time; the ingest time when the
     camera gave none) and what clerks recorded."""
     zone = station.config.station.timezone
-    last: dict[str, date | None] = {}
-    for row in station.catalog.case_files.labelled_recordings(case_number):
-        day = local_date(row["recorded_at"], zone) or local_date(row["ingested_at"], zone)
-        current = last.get(row["case_number"])
-        last[row["case_number"]] = max(filter(None, (current, day)), default=None)
+    # the latest instant's local day is the latest local day (one zone): one row a case
+    last = {number: local_date(moment, zone) for number, moment in
+            station.catalog.case_files.last_recordings(case_number).items()}
     recorded = station.catalog.case_files.case_files()
     if case_number is not None:
         recorded = {k: v for k, v in recorded.items() if k == case_number}

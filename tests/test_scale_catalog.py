@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from evidence_station.casework.service import perform
-from evidence_station.catalog import Catalog
+from evidence_station.catalog import SCHEMA_VERSION, Catalog
 from evidence_station.catalog.indexes import INDEXES
 from evidence_station.check import check_station
 from evidence_station.config import Config
@@ -183,7 +183,7 @@ def test_schema_5_catalog_migrates(station: Station, data_dir: Path, config: Con
     migrated = Catalog(path)
     try:
         assert migrated.db.execute("select value from meta where key = 'schema_version'"
-                                   ).fetchone()[0] == "6"
+                                   ).fetchone()[0] == str(SCHEMA_VERSION)
         assert [row["id"] for row in migrated.footage.search(unlabelled=True)] == before
         labelled = migrated.footage.search(unlabelled=False)[0]
         assert migrated.footage.clip_list_page(search=labelled["label"]["case_number"])

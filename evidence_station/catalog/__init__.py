@@ -29,7 +29,8 @@ from hashing.ledger import Event, Ledger
 if TYPE_CHECKING:  # sqlite-utils loads when the catalog is first written (Catalog.db)
     import sqlite_utils
 
-SCHEMA_VERSION = 6  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files
+SCHEMA_VERSION = 7  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
+# 7: case_last (R14: each case's last labelled recording, kept by triggers)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.

@@ -29,6 +29,17 @@ class CaseFileQueries:
     def case_files(self) -> dict[str, dict[str, Any]]:
         return {row["case_number"]: dict(row) for row in self.db.query("select * from case_files")}
 
+    def last_recordings(self, case_number: str | None = None) -> dict[str, str | None]:
+        """Each case number with a labelled clip, and the time of its last labelled
+        recording as recorded (the recorded time, else the ingest time; None when the clips
+        have neither): ``case_last``, kept by triggers on ``labels`` (catalog/indexes.py)."""
+        sql = "select case_number, last_text from case_last"
+        params: list[str] = []
+        if case_number is not None:
+            sql += " where case_number = ?"
+            params.append(case_number)
+        return {row["case_number"]: row["last_text"] for row in self.db.query(sql, params)}
+
     def labelled_recordings(self, case_number: str | None = None) -> list[dict[str, Any]]:
         """Every clip currently labelled with a case number (deleted ones too: a deletion
         does not change when the enforcement ended), with its recorded and ingested time."""
