@@ -9,8 +9,11 @@ event that recorded it (DESIGN.md, "Clock").
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -34,9 +37,31 @@ from retention.case_files import (
 
 
 def calendar_of(station: Station) -> WorkdayCalendar:
-    from retention.workdays import DATA_DIR, WorkdayCalendar
+    from retention.workdays import DATA_DIR
 
-    return WorkdayCalendar.load([DATA_DIR, *station.config.analysis.calendar_dirs])
+    directories = (DATA_DIR, *station.config.analysis.calendar_dirs)
+    return _calendar(directories, _calendar_files(directories))
+
+
+def _calendar_files(directories: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """What the calendar was loaded from: an added, changed or removed year file makes a
+    new calendar (an admin drops next year's schedule in; the web UI need not restart)."""
+    found = []
+    for directory in directories:
+        for path in sorted(Path(directory).glob("*.toml")):
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                found.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=4)
+def _calendar(directories: tuple[Path, ...], files: tuple[tuple[str, int, int], ...]) -> WorkdayCalendar:
+    """One calendar per set of files, kept with the days it has answered (the review
+    queue asks the same weeks for thousands of cases on every view, issue 16)."""
+    from retention.workdays import WorkdayCalendar
+
+    return WorkdayCalendar.load(directories)
 
 
 def local_date(moment: str | None, zone: str) -> date | None:

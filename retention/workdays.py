@@ -51,6 +51,10 @@ def parse_year(text: str, path: Path) -> YearData:
 @dataclass
 class WorkdayCalendar:
     overrides: dict[int, YearData] = field(default_factory=dict)
+    # A day's answer never changes for one calendar: remembered, because chinese_calendar
+    # scans its whole holiday table to validate every date (~20 µs), and the R14 review
+    # items ask for the same few weeks' days for each of thousands of cases (issue 16).
+    _known: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, directories: Iterable[Path] = (DATA_DIR,)) -> WorkdayCalendar:
@@ -62,6 +66,12 @@ class WorkdayCalendar:
         return cls(overrides)
 
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         data = self.overrides.get(day.year)
         if data is not None:
             if day in data.workdays:

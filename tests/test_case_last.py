@@ -106,3 +106,25 @@ def test_a_clip_labelled_before_its_ingest_counts(tmp_path: Path) -> None:
          "labelled_at": "t", "seq": 1}, pk="clip_id")
     add_clip(catalog, random.Random(1), 0xAA)
     assert from_table(catalog) == reference(catalog) != {}
+
+
+def test_the_review_queue_pages_late_cases_and_flags_as_one_list() -> None:
+    from evidence_station.web.routes.review import queue_page
+
+    cases = [{"flag_id": f"case:{n}"} for n in range(5)]
+    open_flags = [{"flag_id": f"f{n}"} for n in range(4)]
+
+    def flags(*, limit: int, offset: int) -> list[dict[str, str]]:
+        return open_flags[offset:offset + limit]
+
+    pages = []
+    start, more = 0, True
+    while more:
+        items, more = queue_page(cases, flags, start=start, size=2)
+        pages.append([item["flag_id"] for item in items])
+        start += 2
+    assert pages == [["case:0", "case:1"], ["case:2", "case:3"], ["case:4", "f0"],
+                     ["f1", "f2"], ["f3"]]
+    assert queue_page(cases, flags, start=0, size=5) == (cases, True)  # flags follow
+    assert queue_page([], flags, start=4, size=2) == ([], False)
+    assert queue_page(cases[:2], lambda **_: [], start=0, size=2) == (cases[:2], False)

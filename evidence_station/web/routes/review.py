@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,14 +24,22 @@ def review_page(request: Request, web: Web, user: CurrentUser,
         raise HTTPException(403, "not allowed")
     size = web.config.web.page_size
     with web.station() as opened:
-        flags = opened.catalog.flags.review(limit=size + 1, offset=(number - 1) * size)
-        more = len(flags) > size
-        flags = flags[:size]
-        if number == 1:
-            flags = case_review_items(opened) + flags  # R14: case files due or late, first
+        flags, more = queue_page(case_review_items(opened), opened.catalog.flags.review,
+                                 start=(number - 1) * size, size=size)
     return page(request, web, "review.html", user, flags=flags, page_number=number,
                 prev_link=f"/review?page={number - 1}" if number > 1 else None,
                 next_link=f"/review?page={number + 1}" if more else None)
+
+
+def queue_page(cases: list[dict[str, Any]], flags: Callable[..., list[dict[str, Any]]], *,
+               start: int, size: int) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the review queue and whether another follows. R14's case files due or
+    late come first, then the open flags (paged in SQL by ``flags(limit=, offset=)``), as
+    one list: thousands of late cases at scale must not make one page of a megabyte."""
+    shown = cases[start:start + size]
+    room = size - len(shown)
+    rest = flags(limit=room + 1, offset=max(0, start - len(cases)))
+    return shown + rest[:room], len(cases) > start + size or len(rest) > room
 
 
 @router.post("/review/{flag_id}/resolve")
