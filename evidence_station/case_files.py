@@ -102,13 +102,35 @@ def case_facts(station: Station, case_number: str | None = None) -> list[CaseFac
 
 def case_states(station: Station, *, as_of: date | None = None,
                 case_number: str | None = None) -> list[CaseFileState]:
-    """R14 state of every case number (or one), as of the station's date."""
-    facts = case_facts(station, case_number)
-    if not facts:
-        return []  # no case yet: the working-day calendar is not even read
+    """R14 state of every case number (or one), as of the station's date.
+
+    Every case's state is kept for the catalog as of its last applied event, the day and
+    the calendar: the review queue asks on every view, and at 10^6 clips there are
+    thousands of cases (issue 16). Anything that changes a case is a ledger event, which
+    the catalog applies with ``applied_seq`` in the same transaction."""
     day = as_of or station_today(station)
-    calendar = calendar_of(station)
-    return [case_file_state(case, day, calendar.is_workday) for case in facts]
+    key: tuple[Any, ...] | None = None
+    if case_number is None:
+        from retention.workdays import DATA_DIR
+
+        directories = (DATA_DIR, *station.config.analysis.calendar_dirs)
+        key = (str(station.catalog.path), station.catalog.applied_seq, day,
+               station.config.station.timezone, _calendar_files(directories))
+        cached = _ALL_STATES.get(key)
+        if cached is not None:
+            return list(cached)
+    facts = case_facts(station, case_number)
+    states: list[CaseFileState] = []
+    if facts:  # no case yet: the working-day calendar is not even read
+        calendar = calendar_of(station)
+        states = [case_file_state(case, day, calendar.is_workday) for case in facts]
+    if key is not None:
+        _ALL_STATES.clear()  # the latest only: a station's catalog moves on
+        _ALL_STATES[key] = tuple(states)
+    return states
+
+
+_ALL_STATES: dict[tuple[Any, ...], tuple[CaseFileState, ...]] = {}
 
 
 def late_cases(station: Station, as_of: date) -> tuple[tuple[str, str], ...]:
