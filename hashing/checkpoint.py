@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import heapq
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +108,18 @@ class CheckpointStore:
             return self.latest_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+
+    def recent_notes(self, count: int) -> list[Path]:
+        """The ``count`` newest history entries, newest first. Names are zero-padded tree
+        sizes, so the largest names are the newest; one directory scan, no sort of every
+        entry (a station issues a checkpoint per docking session: thousands, issue 16)."""
+        try:
+            with os.scandir(self.history) as entries:
+                names = heapq.nlargest(count, (entry.name for entry in entries
+                                               if entry.name.endswith(".note")))
+        except FileNotFoundError:
+            return []
+        return [self.history / name for name in names]
 
     def publish(
         self,

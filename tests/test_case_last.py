@@ -2,7 +2,9 @@
 on ``labels`` and ``clips`` so the R14 review items need one row per case instead of every
 labelled clip (issue 16). Whatever order clips are labelled, relabelled to another case or
 unlabelled in, the table gives the day the old per-clip computation gave; a catalog of
-schema 6 is filled when it is opened."""
+schema 6 is filled when it is opened. Also the other pages the 10^6-clip benchmark found
+slow: the review queue pages late cases with the flags, and the ledger page reads the
+newest checkpoint notes without sorting thousands."""
 
 from __future__ import annotations
 
@@ -128,3 +130,15 @@ def test_the_review_queue_pages_late_cases_and_flags_as_one_list() -> None:
     assert queue_page(cases, flags, start=0, size=5) == (cases, True)  # flags follow
     assert queue_page([], flags, start=4, size=2) == ([], False)
     assert queue_page(cases[:2], lambda **_: [], start=0, size=2) == (cases[:2], False)
+
+
+def test_recent_checkpoint_notes_are_the_newest_first(tmp_path: Path) -> None:
+    from hashing.checkpoint import CheckpointStore
+
+    store = CheckpointStore(tmp_path)
+    assert store.recent_notes(5) == []
+    (tmp_path / "checkpoints").mkdir()
+    for size in (1, 12, 3, 2004, 999, 10_015_001, 40):
+        (tmp_path / "checkpoints" / f"{size:012d}.note").write_text(str(size))
+    (tmp_path / "checkpoints" / "000000000007.note.tmp").write_text("a torn write")
+    assert [path.read_text() for path in store.recent_notes(3)] == ["10015001", "2004", "999"]

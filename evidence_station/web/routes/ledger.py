@@ -35,13 +35,13 @@ def ledger_page(request: Request, web: Web, user: Viewer, start: int | None = No
         events = [json.loads(event.data)
                   for event in itertools.islice(opened.ledger.events(first), size_of_page)]
         latest = opened.latest_checkpoint()
-        checkpoints = sorted((opened.layout.ledger / "checkpoints").glob("*.note"))[-5:]
+        checkpoints = opened.checkpoints.recent_notes(5)
     if not user.can("identity.view"):  # R12 also in the raw ledger view
         for event in events:
             for key in IDENTITY_FIELDS:
                 if event.get(key):
                     event[key] = MASK
-    notes = [path.read_text() for path in reversed(checkpoints)]
+    notes = [path.read_text() for path in checkpoints]
     older = max(first - size_of_page, 0) if first > 0 else None
     newer = first + size_of_page if first + size_of_page < size else None
     return page(request, web, "ledger.html", user, events=list(reversed(events)), size=size,
