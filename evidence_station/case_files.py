@@ -108,6 +108,8 @@ def case_states(station: Station, *, as_of: date | None = None,
     the calendar: the review queue asks on every view, and at 10^6 clips there are
     thousands of cases (issue 16). Anything that changes a case is a ledger event, which
     the catalog applies with ``applied_seq`` in the same transaction."""
+    if not station.catalog.case_files.any_case():
+        return []  # no case yet: the working-day calendar is not even read
     day = as_of or station_today(station)
     key: tuple[Any, ...] | None = None
     if case_number is None:
@@ -121,7 +123,7 @@ def case_states(station: Station, *, as_of: date | None = None,
             return list(cached)
     facts = case_facts(station, case_number)
     states: list[CaseFileState] = []
-    if facts:  # no case yet: the working-day calendar is not even read
+    if facts:
         calendar = calendar_of(station)
         states = [case_file_state(case, day, calendar.is_workday) for case in facts]
     if key is not None:

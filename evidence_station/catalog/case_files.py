@@ -29,6 +29,11 @@ class CaseFileQueries:
     def case_files(self) -> dict[str, dict[str, Any]]:
         return {row["case_number"]: dict(row) for row in self.db.query("select * from case_files")}
 
+    def any_case(self) -> bool:
+        """Whether any clip carries a case number or any case file is recorded."""
+        return bool(next(iter(self.db.execute(
+            "select exists (select 1 from case_last) or exists (select 1 from case_files)")))[0])
+
     def last_recordings(self, case_number: str | None = None) -> dict[str, str | None]:
         """Each case number with a labelled clip, and the time of its last labelled
         recording as recorded (the recorded time, else the ingest time; None when the clips
