@@ -313,6 +313,21 @@ class DaemonInRoot:
             time.sleep(1)
         raise AssertionError(f"timed out: {last}\n{self.output()}")
 
+    def wait_listening(self, timeout: float = 180) -> None:
+        """Until the daemon accepts on its control socket: it has opened the station,
+        noted an upgrade and installed its signal handlers by then. ``clips`` alone cannot
+        say so: it reads the catalog, which answers before the daemon has even started."""
+        path = self.root.path / "run/evidence-station/control.sock"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"daemon exited {self.process.returncode}: {self.output()}")
+            with socket.socket(socket.AF_UNIX) as probe, contextlib.suppress(OSError):
+                probe.connect(str(path))
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"the daemon never listened on {path}\n{self.output()}")
+
     def output(self) -> str:
         self.log.flush()
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -477,6 +492,7 @@ def test_package_installs_upgrades_and_purges_in_a_clean_root(tmp_path: Path) ->
             assert "upgraded from 0.1.0" in upgraded.stdout
             assert 'inbox_dirs = ["/srv/inbox"]' in config.read_text()  # the admin's change kept
             daemon = DaemonInRoot(root, tmp_path / "daemon.log")
+            daemon.wait_listening()
             listed = clips(daemon.wait_until(["evidence-station", "clips", "--json"],
                                              lambda out: len(clips(out)) >= 1))
             assert [c["sha256"] for c in listed] == [sha256]
