@@ -37,22 +37,23 @@ from retention.case_files import (
 
 
 def calendar_of(station: Station) -> WorkdayCalendar:
+    return _calendar(*_calendar_source(station))
+
+
+def _calendar_source(station: Station) -> tuple[tuple[Path, ...], tuple[tuple[str, int, int], ...]]:
+    """The calendar's directories and the year files in them: an added, changed or
+    removed file makes a new calendar (an admin drops next year's schedule in; the web UI
+    need not restart)."""
     from retention.workdays import DATA_DIR
 
     directories = (DATA_DIR, *station.config.analysis.calendar_dirs)
-    return _calendar(directories, _calendar_files(directories))
-
-
-def _calendar_files(directories: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
-    """What the calendar was loaded from: an added, changed or removed year file makes a
-    new calendar (an admin drops next year's schedule in; the web UI need not restart)."""
     found = []
     for directory in directories:
         for path in sorted(Path(directory).glob("*.toml")):
             with contextlib.suppress(OSError):
                 info = path.stat()
                 found.append((str(path), info.st_mtime_ns, info.st_size))
-    return tuple(found)
+    return directories, tuple(found)
 
 
 @functools.lru_cache(maxsize=4)
@@ -111,21 +112,17 @@ def case_states(station: Station, *, as_of: date | None = None,
     if not station.catalog.case_files.any_case():
         return []  # no case yet: the working-day calendar is not even read
     day = as_of or station_today(station)
+    source = _calendar_source(station)
     key: tuple[Any, ...] | None = None
     if case_number is None:
-        from retention.workdays import DATA_DIR
-
-        directories = (DATA_DIR, *station.config.analysis.calendar_dirs)
         key = (str(station.catalog.path), station.catalog.applied_seq, day,
-               station.config.station.timezone, _calendar_files(directories))
+               station.config.station.timezone, source)
         cached = _ALL_STATES.get(key)
         if cached is not None:
             return list(cached)
-    facts = case_facts(station, case_number)
-    states: list[CaseFileState] = []
-    if facts:
-        calendar = calendar_of(station)
-        states = [case_file_state(case, day, calendar.is_workday) for case in facts]
+    calendar = _calendar(*source)
+    states = [case_file_state(case, day, calendar.is_workday)
+              for case in case_facts(station, case_number)]
     if key is not None:
         _ALL_STATES.clear()  # the latest only: a station's catalog moves on
         _ALL_STATES[key] = tuple(states)
