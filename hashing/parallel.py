@@ -43,9 +43,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hashing.canonical import encode_parts, fast_decode, fast_encode, scan_value
+from hashing.canonical import fast_decode, fast_encode
 from hashing.merkle import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX
-from hashing.verify import ZERO_HASH, EventScan, Finding, _event_finding, _stack_root, scan_events
+from hashing.verify import (
+    ZERO_HASH,
+    EventScan,
+    Finding,
+    _event_finding,
+    _stack_root,
+    accepted_event,
+    scan_events,
+)
 
 BLOCK_HEIGHT = 10  # ranges hand back subtree roots of 1,024 leaves: ~1,000x less to pass on
 BLOCK = 1 << BLOCK_HEIGHT
@@ -143,7 +151,7 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
         first = b""
     scan = RangeScan(claim=claim, first_line=first)
     sha256 = hashlib.sha256
-    scan_one, parts, join = scan_value, encode_parts, "".join  # fast_decode/encode inlined
+    accepted = accepted_event
     pieces = scan.pieces
     ingested, deleted = scan.ingested, scan.deleted
     # blocks holding a size whose root is wanted go in as single leaves
@@ -152,18 +160,11 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
     block: list[bytes] = []  # leaf hashes since the last multiple of BLOCK
     watch = bool(capture)
     for line in handle:
-        body = line[:-1]
-        try:  # R4: canonical exactly when re-encoding gives the same text (str compare)
-            text = body.decode("utf-8")
-            value, end = scan_one(text, 0)
-            canonical = end == len(text) and join(parts(value, 0)) == text
-        except (ValueError, RecursionError, StopIteration):
-            canonical = False
-        if (not canonical or not line.endswith(b"\n") or type(value) is not dict
-                or value.get("seq") != seq or type(value["seq"]) is not int
-                or value.get("prev") != prev):
+        value = accepted(line, seq, prev)
+        if value is None:
             scan.finding = _event_finding(line, seq, prev)
             break
+        body = line[:-1]
         leaf_hasher = sha256(LEAF_PREFIX)
         leaf_hasher.update(body)
         node = leaf_hasher.digest()
