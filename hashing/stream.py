@@ -142,12 +142,6 @@ def _write_all(fd: int, chunk: memoryview) -> None:
         written += os.write(fd, chunk[written:])
 
 
-def _pwrite_all(fd: int, chunk: memoryview, offset: int) -> None:
-    written = 0
-    while written < len(chunk):
-        written += os.pwrite(fd, chunk[written:], offset + written)
-
-
 class _WriteBehind:
     """Write-back of a copy started as it goes, at most two windows of it dirty at once.
 
