@@ -173,6 +173,10 @@ def test_check_names_a_hand_edit_in_every_projected_table(station_copy: Path, ta
     ("insert into users (username, role) values ('ghost', 'admin')",
      "users row ghost has no ledger event behind it"),
     ("update meta set value = 'elsewhere' where key = 'station'", "meta row station"),
+    # the tables the catalog's triggers keep (check.DERIVED_TABLES): R15's weekly counts
+    # lowered before an inspection, R14's case end moved
+    ("update compliance_weeks set recordings = recordings - 1", "compliance_weeks row"),
+    ("delete from case_last", "case_last row A-1 is in the ledger but missing"),
 ])
 def test_check_names_what_an_attacker_changed(station_copy: Path, sql: str, named: str) -> None:
     _tamper(station_copy, sql)

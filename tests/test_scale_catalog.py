@@ -177,6 +177,9 @@ def test_schema_5_catalog_migrates(station: Station, data_dir: Path, config: Con
         for name in INDEXES:
             conn.execute(f"drop index [{name}]")
         conn.execute("drop table clip_search")
+        conn.execute("drop index idx_clips_unlabelled_ingested")  # schema 8's, on labelled
+        conn.execute("drop table compliance_weeks")
+        conn.execute("alter table clips drop column duty_bits")
         conn.execute("alter table clips drop column labelled")
         conn.execute("update meta set value = '5' where key = 'schema_version'")
     conn.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from evidence_station.catalog.case_files import CASE_FILE_COLUMNS, CaseFileQueries
 from evidence_station.catalog.casework import CaseworkQueries
 from evidence_station.catalog.docking import DockingQueries
+from evidence_station.catalog.duties import ensure_duties_schema
 from evidence_station.catalog.flags import FlagQueries
 from evidence_station.catalog.footage import FootageQueries
 from evidence_station.catalog.indexes import ensure_scale_schema
@@ -29,8 +30,9 @@ from hashing.ledger import Event, Ledger
 if TYPE_CHECKING:  # sqlite-utils loads when the catalog is first written (Catalog.db)
     import sqlite_utils
 
-SCHEMA_VERSION = 7  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
-# 7: case_last (R14: each case's last labelled recording, kept by triggers)
+SCHEMA_VERSION = 8  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
+# 7: case_last (R14: each case's last labelled recording, kept by triggers);
+# 8: clips.duty_bits and compliance_weeks (R15, catalog/duties.py, kept by triggers)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -239,6 +241,8 @@ class Catalog:
                  "expected_objects": int, "expected_bytes": int, "coverage": float,
                  "mismatch_count": int, "mismatches": str}, pk="seq")
         ensure_scale_schema(self.db.conn)  # schema 6: issue 16's indexes (catalog/indexes.py)
+        with self.db.conn:
+            ensure_duties_schema(self.db.conn)  # schema 8: R15's weeks (catalog/duties.py)
         if "case_files" not in tables:  # R14: case end and case file formed (schema 6)
             self.table("case_files").create(CASE_FILE_COLUMNS, pk="case_number")
         self.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")

@@ -1,0 +1,203 @@
+"""R15 at scale (issue 16): the catalog keeps each clip's duty bits and the per-week counts
+(``catalog/duties.py``) by triggers, and the compliance report adds up whole weeks from
+them instead of judging every clip.
+
+Two properties, on a real catalog driven through random changes of every table a duty
+reads: the bits and weeks the triggers kept equal the ones judged afresh from the tables
+as they are; and a report of any period and moment is the same whether its whole weeks
+come from the kept counts or every clip is judged one by one (the path every period
+without a whole week takes)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from evidence_station import compliance
+from evidence_station.catalog import Catalog
+from evidence_station.catalog.duties import BITS_SQL, COUNT_COLUMNS, FLAG_KINDS, fill_duties
+from evidence_station.compliance import Options
+
+ZONE = ZoneInfo("Asia/Shanghai")
+KINDS = [kind for kinds in FLAG_KINDS.values() for kind in kinds] + ["overlap"]
+
+
+def kept(conn: sqlite3.Connection) -> tuple[dict[str, int | None], set[tuple[object, ...]]]:
+    bits = dict(conn.execute("select clip_id, duty_bits from clips").fetchall())
+    weeks = set(conn.execute("select * from compliance_weeks").fetchall())
+    return bits, weeks
+
+
+def judged_afresh(conn: sqlite3.Connection) -> tuple[dict[str, int | None], set[tuple[object, ...]]]:
+    bits = dict(conn.execute(f"select c.clip_id, {BITS_SQL} from clips c").fetchall())
+    conn.execute("savepoint afresh")
+    fill_duties(conn)
+    weeks = set(conn.execute("select * from compliance_weeks").fetchall())
+    conn.execute("rollback to afresh")
+    conn.execute("release afresh")
+    return bits, weeks
+
+
+def recorded(rng: random.Random) -> str | None:
+    day = date(2026, 3, 1) + timedelta(days=rng.randrange(120))
+    roll = rng.random()
+    if roll < 0.08:
+        return None  # the camera gave no time
+    if roll < 0.11:  # not a time at all (the projection never writes one; the catalog is a file)
+        return rng.choice(["unknown", "2026-04-31T10:00:00+08:00", "2026-02-30T10:00:00+08:00",
+                           "2026-04-xxT10:00:00+08:00", "2026-05"])
+    return f"{day.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00+08:00"
+
+
+def change(conn: sqlite3.Connection, rng: random.Random, clips: list[str], n: int) -> None:
+    """One random change to a table a duty reads, as the projection (or a hand) makes it."""
+    # mostly the last few clips, so that changes meet on one clip (evidence, then audio)
+    clip = rng.choice(clips[-4:] if rng.random() < 0.9 else clips) if clips else None
+    op = max(0, rng.randrange(-3, 14)) if clips else 0  # a fifth of the changes: a new clip
+    at = f"2026-{rng.randrange(3, 8):02d}-{rng.randrange(1, 28):02d}T0{rng.randrange(10)}:00:00"
+    if op == 0:
+        clip_id = f"{n:016x}"
+        conn.execute("insert into clips (clip_id, sha256, size, first_seq, ingested_at, "
+                     "recorded_at, device_id, officer_id, source_path, flags) values "
+                     "(?, ?, 1, ?, ?, ?, ?, ?, 'x', '[]')",
+                     (clip_id, f"{n:064x}", n, at, recorded(rng),
+                      rng.choice(["CAM-1", "CAM-2", None]), rng.choice(["000001", "000002", None])))
+        clips.append(clip_id)
+    elif op == 1:
+        conn.execute("insert or replace into review (flag_id, clip_id, kind, raised_seq, state) "
+                     "values (?, ?, ?, ?, 'open')", (f"f{rng.randrange(300)}", clip,
+                                                     rng.choice(KINDS), n))
+    elif op == 2:
+        conn.execute("update review set state = 'resolved', kind = ? where flag_id = ?",
+                     (rng.choice(KINDS), f"f{rng.randrange(300)}"))
+    elif op == 3:
+        conn.execute("delete from review where flag_id = ?", (f"f{rng.randrange(300)}",))
+    elif op == 4:
+        media = rng.choice(['{"kind": "audio"}', '{"kind": "audio"}', '{"kind": "video"}', None])
+        conn.execute("insert into analysis (clip_id, seq, media, transcript) values (?, ?, ?, ?) "
+                     "on conflict (clip_id) do update set media = excluded.media, "
+                     "transcript = excluded.transcript",
+                     (clip, n, media, rng.choice(["", None, "", "说明"])))
+    elif op == 5:
+        conn.execute("delete from analysis where clip_id = ?", (clip,))
+    elif op == 6:
+        conn.execute("insert into labels (clip_id, case_number, seq) values (?, ?, ?) "
+                     "on conflict (clip_id) do update set case_number = excluded.case_number",
+                     (clip, f"C-{rng.randrange(5)}", n))
+    elif op == 7:
+        conn.execute("delete from labels where clip_id = ?", (clip,))
+    elif op == 8:
+        verb, upsert = rng.choice([("insert or replace", ""), (  # as sqlite-utils does either
+            "insert", " on conflict (clip_id) do update set transcript = excluded.transcript")])
+        conn.execute(f"{verb} into evidence (clip_id, transcript, seq) values (?, ?, ?){upsert}",
+                     (clip, rng.choice(["", "记录"]), n))
+    elif op == 9:
+        conn.execute("delete from evidence where clip_id = ?", (clip,))
+    elif op == 10:
+        conn.execute("insert or replace into disc_clips (id, seq, clip_id) values (?, ?, ?)",
+                     (f"{rng.randrange(3)}:{clip}", n, clip))
+    elif op == 11:
+        conn.execute("update clips set deleted_at = ? where clip_id = ?",
+                     (rng.choice([at, None]), clip))
+    elif op == 12:
+        conn.execute("update clips set officer_id = ?, device_id = ? where clip_id = ?",
+                     (rng.choice(["000001", "000003", None]), rng.choice(["CAM-1", "CAM-3"]),
+                      clip))
+    else:
+        conn.execute("update clips set recorded_at = ? where clip_id = ?", (recorded(rng), clip))
+
+
+def random_catalog(path: Path, seed: int, steps: int) -> tuple[Catalog, random.Random]:
+    catalog = Catalog(path)
+    rng = random.Random(seed)
+    clips: list[str] = []
+    conn = catalog.db.conn
+    for n in range(steps):
+        with conn:
+            change(conn, rng, clips, n)
+    return catalog, rng
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_kept_bits_and_weeks_are_what_the_tables_say(tmp_path: Path, seed: int) -> None:
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    rng = random.Random(seed)
+    clips: list[str] = []
+    conn = catalog.db.conn
+    seen = 0
+    for n in range(1500):
+        with conn:
+            change(conn, rng, clips, n)
+        if n % 5 == 4:
+            assert kept(conn) == judged_afresh(conn), f"after step {n}"
+            for (bits,) in conn.execute("select duty_bits from clips"):
+                seen |= bits or 0
+    assert len(clips) > 300
+    assert seen == (1 << (len(COUNT_COLUMNS) - 1)) - 1, f"{seen:b}"  # every duty happened
+    catalog.close()
+
+
+def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
+    """Schema 7 had neither the bits nor the weeks: opening it fills both."""
+    path = tmp_path / "catalog.sqlite"
+    catalog, _ = random_catalog(path, 4, 400)
+    conn = catalog.db.conn
+    want = kept(conn)
+    with conn:
+        for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
+                                    "and name like 'duties_%'").fetchall():
+            conn.execute(f"drop trigger {name}")
+        conn.execute("drop table compliance_weeks")
+        conn.execute("drop index idx_clips_unlabelled_ingested")
+        conn.execute("alter table clips drop column duty_bits")
+        conn.execute("update meta set value = '7' where key = 'schema_version'")
+    catalog.close()
+    reopened = Catalog(path)
+    assert kept(reopened.db.conn) == want
+    reopened.close()
+
+
+def test_a_report_from_kept_weeks_is_the_report_judged_clip_by_clip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog, rng = random_catalog(tmp_path / "catalog.sqlite", 5, 3000)
+    db = catalog.db
+    whole_weeks = Options.whole_weeks
+    periods = [(date(2026, 3, 1), date(2026, 6, 28)), (date(2026, 3, 2), date(2026, 3, 15)),
+               (date(2026, 4, 1), date(2026, 4, 30))]
+    for _ in range(12):
+        start = date(2026, 2, 20) + timedelta(days=rng.randrange(120))
+        periods.append((start, start + timedelta(days=rng.randrange(40))))
+    compared = 0
+    for start, end in periods:
+        as_of = datetime(2026, 3, 1, 9, tzinfo=ZONE) + timedelta(days=rng.randrange(150))
+        options = Options(start, end, as_of, ZONE, unlabelled_days=rng.choice([0, 7, 30]))
+        weekly = compliance.gather(db, "s", options)
+        monkeypatch.setattr(Options, "whole_weeks", lambda self: (self.start, self.start))
+        one_by_one = compliance.gather(db, "s", options)
+        monkeypatch.setattr(Options, "whole_weeks", whole_weeks)
+        for group in compliance.GROUPS:
+            assert ([(row.key, row.counts) for row in weekly.rows[group]]
+                    == [(row.key, row.counts) for row in one_by_one.rows[group]]), (start, end)
+        for duty in COUNT_COLUMNS:
+            assert ({week: n for week, n in weekly.weekly[duty].items() if n}
+                    == {week: n for week, n in one_by_one.weekly[duty].items() if n}), duty
+        compared += weekly.total().counts["recordings"] or 0
+    assert compared > 1000
+    catalog.close()
+
+
+def test_whole_weeks_of_a_period() -> None:
+    def weeks(start: str, end: str) -> tuple[str, str]:
+        first, after = Options(date.fromisoformat(start), date.fromisoformat(end),
+                               datetime(2027, 1, 1, tzinfo=ZONE), ZONE).whole_weeks()
+        return first.isoformat(), after.isoformat()
+
+    assert weeks("2026-11-02", "2026-11-08") == ("2026-11-02", "2026-11-09")  # Mon..Sun
+    assert weeks("2026-11-03", "2026-11-15") == ("2026-11-09", "2026-11-16")
+    assert weeks("2026-11-03", "2026-11-14") == ("2026-11-03", "2026-11-03")  # none whole
+    assert weeks("2026-01-01", "2026-12-31") == ("2026-01-05", "2026-12-28")
