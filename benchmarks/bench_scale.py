@@ -393,7 +393,12 @@ def web_pages(data: Path, sample: list[str], cases: list[str], rng: random.Rando
     page_size = load_config(None).web.page_size
     with Station.open(data, load_config(None)) as station:
         clips = station.catalog.db.execute("select count(*) from clips").fetchone()[0]
+        officer = station.catalog.db.execute("select officer_id from clips where clip_id = ?",
+                                             [sample[0]]).fetchone()[0]
     last_page = max(1, clips // page_size)
+    # R15's inspection page for the second year of footage (~180,000 clips at 10^6), and
+    # the clips behind one officer's figure (issue 21's page)
+    year = f"from={(START.year + 1)}-01-01&to={(START.year + 1)}-12-31"
     pages: dict[str, tuple[Any, Callable[[], str]]] = {
         "clip queue (unlabelled)": (web, lambda: "/clips"),
         "all clips, page 1": (web, lambda: "/clips?show=all"),
@@ -404,6 +409,10 @@ def web_pages(data: Path, sample: list[str], cases: list[str], rng: random.Rando
         "review queue": (web, lambda: "/review"),
         "ledger (newest page)": (admin, lambda: "/ledger"),
         "admin": (admin, lambda: "/admin"),
+        "compliance report, a whole year": (admin, lambda: f"/reports/compliance?{year}"),
+        "compliance: one officer's clips of the year": (
+            admin, lambda: f"/reports/compliance/items?{year}&group=officer&key={officer}"
+                           "&duty=recordings"),
     }
     for name, (client, target) in pages.items():
         client.get(target())  # warm: the first render compiles the template

@@ -162,7 +162,8 @@ def test_store_full_before_copy_refuses_cleanly(tmp_path: Path, tmpfs: Callable[
     from evidence_station.config import Config
     from evidence_station.station import init_station
 
-    data = tmpfs(1024 * 1024) / "data"
+    # a station fits (its catalog is ~0.3 MiB, more while its WAL is written), the clip does not
+    data = tmpfs(2 * 1024 * 1024) / "data"
     init_station(data, "small", "tester")
     root = tmp_path / "cam"
     root.mkdir()

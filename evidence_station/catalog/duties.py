@@ -80,8 +80,8 @@ WEEKS_TABLE = (
     + ", primary key (week, officer_id, device_id)) without rowid")
 
 
-def _count(sign: str, alias: str, bits: str) -> str:
-    """The count columns of one clip: 1 recording and its bits, with ``sign``."""
+def _count(sign: str, bits: str) -> str:
+    """The count columns of one clip: 1 recording and its ``bits``, with ``sign``."""
     return ", ".join([f"{sign}1"] + [f"{sign}({bits} >> {index} & 1)"
                                      for index in range(len(DUTY_BITS))])
 
@@ -91,59 +91,63 @@ def _key(alias: str) -> str:
             f"coalesce({alias}.device_id, '')")
 
 
-def _add(alias: str, source: str, sign: str) -> str:
-    """Add (``+``) or take away (``-``) the clip row ``alias`` of ``source`` in its week,
-    with the bits it was counted with (``duty_bits`` null: never counted)."""
+def _add(key: str, bits: str, sign: str) -> str:
+    """Add (``+``) or take away (``-``) one clip counted with ``bits`` in the week of the
+    clip row ``key`` (``old`` or ``new``); nothing when it was never judged (bits null)
+    or has no recorded time."""
     columns = ", ".join(COUNT_COLUMNS)
     updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNT_COLUMNS)
     return (f"insert into compliance_weeks (week, officer_id, device_id, {columns}) "
-            f"select {_key(alias)}, {_count(sign, alias, f'{alias}.duty_bits')} from {source} "
-            f"where {alias}.duty_bits is not null and {alias}.recorded_at is not null "
+            f"select {_key(key)}, {_count(sign, bits)} "
+            f"where {bits} is not null and {key}.recorded_at is not null "
             f"on conflict (week, officer_id, device_id) do update set {updates};")
 
 
-def _drop_empty(alias: str) -> str:
+def _drop_empty(key: str) -> str:
     """The week row a clip left, if no clip is counted in it any more (a fresh projection
     has no such row, and ``check`` compares them)."""
     return (f"delete from compliance_weeks where (week, officer_id, device_id) = "
-            f"(select {_key(alias)}) and recordings = 0;")
+            f"(select {_key(key)}) and recordings = 0;")
 
 
-def _refresh(clip_id: str) -> str:
-    """A table a duty reads changed for ``clip_id``: take the clip out of its week, judge
-    its bits again, put it back."""
-    row = f"(select * from clips where clip_id = {clip_id}) c"
-    return (_add("c", row, "-")
-            + f" update clips set duty_bits = (select {BITS_SQL} from clips c "
-              f"where c.clip_id = {clip_id}) where clip_id = {clip_id}; "
-            + _add("c", row, "+"))
+def _judge(clip_id: str) -> str:
+    """Judge the clip's duties again; ``duties_counted`` moves its week counts."""
+    return (f"update clips set duty_bits = (select {BITS_SQL} from clips c "
+            f"where c.clip_id = {clip_id}) where clip_id = {clip_id};")
 
 
 def _triggers() -> dict[str, str]:
+    """A change to a table a duty reads judges its clip again; a clip judged again, moved
+    to another week, officer or device, or removed, moves its counts (``duties_counted``,
+    ``duties_moved``, ``duties_removed``: the only triggers that touch compliance_weeks)."""
     triggers: dict[str, str] = {}
     watched = {  # table -> the columns a duty reads (besides clip_id)
         "review": "kind", "analysis": "media, transcript", "labels": None,
         "evidence": "transcript", "disc_clips": None}
     for table, columns in watched.items():
         triggers[f"duties_on_{table}_insert"] = (
-            f"after insert on {table} begin {_refresh('new.clip_id')} end")
+            f"after insert on {table} begin {_judge('new.clip_id')} end")
         triggers[f"duties_on_{table}_delete"] = (
-            f"after delete on {table} begin {_refresh('old.clip_id')} end")
+            f"after delete on {table} begin {_judge('old.clip_id')} end")
         of = f" of clip_id, {columns}" if columns else " of clip_id"
         triggers[f"duties_on_{table}_update"] = (
-            f"after update{of} on {table} begin {_refresh('old.clip_id')} "
-            f"{_refresh('new.clip_id')} end")
-    # a new clip: judged for the first time (nothing to take away)
-    triggers["duties_on_clip_insert"] = f"after insert on clips begin {_refresh('new.clip_id')} end"
-    # a clip deleted (a tombstone) or re-dated: out of the week it was counted in, into its new one
-    triggers["duties_on_clip_update"] = (
+            f"after update{of} on {table} begin {_judge('old.clip_id')} "
+            f"{_judge('new.clip_id')} end")
+    triggers["duties_on_clip_insert"] = (  # a new clip: judged for the first time
+        f"after insert on clips begin {_judge('new.clip_id')} end")
+    # judged again: out of its week with the old bits, in with the new (the same week)
+    triggers["duties_counted"] = (
+        "after update of duty_bits on clips begin "
+        + _add("new", "old.duty_bits", "-") + _add("new", "new.duty_bits", "+") + " end")
+    # deleted (a tombstone), re-dated or given to another officer or device: the counts
+    # move from the old week to the new one as they were, then the clip is judged again
+    triggers["duties_moved"] = (
         "after update of clip_id, recorded_at, officer_id, device_id, deleted_at on clips begin "
-        + _add("old", "(select 1)", "-") + _drop_empty("old")
-        + f" update clips set duty_bits = (select {BITS_SQL} from clips c "
-          "where c.clip_id = new.clip_id) where clip_id = new.clip_id; "
-        + _add("c", "(select * from clips where clip_id = new.clip_id) c", "+") + " end")
-    triggers["duties_on_clip_delete"] = (
-        f"after delete on clips begin {_add('old', '(select 1)', '-')} {_drop_empty('old')} end")
+        + _add("old", "old.duty_bits", "-") + _drop_empty("old")
+        + _add("new", "old.duty_bits", "+") + _judge("new.clip_id") + " end")
+    triggers["duties_removed"] = (
+        "after delete on clips begin "
+        + _add("old", "old.duty_bits", "-") + _drop_empty("old") + " end")
     return {name: f"create trigger if not exists {name} {body}" for name, body in triggers.items()}
 
 
@@ -170,11 +174,11 @@ def ensure_duties_schema(conn: sqlite3.Connection) -> None:
     if fresh:
         conn.execute("alter table clips add column duty_bits integer")
     conn.execute(WEEKS_TABLE)
+    if fresh:  # before the triggers: judging every clip once, not once more per trigger
+        fill_duties(conn)
     # R5's "ingested more than N days ago": the report takes the recent unlabelled clips of
     # its weeks back out, found here (a handful: only unlabelled clips are in this index)
     conn.execute("create index if not exists idx_clips_unlabelled_ingested on clips "
                  "(ingested_at) where labelled = 0 and deleted_at is null")
     for sql in TRIGGERS.values():
         conn.execute(sql)
-    if fresh:
-        fill_duties(conn)
