@@ -510,9 +510,20 @@ def test_the_daemon_replicates_in_the_background_and_never_blocks_labelling(
 
     from evidence_station.docking.daemon import Daemon
 
-    config = fleet.config(every_s=1, timeout_s=1.5)
+    config = fleet.config(every_s=1, timeout_s=30)
     with Station.open(station_data, config, writable=True, clock=fleet.clock) as station:
         daemon = Daemon(station, lang="en")
+        passes = {"started": 0, "ended": 0}  # the scheduler's replication passes
+        replicate = daemon.fleet_push
+
+        def observed() -> None:
+            passes["started"] += 1
+            try:
+                replicate()
+            finally:
+                passes["ended"] += 1
+
+        daemon.fleet_push = observed  # type: ignore[method-assign]
         daemon._schedule_sweep()
         try:
             assert daemon.scheduler.get_job("fleet-push") is not None
@@ -524,12 +535,18 @@ def test_the_daemon_replicates_in_the_background_and_never_blocks_labelling(
             assert fleet.moto.process is not None
             fleet.moto.process.send_signal(signal.SIGSTOP)
             try:
-                time.sleep(1.5)
-                started = time.monotonic()
+                # a pass that starts now hangs in its first S3 request (the bucket check)
+                # for up to timeout_s; labelling happens while it hangs and must not wait
+                # for it: the same pass is still hanging when the label is recorded
+                before, deadline = passes["started"], time.monotonic() + 60
+                while passes["started"] == before:
+                    assert time.monotonic() < deadline, "no replication pass started"
+                    time.sleep(0.05)
+                hanging = passes["started"]
                 ids = [clip["clip_id"] for clip in station.catalog.db.query("select clip_id from clips")]
                 perform(station, ROOT_ACTOR, "label", {"clip_ids": ids, "case_number": "BG-1",
                                                        "party": "p", "handler": "h"})
-                assert time.monotonic() - started < 1.0
+                assert passes["ended"] < hanging, "labelling waited for the hung replication"
             finally:
                 fleet.moto.process.send_signal(signal.SIGCONT)
             deadline = time.monotonic() + 60
