@@ -413,6 +413,8 @@ def web_pages(data: Path, sample: list[str], cases: list[str], rng: random.Rando
         "compliance: one officer's clips of the year": (
             admin, lambda: f"/reports/compliance/items?{year}&group=officer&key={officer}"
                            "&duty=recordings"),
+        "compliance: the unit's unlabelled clips of the year": (
+            admin, lambda: f"/reports/compliance/items?{year}&group=unit&duty=unlabelled"),
     }
     for name, (client, target) in pages.items():
         client.get(target())  # warm: the first render compiles the template

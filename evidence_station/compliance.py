@@ -197,11 +197,13 @@ DEVICE_SOURCES: dict[str, str] = {
 # R14: the cases whose case file was late (not formed by its last day, or formed after
 # it) with the last day inside the period. The rule (retention/case_files.py: calendar,
 # the recorded or last-recording end) is judged in Python by case_files.late_cases and
-# handed in as Options.late_cases; _fill_period puts it in a temp table for this SQL.
+# handed in as Options.late_cases; _fill_late_cases puts those of the period in a temp
+# table for this SQL, joined to the (officer, device) pairs the catalog keeps per case
+# (catalog/indexes.py case_pairs; ``cross join`` keeps the temp table outside: SQLite
+# knows nothing of its size, and probing it for every pair is what a plan may choose).
 CASE_SOURCE = (
-    "select distinct f.case_number item, c.officer_id, c.device_id, null week "
-    "from temp.cr_case_late f join labels l on l.case_number = f.case_number "
-    "join clips c on c.clip_id = l.clip_id "
+    "select distinct f.case_number item, p.officer_id, p.device_id, null week "
+    "from temp.cr_case_late f cross join case_pairs p on p.case_number = f.case_number "
     "where f.deadline >= :local_from and f.deadline < :local_to")
 
 
@@ -240,18 +242,21 @@ def _fill_period(db: sqlite_utils.Database, params: Mapping[str, Any],
         "ingested_at, duty_bits from (select clip_id, officer_id, device_id, ingested_at, "
         "duty_bits, coalesce(substr(recorded_at, 1, 10), date(ingested_at, :shift)) day "
         f"from clips c where {OUTSIDE_WHOLE_WEEKS})", dict(params))
-    _fill_late_cases(db, late_cases)
+    _fill_late_cases(db, late_cases, params)
     if not was_open:
         conn.commit()  # ends the implicit transaction the insert began (temp schema only)
 
 
-def _fill_late_cases(db: sqlite_utils.Database,
-                     late_cases: Sequence[tuple[str, str]] | None) -> None:
-    """R14's late cases, for CASE_SOURCE (temp schema: a reader writes nothing)."""
+def _fill_late_cases(db: sqlite_utils.Database, late_cases: Sequence[tuple[str, str]] | None,
+                     params: Mapping[str, Any]) -> None:
+    """R14's late cases whose last day is in the period, for CASE_SOURCE (temp schema: a
+    reader writes nothing)."""
     conn = db.conn
     conn.execute("drop table if exists temp.cr_case_late")
-    conn.execute("create temp table cr_case_late (case_number text, deadline text)")
-    conn.executemany("insert into temp.cr_case_late values (?, ?)", late_cases or ())
+    conn.execute("create temp table cr_case_late (case_number text primary key, deadline text)")
+    conn.executemany("insert or ignore into temp.cr_case_late values (?, ?)",
+                     [(case, deadline) for case, deadline in late_cases or ()
+                      if params["local_from"] <= deadline < params["local_to"]])
 
 
 def _clip_counts(db: sqlite_utils.Database, params: Mapping[str, Any]
@@ -322,8 +327,18 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
         for key, value in counts.items():
             pairs[key][(officer, device)] = pairs[key].get((officer, device), 0) + value
             weekly[key][week] = weekly[key].get(week, 0) + value
+    late: set[str] = set()  # R14: a case shared by two officers is one case for the unit
     for duty in DUTIES:
         if not wired[duty.key] or duty.basis == "clip":
+            continue
+        if duty.basis == "case":  # one pass over the late cases' clips serves both
+            shared: dict[tuple[str, str], int] = {}
+            for case, officer, device in db.execute(
+                    "select distinct item, coalesce(officer_id, ''), coalesce(device_id, '') "
+                    f"from ({CASE_SOURCE})", params):
+                late.add(case)
+                shared[(officer, device)] = shared.get((officer, device), 0) + 1
+            pairs[duty.key] = shared
             continue
         sql = source_sql(duty.key)
         rows = db.execute(
@@ -353,20 +368,15 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
     unit = Row("unit", station)
     for duty in DUTIES:
         counted = pairs.get(duty.key)
-        # a case shared by two officers is one case for the unit; a clip or a device is in
-        # one (officer, device) pair, a registration is counted where it happened
+        # a clip or a device is in one (officer, device) pair, a registration is counted
+        # where it happened, a case once however many pairs share it
         unit.counts[duty.key] = None if counted is None else (
-            _unit_count(db, duty.key, params) if duty.basis == "case" else sum(counted.values()))
+            len(late) if duty.basis == "case" else sum(counted.values()))
     tables["unit"].append(unit)
     monday = options.start - timedelta(days=options.start.weekday())
     weeks = [(monday + timedelta(weeks=n)).isoformat()
              for n in range((options.end - monday).days // 7 + 1)]  # empty weeks show as 0
     return Report(station, options, tables, weeks, weekly, wired)
-
-
-def _unit_count(db: sqlite_utils.Database, duty: str, params: Mapping[str, Any]) -> int:
-    return int(db.execute(f"select {counting(duty)} from ({source_sql(duty)})",
-                          dict(params)).fetchone()[0])
 
 
 def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, key: str, *,
@@ -379,7 +389,7 @@ def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, ke
     params = options.params()
     if fill:
         was_open = db.conn.in_transaction
-        _fill_late_cases(db, options.late_cases)
+        _fill_late_cases(db, options.late_cases, params)
         if not was_open:
             db.conn.commit()  # temp schema only
     sql = source_sql(duty)

@@ -1,6 +1,7 @@
 """R15 at scale (issue 16): the catalog keeps each clip's duty bits and the per-week counts
-(``catalog/duties.py``) by triggers, and the compliance report adds up whole weeks from
-them instead of judging every clip.
+(``catalog/duties.py``), and each case's (officer, device) pairs (``catalog/indexes.py``),
+by triggers, and the compliance report adds up whole weeks and pairs from them instead of
+judging every clip.
 
 Two properties, on a real catalog driven through random changes of every table a duty
 reads: the bits and weeks the triggers kept equal the ones judged afresh from the tables
@@ -21,26 +22,33 @@ import pytest
 from evidence_station import compliance
 from evidence_station.catalog import Catalog
 from evidence_station.catalog.duties import BITS_SQL, COUNT_COLUMNS, FLAG_KINDS, fill_duties
+from evidence_station.catalog.indexes import fill_case_pairs
 from evidence_station.compliance import Options
 
 ZONE = ZoneInfo("Asia/Shanghai")
 KINDS = [kind for kinds in FLAG_KINDS.values() for kind in kinds] + ["overlap"]
 
 
-def kept(conn: sqlite3.Connection) -> tuple[dict[str, int | None], set[tuple[object, ...]]]:
+Kept = tuple[dict[str, int | None], set[tuple[object, ...]], set[tuple[object, ...]]]
+
+
+def kept(conn: sqlite3.Connection) -> Kept:
     bits = dict(conn.execute("select clip_id, duty_bits from clips").fetchall())
     weeks = set(conn.execute("select * from compliance_weeks").fetchall())
-    return bits, weeks
+    pairs = set(conn.execute("select * from case_pairs").fetchall())
+    return bits, weeks, pairs
 
 
-def judged_afresh(conn: sqlite3.Connection) -> tuple[dict[str, int | None], set[tuple[object, ...]]]:
+def judged_afresh(conn: sqlite3.Connection) -> Kept:
     bits = dict(conn.execute(f"select c.clip_id, {BITS_SQL} from clips c").fetchall())
     conn.execute("savepoint afresh")
     fill_duties(conn)
+    fill_case_pairs(conn)
     weeks = set(conn.execute("select * from compliance_weeks").fetchall())
+    pairs = set(conn.execute("select * from case_pairs").fetchall())
     conn.execute("rollback to afresh")
     conn.execute("release afresh")
-    return bits, weeks
+    return bits, weeks, pairs
 
 
 def recorded(rng: random.Random) -> str | None:
@@ -105,9 +113,11 @@ def change(conn: sqlite3.Connection, rng: random.Random, clips: list[str], n: in
         conn.execute("update clips set deleted_at = ? where clip_id = ?",
                      (rng.choice([at, None]), clip))
     elif op == 12:
-        conn.execute("update clips set officer_id = ?, device_id = ? where clip_id = ?",
-                     (rng.choice(["000001", "000003", None]), rng.choice(["CAM-1", "CAM-3"]),
-                      clip))
+        columns = rng.choice([["officer_id"], ["device_id"], ["officer_id", "device_id"]])
+        values = {"officer_id": rng.choice(["000001", "000003", None]),
+                  "device_id": rng.choice(["CAM-1", "CAM-3"])}
+        conn.execute(f"update clips set {', '.join(f'{c} = ?' for c in columns)} where clip_id = ?",
+                     [*(values[c] for c in columns), clip])
     else:
         conn.execute("update clips set recorded_at = ? where clip_id = ?", (recorded(rng), clip))
 
@@ -143,7 +153,7 @@ def test_the_kept_bits_and_weeks_are_what_the_tables_say(tmp_path: Path, seed: i
 
 
 def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
-    """Schema 7 had neither the bits nor the weeks: opening it fills both."""
+    """Schema 7 had neither the bits, the weeks nor the case pairs: opening it fills them."""
     path = tmp_path / "catalog.sqlite"
     catalog, _ = random_catalog(path, 4, 400)
     conn = catalog.db.conn
@@ -152,7 +162,11 @@ def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
         for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
                                     "and name like 'duties_%'").fetchall():
             conn.execute(f"drop trigger {name}")
+        for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
+                                    "and name like 'case_pairs_%'").fetchall():
+            conn.execute(f"drop trigger {name}")
         conn.execute("drop table compliance_weeks")
+        conn.execute("drop table case_pairs")
         conn.execute("drop index idx_clips_unlabelled_ingested")
         conn.execute("alter table clips drop column duty_bits")
         conn.execute("update meta set value = '7' where key = 'schema_version'")

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # sqlite-utils loads when the catalog is first written (Catal
 
 SCHEMA_VERSION = 8  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
 # 7: case_last (R14: each case's last labelled recording, kept by triggers);
-# 8: clips.duty_bits and compliance_weeks (R15, catalog/duties.py, kept by triggers)
+# 8: clips.duty_bits and compliance_weeks (R15, catalog/duties.py) and case_pairs (R14's
+# late cases per officer and device, catalog/indexes.py), kept by triggers
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
