@@ -429,6 +429,17 @@ def web_pages(data: Path, sample: list[str], cases: list[str], rng: random.Rando
         rows.append(row(f"web: {name} (p95, {scale})", value, "ms", target="< 100 ms",
                         passed=value < 100))
         print(f"web {name}: p95 {value:.1f} ms")
+    # the compliance page's weekly plots: images of their own, drawn by matplotlib
+    plot_ms = []
+    for number in (0, 1) * (args.queries // 2):
+        start = time.perf_counter()
+        answer = admin.get(f"/reports/compliance/plot/{number}.png?{year}")
+        plot_ms.append((time.perf_counter() - start) * 1e3)
+        assert answer.status_code == 200, answer.status_code
+    value = p95(plot_ms)
+    rows.append(row(f"web: a compliance plot of a year, an image the page loads (p95, {scale})",
+                    value, "ms", target="reported"))
+    print(f"web compliance plot image: p95 {value:.1f} ms")
     # the media route, after a registered viewing (R10) of each clip played
     token = web.get("/clips").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     media = []

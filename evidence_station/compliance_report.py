@@ -100,23 +100,33 @@ def _templates() -> Environment:
                        autoescape=select_autoescape(["html"]))
 
 
-def weekly_plots(report: Report, lang: str) -> list[str]:
-    """Per-week plots where a trend is easier to see than in a table: recordings, and the
-    clip findings (R1–R5) per week. None for a period of one week (the table says it)."""
-    if len(report.weeks) < 2:
-        return []
+PLOTS = 2  # recordings per week, findings per week
+
+
+def weekly_plot(report: Report, lang: str, number: int) -> str | None:
+    """Per-week plot ``number`` (0: recordings, 1: the clip findings R1–R5) as a base64 PNG,
+    where a trend is easier to see than in a table; None for a period of one week (the
+    table says it)."""
+    if len(report.weeks) < 2 or not 0 <= number < PLOTS:
+        return None
     from retention.reports import line_plot
 
     weeks = report.weeks
-    recordings = [report.weekly.get("recordings", {}).get(week, 0) for week in weeks]
+    if number == 0:
+        recordings = [report.weekly.get("recordings", {}).get(week, 0) for week in weeks]
+        return line_plot(weeks, {text("plot.recordings", lang): recordings},
+                         text("plot.recordings", lang), text("plot.week", lang),
+                         text("plot.count", lang), bars=True)
     findings = {DUTY[key].title(lang): [report.weekly.get(key, {}).get(week, 0) for week in weeks]
                 for key in ("late_storage", "statement", "drift", "restart", "unlabelled")
                 if key in report.weekly}
-    return [line_plot(weeks, {text("plot.recordings", lang): recordings},
-                      text("plot.recordings", lang), text("plot.week", lang),
-                      text("plot.count", lang), bars=True),
-            line_plot(weeks, findings, text("plot.findings", lang), text("plot.week", lang),
-                      text("plot.count", lang))]
+    return line_plot(weeks, findings, text("plot.findings", lang), text("plot.week", lang),
+                     text("plot.count", lang))
+
+
+def weekly_plots(report: Report, lang: str) -> list[str]:
+    """Every per-week plot, for the report file (the web page loads each as an image)."""
+    return [plot for number in range(PLOTS) if (plot := weekly_plot(report, lang, number))]
 
 
 def context(report: Report, lang: str, link: Callable[[str, str, str], str]) -> dict[str, Any]:

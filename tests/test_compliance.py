@@ -185,6 +185,21 @@ def test_web_figures_link_to_filtered_clip_lists(compliance_station: Built) -> N
     assert sorted(re.findall(r'href="/clips/(\w+)"', listed.text)) == sorted(built.clips["CAM-A"])
     devices = next(link for link in links if "duty=card_full" in link and "group=unit" in link)
     assert "CAM-A" in web.get(devices.replace("&amp;", "&")).text
+    # the weekly plots are images of their own (the page never waits for the drawing)
+    plots = re.findall(r'<img class="plot"[^>]* src="(/reports/compliance/plot/\d\.png\?[^"]+)"',
+                       page.text)
+    assert len(plots) == 2
+    for plot in plots:
+        image = web.get(plot.replace("&amp;", "&"))
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+        assert image.content.startswith(b"\x89PNG")
+    assert web.get(f"/reports/compliance/plot/2.png?{period}").status_code == 404
+    one_week = f"from={PERIOD[0]}&to={PERIOD[0]}&as_of={AS_OF}"
+    assert 'class="plot"' not in web.get(f"/reports/compliance?{one_week}").text
+    assert web.get(f"/reports/compliance/plot/0.png?{one_week}").status_code == 404
+    officer = client(built.data)
+    login(officer, "zhou")
+    assert officer.get(plots[0].replace("&amp;", "&")).status_code == 403
     answer = web.get(f"/reports/compliance.csv?{period}")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert answer.text.splitlines()[0].startswith("\ufeffgroup,key,recordings")

@@ -6,6 +6,7 @@ never a write), so an inspector can look at the state on the day of an inspectio
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from evidence_station import compliance
 from evidence_station.case_files import late_cases
 from evidence_station.compliance import DUTY, ComplianceError, Options
-from evidence_station.compliance_report import context, period, render_csv, text, weekly_plots
+from evidence_station.compliance_report import PLOTS, context, period, render_csv, text, weekly_plot
 from evidence_station.web.deps import Web, WebContext, WebUser, allowed, lang, page
 
 router = APIRouter()
@@ -65,8 +66,27 @@ def compliance_page(request: Request, web: Web, user: Inspector, as_of: str | No
     def link(group: str, key: str, duty: str) -> str:
         return "/reports/compliance/items?" + _query(options, as_of, group=group, key=key, duty=duty)
 
+    # the plots are images of their own: drawing them (~0.15 s each) never holds the page
+    plots = [f"/reports/compliance/plot/{number}.png?{query}"
+             for number in range(PLOTS) if len(report.weeks) >= 2]
     return page(request, web, "compliance.html", user, **context(report, current, link),
-                plots=weekly_plots(report, current), query=query, as_of=as_of or "")
+                plots=plots, query=query, as_of=as_of or "")
+
+
+@router.get("/reports/compliance/plot/{number}.png")
+def compliance_plot(request: Request, web: Web, user: Inspector, number: int,
+                    as_of: str | None = None, unlabelled_days: int = 7, idle_days: int = 30,
+                    card_full_pct: int = 90) -> Response:
+    """One weekly plot of the page's report (the same period and thresholds)."""
+    with web.station() as opened:
+        options = _options(web, request.query_params.get("from"), request.query_params.get("to"),
+                           as_of, unlabelled_days, idle_days, card_full_pct, opened.clock.now())
+        report = compliance.gather(opened.catalog.db, opened.name, options)  # R14 not plotted
+    plot = weekly_plot(report, lang(request), number)
+    if plot is None:
+        raise HTTPException(404, f"no weekly plot {number} for a period of one week")
+    return Response(base64.b64decode(plot), media_type="image/png",
+                    headers={"Cache-Control": "no-store"})  # the tables beside it are live
 
 
 @router.get("/reports/compliance.csv")
