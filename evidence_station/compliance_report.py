@@ -86,6 +86,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "form.csv": ("下载 CSV", "Download CSV"),
     "items.title": ("{duty}：{group} {key}", "{duty}: {group} {key}"),
     "items.count": ("共 {count} 项", "{count} in all"),
+    "rows.shown": ("第 {first}–{last} 行，共 {count} 行", "rows {first}–{last} of {count}"),
+    "rows.next": ("下一页", "next rows"),
 }
 APPENDIX_LIMIT = 200  # per cell in the file; the CSV and the web page list them all
 

@@ -168,6 +168,32 @@ def test_cli_report_html_pdf_csv(compliance_station: Built, tmp_path: Path, lang
 
 
 @pytest.mark.slow
+def test_web_tables_show_a_page_of_officers_and_devices(compliance_station: Built,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A city unit has thousands of cameras: the page shows ROWS of each group at a time
+    (the report file and the CSV list them all)."""
+    from evidence_station.web.routes import compliance as route
+
+    monkeypatch.setattr(route, "ROWS", 2)
+    web = client(compliance_station.data)
+    login(web, "zhao")
+    period = f"from={PERIOD[0]}&to={PERIOD[1]}&as_of={AS_OF}"
+
+    def devices(text: str) -> list[str]:
+        table = text.split('id="group-device"', 1)[1].split("</table>", 1)[0]
+        return re.findall(r'<td class="key">([^<]+)</td>', table)
+
+    first = web.get(f"/reports/compliance?{period}").text
+    assert devices(first) == ["CAM-A", "CAM-B"]
+    more = re.findall(r'href="(/reports/compliance\?[^"]*device_page=2[^"]*)"', first)
+    assert len(more) == 1 and "第 1–2 行，共 3 行" in first
+    second = web.get(more[0].replace("&amp;", "&")).text
+    assert devices(second) == ["CAM-C"]
+    assert 'device_page=3' not in second
+    assert devices(web.get(f"/reports/compliance?{period}&device_page=x").text) == ["CAM-A", "CAM-B"]
+    assert devices(web.get(f"/reports/compliance?{period}&device_page=99").text) == ["CAM-C"]
+
+
 def test_web_figures_link_to_filtered_clip_lists(compliance_station: Built) -> None:
     built = compliance_station
     web = client(built.data)

@@ -7,10 +7,10 @@ never a write), so an inspector can look at the state on the day of an inspectio
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -18,13 +18,40 @@ from fastapi.responses import HTMLResponse, Response
 
 from evidence_station import compliance
 from evidence_station.case_files import late_cases
-from evidence_station.compliance import DUTY, ComplianceError, Options
+from evidence_station.compliance import DUTY, ComplianceError, Options, Report, Row
 from evidence_station.compliance_report import PLOTS, context, period, render_csv, text, weekly_plot
 from evidence_station.web.deps import Web, WebContext, WebUser, allowed, lang, page
 
 router = APIRouter()
 Inspector = Annotated[WebUser, Depends(allowed("reports"))]
 PAGE = 100
+ROWS = 100  # officers or devices a table shows at once (a city unit has thousands)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The page of one group's rows the web page shows, and the link to the next."""
+
+    rows: list[Row]
+    first: int
+    last: int
+    more: str | None
+
+
+def _shown(report: Report, request: Request, query: str) -> dict[str, Shown]:
+    shown = {}
+    for group, rows in report.rows.items():
+        asked = request.query_params.get(f"{group}_page", "1")
+        number = int(asked) if asked.isdigit() and int(asked) > 0 else 1
+        start = min((number - 1) * ROWS, max(0, len(rows) - 1))
+        page_rows = rows[start:start + ROWS]
+        others = "".join(f"&{other}_page={request.query_params[f'{other}_page']}"
+                         for other in report.rows if other != group
+                         and request.query_params.get(f"{other}_page", "").isdigit())
+        more = (f"/reports/compliance?{query}{others}&{group}_page={number + 1}#group-{group}"
+                if start + ROWS < len(rows) else None)
+        shown[group] = Shown(page_rows, start + 1, start + len(page_rows), more)
+    return shown
 
 
 def _options(web: WebContext, start: str | None, end: str | None, as_of: str | None,
@@ -62,15 +89,17 @@ def compliance_page(request: Request, web: Web, user: Inspector, as_of: str | No
         options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
         report = compliance.gather(opened.catalog.db, opened.name, options)
     query = _query(options, as_of)
+    items = f"/reports/compliance/items?{query}&group="
 
     def link(group: str, key: str, duty: str) -> str:
-        return "/reports/compliance/items?" + _query(options, as_of, group=group, key=key, duty=duty)
+        # once per non-zero cell (10^4 at 10^6 clips): the period's query is encoded once
+        return f"{items}{group}&key={quote_plus(key)}&duty={duty}"
 
     # the plots are images of their own: drawing them (~0.15 s each) never holds the page
     plots = [f"/reports/compliance/plot/{number}.png?{query}"
              for number in range(PLOTS) if len(report.weeks) >= 2]
     return page(request, web, "compliance.html", user, **context(report, current, link),
-                plots=plots, query=query, as_of=as_of or "")
+                plots=plots, query=query, as_of=as_of or "", shown=_shown(report, request, query))
 
 
 @router.get("/reports/compliance/plot/{number}.png")
