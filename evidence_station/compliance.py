@@ -351,8 +351,8 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
                 "group by week", params).fetchall())
     tables: dict[str, list[Row]] = {"officer": [], "device": [], "unit": []}
     for group, index in (("officer", 0), ("device", 1)):
-        by_key = {pair[index]: Row(group, pair[index]) for counted in pairs.values()
-                  for pair in counted}
+        keys = {pair[index] for counted in pairs.values() for pair in counted}
+        by_key = {key: Row(group, key) for key in keys}
         for duty in DUTIES:
             counted = pairs.get(duty.key)
             if counted is None:  # not wired on this station
