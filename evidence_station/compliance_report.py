@@ -88,6 +88,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "items.count": ("共 {count} 项", "{count} in all"),
     "rows.shown": ("第 {first}–{last} 行，共 {count} 行", "rows {first}–{last} of {count}"),
     "rows.next": ("下一页", "next rows"),
+    "rows.previous": ("上一页", "previous rows"),
 }
 APPENDIX_LIMIT = 200  # per cell in the file; the CSV and the web page list them all
 

@@ -189,9 +189,15 @@ def test_web_tables_show_a_page_of_officers_and_devices(compliance_station: Buil
     assert len(more) == 1 and "第 1–2 行，共 3 行" in first
     second = web.get(more[0].replace("&amp;", "&")).text
     assert devices(second) == ["CAM-C"]
-    assert 'device_page=3' not in second
-    assert devices(web.get(f"/reports/compliance?{period}&device_page=x").text) == ["CAM-A", "CAM-B"]
+    assert 'device_page=3' not in second and "第 3–3 行，共 3 行" in second
+    assert re.search(r'href="[^"]*device_page=1[^"]*" rel="prev"', second)
+    for odd in ("x", "²", "0", "9" * 5000):  # not a page number: the first page, never a 500
+        answer = web.get(f"/reports/compliance?{period}&device_page={odd}")
+        assert answer.status_code == 200 and devices(answer.text) == ["CAM-A", "CAM-B"], odd
     assert devices(web.get(f"/reports/compliance?{period}&device_page=99").text) == ["CAM-C"]
+    # the officer table's page is kept when the device table turns
+    both = web.get(f"/reports/compliance?{period}&officer_page=2").text
+    assert re.search(r'officer_page=2[^"]*device_page=2', both)
 
 
 def test_web_figures_link_to_filtered_clip_lists(compliance_station: Built) -> None:

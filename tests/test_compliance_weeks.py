@@ -11,6 +11,7 @@ without a whole week takes)."""
 
 from __future__ import annotations
 
+import gc
 import random
 import sqlite3
 from datetime import date, datetime, timedelta
@@ -66,7 +67,7 @@ def change(conn: sqlite3.Connection, rng: random.Random, clips: list[str], n: in
     """One random change to a table a duty reads, as the projection (or a hand) makes it."""
     # mostly the last few clips, so that changes meet on one clip (evidence, then audio)
     clip = rng.choice(clips[-4:] if rng.random() < 0.9 else clips) if clips else None
-    op = max(0, rng.randrange(-3, 14)) if clips else 0  # a fifth of the changes: a new clip
+    op = max(0, rng.randrange(-3, 17)) if clips else 0  # a fifth of the changes: a new clip
     at = f"2026-{rng.randrange(3, 8):02d}-{rng.randrange(1, 28):02d}T0{rng.randrange(10)}:00:00"
     if op == 0:
         clip_id = f"{n:016x}"
@@ -118,8 +119,18 @@ def change(conn: sqlite3.Connection, rng: random.Random, clips: list[str], n: in
                   "device_id": rng.choice(["CAM-1", "CAM-3"])}
         conn.execute(f"update clips set {', '.join(f'{c} = ?' for c in columns)} where clip_id = ?",
                      [*(values[c] for c in columns), clip])
-    else:
+    elif op == 13:
         conn.execute("update clips set recorded_at = ? where clip_id = ?", (recorded(rng), clip))
+    # what the projection never does, and the triggers still keep right
+    elif op == 14:
+        conn.execute("delete from clips where clip_id = ?", (clip,))
+        clips.remove(str(clip))
+    elif op == 15:
+        conn.execute("update review set clip_id = ? where flag_id = ?",
+                     (clip, f"f{rng.randrange(300)}"))
+    else:
+        conn.execute("update or ignore labels set clip_id = ? where clip_id = ?",
+                     (clip, rng.choice(clips)))
 
 
 def random_catalog(path: Path, seed: int, steps: int) -> tuple[Catalog, random.Random]:
@@ -147,7 +158,7 @@ def test_the_kept_bits_and_weeks_are_what_the_tables_say(tmp_path: Path, seed: i
             assert kept(conn) == judged_afresh(conn), f"after step {n}"
             for (bits,) in conn.execute("select duty_bits from clips"):
                 seen |= bits or 0
-    assert len(clips) > 300
+    assert len(clips) > 150
     assert seen == (1 << (len(COUNT_COLUMNS) - 1)) - 1, f"{seen:b}"  # every duty happened
     catalog.close()
 
@@ -173,6 +184,45 @@ def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
     catalog.close()
     reopened = Catalog(path)
     assert kept(reopened.db.conn) == want
+    reopened.close()
+
+
+def test_an_upgrade_cut_short_is_done_again_whole(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies while judging an older catalog's clips: nothing of schema 8 stays,
+    and the next open does all of it (a column added but never filled read 0 in every week)."""
+    from evidence_station.catalog import duties
+
+    path = tmp_path / "catalog.sqlite"
+    catalog, _ = random_catalog(path, 6, 400)
+    conn = catalog.db.conn
+    want = kept(conn)
+    with conn:
+        for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
+                                    "and (name like 'duties_%' or name like 'case_pairs_%')"
+                                    ).fetchall():
+            conn.execute(f"drop trigger {name}")
+        conn.execute("drop table compliance_weeks")
+        conn.execute("drop table case_pairs")
+        conn.execute("drop index idx_clips_unlabelled_ingested")
+        conn.execute("alter table clips drop column duty_bits")
+        conn.execute("update meta set value = '7' where key = 'schema_version'")
+    catalog.close()
+    judge = duties.fill_duties
+
+    def dies(conn: sqlite3.Connection) -> None:
+        judge(conn)
+        raise KeyboardInterrupt  # stands for the kill: the transaction never commits
+
+    monkeypatch.setattr(duties, "fill_duties", dies)
+    with pytest.raises(KeyboardInterrupt):
+        Catalog(path)
+    gc.collect()  # the dead catalog's connection goes, as with the process
+    monkeypatch.setattr(duties, "fill_duties", judge)
+    with sqlite3.connect(path) as raw:
+        assert "duty_bits" not in {row[1] for row in raw.execute("pragma table_info(clips)")}
+    reopened = Catalog(path)
+    assert kept(reopened.db.conn) == want and want[1]
     reopened.close()
 
 

@@ -9,7 +9,9 @@ recorded day, officer and device, how many clips there are and how many have eac
 Triggers on every table a duty reads (clips, review, analysis, labels, evidence,
 disc_clips) keep both right inside SQLite, like ``clips.labelled`` and ``case_last``: the
 projection, a rebuild and ``check``'s fresh projection all keep them without knowing of
-them, and ``check`` compares them with that fresh projection.
+them, and ``check`` compares them with that fresh projection. A row an ``insert or
+replace`` throws out fires its delete triggers only with ``recursive_triggers`` on, which
+sqlite-utils sets on every catalog connection (``Catalog.db``): write through it.
 
 Only what is a fact of the catalog is kept. The report's own moment (``unlabelled``
 counts clips ingested more than N days before it) is applied when the report is made,
@@ -168,7 +170,13 @@ def fill_duties(conn: sqlite3.Connection) -> None:
 
 
 def ensure_duties_schema(conn: sqlite3.Connection) -> None:
-    """Schema 8: ``clips.duty_bits``, ``compliance_weeks`` and their triggers (idempotent)."""
+    """Schema 8: ``clips.duty_bits``, ``compliance_weeks`` and their triggers (idempotent).
+
+    One transaction: Python's sqlite3 runs DDL in autocommit, so without the explicit
+    ``begin`` a crash during the fill left the column added and the clips never judged
+    (the next open saw the column and skipped the fill; the weeks read 0)."""
+    if not conn.in_transaction:
+        conn.execute("begin")
     columns = {row[1] for row in conn.execute("pragma table_info(clips)")}
     fresh = "duty_bits" not in columns
     if fresh:

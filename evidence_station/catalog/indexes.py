@@ -29,6 +29,10 @@ TRIGGERS = {
     "clips_labelled_on_label": (
         "create trigger if not exists clips_labelled_on_label after insert on labels "
         "begin update clips set labelled = 1 where clip_id = new.clip_id; end"),
+    "clips_labelled_on_moved_label": (  # a label moved to another clip (never today)
+        "create trigger if not exists clips_labelled_on_moved_label after update of clip_id "
+        "on labels begin update clips set labelled = exists (select 1 from labels l "
+        "where l.clip_id = clips.clip_id) where clip_id in (old.clip_id, new.clip_id); end"),
     "clips_unlabelled_on_delete": (
         "create trigger if not exists clips_unlabelled_on_delete after delete on labels "
         "begin update clips set labelled = 0 where clip_id = old.clip_id; end"),
@@ -203,8 +207,10 @@ def search_available(conn: sqlite3.Connection) -> bool:
 def ensure_scale_schema(conn: sqlite3.Connection) -> None:
     """Add ``clips.labelled`` (filled from ``labels``), the triggers and the indexes, and
     the trigram search index where SQLite has one (else the search scans, as before)."""
-    columns = {row[1] for row in conn.execute("pragma table_info(clips)")}
     with conn:
+        if not conn.in_transaction:  # DDL runs in autocommit otherwise: one transaction,
+            conn.execute("begin")    # so a crash never leaves a table created but not filled
+        columns = {row[1] for row in conn.execute("pragma table_info(clips)")}
         if not search_available(conn):
             try:
                 conn.execute("create virtual table clip_search using "

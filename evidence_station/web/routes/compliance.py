@@ -30,27 +30,38 @@ ROWS = 100  # officers or devices a table shows at once (a city unit has thousan
 
 @dataclass(frozen=True)
 class Shown:
-    """The page of one group's rows the web page shows, and the link to the next."""
+    """The page of one group's rows the web page shows, and the links around it."""
 
     rows: list[Row]
     first: int
     last: int
+    paged: bool  # more rows than one page: say where this page is
+    previous: str | None
     more: str | None
 
 
+def _page_number(request: Request, group: str) -> int | None:
+    asked = request.query_params.get(f"{group}_page", "")
+    return int(asked) if asked.isascii() and asked.isdigit() and 0 < len(asked) < 7 else None
+
+
 def _shown(report: Report, request: Request, query: str) -> dict[str, Shown]:
+    """ROWS officers and ROWS devices at a time; a page past the end shows the last one."""
     shown = {}
     for group, rows in report.rows.items():
-        asked = request.query_params.get(f"{group}_page", "1")
-        number = int(asked) if asked.isdigit() and int(asked) > 0 else 1
-        start = min((number - 1) * ROWS, max(0, len(rows) - 1))
+        last_page = max(1, -(-len(rows) // ROWS))
+        number = min(_page_number(request, group) or 1, last_page)
+        start = (number - 1) * ROWS
         page_rows = rows[start:start + ROWS]
-        others = "".join(f"&{other}_page={request.query_params[f'{other}_page']}"
-                         for other in report.rows if other != group
-                         and request.query_params.get(f"{other}_page", "").isdigit())
-        more = (f"/reports/compliance?{query}{others}&{group}_page={number + 1}#group-{group}"
-                if start + ROWS < len(rows) else None)
-        shown[group] = Shown(page_rows, start + 1, start + len(page_rows), more)
+        others = "".join(f"&{other}_page={page}" for other in report.rows
+                         if other != group and (page := _page_number(request, other)))
+
+        def link(to: int, group: str = group, others: str = others) -> str:
+            return f"/reports/compliance?{query}{others}&{group}_page={to}#group-{group}"
+
+        shown[group] = Shown(page_rows, start + 1, start + len(page_rows), last_page > 1,
+                             link(number - 1) if number > 1 else None,
+                             link(number + 1) if number < last_page else None)
     return shown
 
 
