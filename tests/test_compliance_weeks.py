@@ -163,38 +163,9 @@ def test_the_kept_bits_and_weeks_are_what_the_tables_say(tmp_path: Path, seed: i
     catalog.close()
 
 
-def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
-    """Schema 7 had neither the bits, the weeks nor the case pairs: opening it fills them."""
-    path = tmp_path / "catalog.sqlite"
-    catalog, _ = random_catalog(path, 4, 400)
-    conn = catalog.db.conn
-    want = kept(conn)
-    with conn:
-        for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
-                                    "and name like 'duties_%'").fetchall():
-            conn.execute(f"drop trigger {name}")
-        for (name,) in conn.execute("select name from sqlite_master where type = 'trigger' "
-                                    "and name like 'case_pairs_%'").fetchall():
-            conn.execute(f"drop trigger {name}")
-        conn.execute("drop table compliance_weeks")
-        conn.execute("drop table case_pairs")
-        conn.execute("drop index idx_clips_unlabelled_ingested")
-        conn.execute("alter table clips drop column duty_bits")
-        conn.execute("update meta set value = '7' where key = 'schema_version'")
-    catalog.close()
-    reopened = Catalog(path)
-    assert kept(reopened.db.conn) == want
-    reopened.close()
-
-
-def test_an_upgrade_cut_short_is_done_again_whole(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The process dies while judging an older catalog's clips: nothing of schema 8 stays,
-    and the next open does all of it (a column added but never filled read 0 in every week)."""
-    from evidence_station.catalog import duties
-
-    path = tmp_path / "catalog.sqlite"
-    catalog, _ = random_catalog(path, 6, 400)
+def back_to_schema_7(catalog: Catalog) -> Kept:
+    """The catalog as schema 7 left it (no bits, weeks, case pairs or their triggers),
+    closed; what schema 8 kept before, for the reopened catalog to match."""
     conn = catalog.db.conn
     want = kept(conn)
     with conn:
@@ -208,6 +179,28 @@ def test_an_upgrade_cut_short_is_done_again_whole(tmp_path: Path,
         conn.execute("alter table clips drop column duty_bits")
         conn.execute("update meta set value = '7' where key = 'schema_version'")
     catalog.close()
+    return want
+
+
+def test_an_older_catalog_is_judged_when_opened(tmp_path: Path) -> None:
+    """Schema 7 had neither the bits, the weeks nor the case pairs: opening it fills them."""
+    path = tmp_path / "catalog.sqlite"
+    catalog, _ = random_catalog(path, 4, 400)
+    want = back_to_schema_7(catalog)
+    reopened = Catalog(path)
+    assert kept(reopened.db.conn) == want
+    reopened.close()
+
+
+def test_an_upgrade_cut_short_is_done_again_whole(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies while judging an older catalog's clips: nothing of schema 8 stays,
+    and the next open does all of it (a column added but never filled read 0 in every week)."""
+    from evidence_station.catalog import duties
+
+    path = tmp_path / "catalog.sqlite"
+    catalog, _ = random_catalog(path, 6, 400)
+    want = back_to_schema_7(catalog)
     judge = duties.fill_duties
 
     def dies(conn: sqlite3.Connection) -> None:
