@@ -252,11 +252,14 @@ def _fill_late_cases(db: sqlite_utils.Database, late_cases: Sequence[tuple[str, 
     """R14's late cases whose last day is in the period, for CASE_SOURCE (temp schema: a
     reader writes nothing)."""
     conn = db.conn
+    was_open = conn.in_transaction
     conn.execute("drop table if exists temp.cr_case_late")
     conn.execute("create temp table cr_case_late (case_number text primary key, deadline text)")
     conn.executemany("insert or ignore into temp.cr_case_late values (?, ?)",
                      [(case, deadline) for case, deadline in late_cases or ()
                       if params["local_from"] <= deadline < params["local_to"]])
+    if not was_open:
+        conn.commit()  # ends the implicit transaction the insert began (temp schema only)
 
 
 def _clip_counts(db: sqlite_utils.Database, params: Mapping[str, Any]
@@ -388,10 +391,7 @@ def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, ke
         raise ComplianceError(f"no such group {group!r}; one of: {', '.join(GROUPS)}")
     params = options.params()
     if fill:
-        was_open = db.conn.in_transaction
         _fill_late_cases(db, options.late_cases, params)
-        if not was_open:
-            db.conn.commit()  # temp schema only
     sql = source_sql(duty)
     where, values = "", dict(params)
     if group in ("officer", "device"):

@@ -100,7 +100,7 @@ def line_plot(labels: Sequence[str], series: Mapping[str, Sequence[int]], title:
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     # every week is plotted, every n-th named: laying out a rotated label per week was most
     # of the drawing (0.5 s for a year's two plots, the web page's cost at 10^6 clips)
-    step = -(-len(labels) // MAX_WEEK_LABELS)
+    step = max(1, -(-len(labels) // MAX_WEEK_LABELS))  # 1 for no labels: range() needs it
     axes.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)])
     axes.tick_params(axis="x", rotation=45, labelsize=8)
     if len(series) > 1:
