@@ -176,6 +176,9 @@ def back_to_schema_7(catalog: Catalog) -> Kept:
         conn.execute("drop table compliance_weeks")
         conn.execute("drop table case_pairs")
         conn.execute("drop index idx_clips_unlabelled_ingested")
+        for (name,) in conn.execute("select name from sqlite_master where type = 'index' "
+                                    "and name like 'idx_clips_duty_%'").fetchall():
+            conn.execute(f"drop index {name}")  # schema 9's, on the bits
         conn.execute("alter table clips drop column duty_bits")
         conn.execute("update meta set value = '7' where key = 'schema_version'")
     catalog.close()

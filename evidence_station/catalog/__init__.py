@@ -30,10 +30,11 @@ from hashing.ledger import Event, Ledger
 if TYPE_CHECKING:  # sqlite-utils loads when the catalog is first written (Catalog.db)
     import sqlite_utils
 
-SCHEMA_VERSION = 8  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
+SCHEMA_VERSION = 9  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_passes, case_files;
 # 7: case_last (R14: each case's last labelled recording, kept by triggers);
 # 8: clips.duty_bits and compliance_weeks (R15, catalog/duties.py) and case_pairs (R14's
-# late cases per officer and device, catalog/indexes.py), kept by triggers
+# late cases per officer and device, catalog/indexes.py), kept by triggers;
+# 9: clips by (recorded_at, clip_id), and per duty its clips' partial index (R15's lists)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.
@@ -158,7 +159,6 @@ class Catalog:
                 pk="clip_id",
             )
             self.table("clips").create_index(["sha256"], unique=True)
-            self.table("clips").create_index(["recorded_at"])
         if "sources" not in db.table_names():
             self.table("sources").create(
                 {"seq": int, "clip_id": str, "sha256": str, "session_id": str,

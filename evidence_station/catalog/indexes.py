@@ -16,6 +16,9 @@ import sqlite3
 # name -> (table, columns): a search or page order each one serves
 INDEXES: dict[str, tuple[str, str]] = {
     "idx_clips_first_seq": ("clips", "first_seq"),  # every list is in ledger order
+    # date searches, and R15's lists in recorded order: counted and paged from the index
+    # alone (schema 9; replaces sqlite-utils' idx_clips_recorded_at on recorded_at only)
+    "idx_clips_recorded_clip": ("clips", "recorded_at, clip_id"),
     "idx_clips_officer_seq": ("clips", "officer_id, first_seq"),  # clips --officer-id, officers' own
     "idx_clips_device_seq": ("clips", "device_id, first_seq"),  # clips --device-id
     "idx_clips_labelled_seq": ("clips", "labelled, first_seq"),  # the web queue, --unlabelled
@@ -241,3 +244,4 @@ def ensure_scale_schema(conn: sqlite3.Connection) -> None:
             conn.execute(sql)
         for name, (table, columns_sql) in INDEXES.items():
             conn.execute(f"create index if not exists {name} on {table} ({columns_sql})")
+        conn.execute("drop index if exists idx_clips_recorded_at")  # its prefix, schema 9
