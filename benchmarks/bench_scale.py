@@ -415,6 +415,12 @@ def web_pages(data: Path, sample: list[str], cases: list[str], rng: random.Rando
                            "&duty=recordings"),
         "compliance: the unit's unlabelled clips of the year": (
             admin, lambda: f"/reports/compliance/items?{year}&group=unit&duty=unlabelled"),
+        # the largest list of the page (every recording of the year), first and a deep page
+        "compliance: the unit's recordings of the year": (
+            admin, lambda: f"/reports/compliance/items?{year}&group=unit&duty=recordings"),
+        "compliance: the unit's recordings of the year, a random page": (
+            admin, lambda: f"/reports/compliance/items?{year}&group=unit&duty=recordings"
+                           f"&page_number={rng.randint(1, 1000)}"),
     }
     for name, (client, target) in pages.items():
         client.get(target())  # warm: the first render compiles the template

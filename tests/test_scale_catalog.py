@@ -15,6 +15,7 @@ import pytest
 
 from evidence_station.casework.service import perform
 from evidence_station.catalog import SCHEMA_VERSION, Catalog
+from evidence_station.catalog.duties import DUTY_INDEXES
 from evidence_station.catalog.indexes import INDEXES
 from evidence_station.check import check_station
 from evidence_station.config import Config
@@ -174,8 +175,9 @@ def test_schema_5_catalog_migrates(station: Station, data_dir: Path, config: Con
         triggers = conn.execute("select name from sqlite_master where type = 'trigger'").fetchall()
         for (name,) in triggers:
             conn.execute(f"drop trigger [{name}]")
-        for name in INDEXES:
+        for name in [*INDEXES, *DUTY_INDEXES]:
             conn.execute(f"drop index [{name}]")
+        conn.execute("create index idx_clips_recorded_at on clips (recorded_at)")  # sqlite-utils'
         conn.execute("drop table clip_search")
         conn.execute("drop index idx_clips_unlabelled_ingested")  # schema 8's, on labelled
         conn.execute("drop table compliance_weeks")
@@ -193,6 +195,9 @@ def test_schema_5_catalog_migrates(station: Station, data_dir: Path, config: Con
         plan = migrated.db.execute("explain query plan select * from clips where officer_id = ? "
                                    "order by first_seq", ["x"]).fetchall()
         assert "idx_clips_officer_seq" in str(plan)
+        names = {row[0] for row in migrated.db.execute(
+            "select name from sqlite_master where type = 'index'")}
+        assert {*INDEXES, *DUTY_INDEXES} <= names and "idx_clips_recorded_at" not in names
     finally:
         migrated.close()
     with Station.open(data_dir, config) as reopened:

@@ -154,7 +154,8 @@ def compliance_items(request: Request, web: Web, user: Inspector, duty: str, gro
     with web.station() as opened:
         options = _options(web, request.query_params.get("from"), request.query_params.get("to"),
                            as_of, unlabelled_days, idle_days, card_full_pct, opened.clock.now())
-        options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
+        if duty == "case_files_late":  # R14's rule reads every case: only for its own list
+            options = replace(options, late_cases=late_cases(opened, options.as_of.date()))
         offset = (max(1, page_number) - 1) * PAGE
         found, total = compliance.items(opened.catalog.db, options, duty, group, key,
                                         limit=PAGE, offset=offset)
