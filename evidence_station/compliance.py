@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from evidence_station.catalog.duties import COUNT_COLUMNS, WEEK_SQL, has_bit, week_of
+from evidence_station.catalog.duties import COUNT_COLUMNS, WEEK_SQL, blocks_within, has_bit, week_of
 
 GROUPS = ("officer", "device", "unit")
 NOT_WIRED = None  # a duty whose data another feature provides, absent on this station
@@ -129,6 +129,7 @@ class Options:
         offset = datetime.combine(self.start, time(12), self.zone).utcoffset() or timedelta(0)
         as_of = self.as_of.astimezone(UTC)
         weeks_from, weeks_to = self.whole_weeks()
+        blocks_from, blocks_to = blocks_within(weeks_from, weeks_to)
         return {
             "local_from": self.start.isoformat(), "local_to": (self.end + timedelta(days=1)).isoformat(),
             "utc_from": utc(self.start), "utc_to": utc(self.end + timedelta(days=1)),
@@ -138,6 +139,7 @@ class Options:
             "full_pct": self.card_full_pct,
             "as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
             "weeks_from": weeks_from.isoformat(), "weeks_to": weeks_to.isoformat(),
+            "blocks_from": blocks_from.isoformat(), "blocks_to": blocks_to.isoformat(),
         }
 
     def whole_weeks(self) -> tuple[date, date]:
@@ -262,22 +264,32 @@ def _fill_late_cases(db: sqlite_utils.Database, late_cases: Sequence[tuple[str, 
         conn.commit()  # ends the implicit transaction the insert began (temp schema only)
 
 
-def _clip_counts_sql(params: Mapping[str, Any]) -> str:
+def _clip_counts_sql(params: Mapping[str, Any], by_week: bool) -> str:
     """SQL: every clip duty counted per (officer_id, device_id, week), as rows to add up —
     the period's clips outside its whole weeks one by one from ``temp.cr_period`` (the
-    first part: it names the columns), the whole weeks as the catalog keeps them, less the
-    clips too recent to be late for R5 yet (-1 each)."""
+    first part: it names the columns); the whole weeks as the catalog keeps them, for the
+    weekly series the unit's weeks, for the tables the whole 8-week blocks and the weeks
+    around them (catalog/duties.py); less the clips too recent to be late for R5 (-1 each)."""
+    columns = ", ".join(COUNT_COLUMNS)
     parts = ["select coalesce(officer_id, '') officer_id, coalesce(device_id, '') device_id, "
              "week, " + ", ".join(f"case when {clip_condition(key, 'p')} then 1 else 0 end {key}"
                                   for key in COUNT_COLUMNS) + " from temp.cr_period p"]
     if params["weeks_from"] < params["weeks_to"]:
-        parts.append(f"select officer_id, device_id, week, {', '.join(COUNT_COLUMNS)} "
-                     "from compliance_weeks where week >= :weeks_from and week < :weeks_to "
-                     "and recordings > 0")
+        if by_week:
+            parts.append(f"select '', '', week, {columns} from compliance_unit_weeks "
+                         "where week >= :weeks_from and week < :weeks_to")
+        else:
+            parts.append(f"select officer_id, device_id, block, {columns} from compliance_blocks "
+                         "where block >= :blocks_from and block < :blocks_to")
+            parts += [f"select officer_id, device_id, week, {columns} from compliance_weeks "
+                      f"where week >= :{low} and week < :{high}"
+                      for low, high in (("weeks_from", "blocks_from"), ("blocks_to", "weeks_to"))]
         recent = ", ".join("-1" if key == "unlabelled" else "0" for key in COUNT_COLUMNS)
         parts.append(
             f"select coalesce(officer_id, ''), coalesce(device_id, ''), {WEEK_SQL.format(c='c')}, "
-            f"{recent} from clips c where c.labelled = 0 and c.deleted_at is null "
+            # by ingest time: the recent handful, never every unlabelled clip of the weeks
+            f"{recent} from clips c indexed by idx_clips_unlabelled_ingested "
+            "where c.labelled = 0 and c.deleted_at is null "
             "and c.ingested_at >= :labelled_by and c.recorded_at >= :weeks_from "
             f"and c.recorded_at < :weeks_to and {has_bit('unlabelled', 'c.')}")
     return " union all ".join(parts)
@@ -290,8 +302,8 @@ def _clip_sums(db: sqlite_utils.Database, params: Mapping[str, Any], by: str
     (~1 µs a cell, nine cells a row) inside a web page's 100 ms."""
     sums = ", ".join(f"sum({key})" for key in COUNT_COLUMNS)
     width = len(by.split(","))
-    for row in db.execute(f"select {by}, {sums} from ({_clip_counts_sql(params)}) "
-                          f"group by {by}", dict(params)):
+    sql = _clip_counts_sql(params, by_week=by == "week")
+    for row in db.execute(f"select {by}, {sums} from ({sql}) group by {by}", dict(params)):
         key = tuple(row[:width]) if width > 1 else row[0]
         yield key, dict(zip(COUNT_COLUMNS, row[width:], strict=True))
 

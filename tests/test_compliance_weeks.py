@@ -22,7 +22,15 @@ import pytest
 
 from evidence_station import compliance
 from evidence_station.catalog import Catalog
-from evidence_station.catalog.duties import BITS_SQL, COUNT_COLUMNS, FLAG_KINDS, fill_duties
+from evidence_station.catalog.duties import (
+    BITS_SQL,
+    BLOCK_WEEKS,
+    COUNT_COLUMNS,
+    FLAG_KINDS,
+    block_of,
+    blocks_within,
+    fill_duties,
+)
 from evidence_station.catalog.indexes import fill_case_pairs
 from evidence_station.compliance import Options
 
@@ -33,9 +41,13 @@ KINDS = [kind for kinds in FLAG_KINDS.values() for kind in kinds] + ["overlap"]
 Kept = tuple[dict[str, int | None], set[tuple[object, ...]], set[tuple[object, ...]]]
 
 
+COUNTED = "select * from compliance_weeks union all select * from compliance_blocks " \
+          "union all select 'unit', '', * from compliance_unit_weeks"
+
+
 def kept(conn: sqlite3.Connection) -> Kept:
     bits = dict(conn.execute("select clip_id, duty_bits from clips").fetchall())
-    weeks = set(conn.execute("select * from compliance_weeks").fetchall())
+    weeks = set(conn.execute(COUNTED).fetchall())
     pairs = set(conn.execute("select * from case_pairs").fetchall())
     return bits, weeks, pairs
 
@@ -45,7 +57,7 @@ def judged_afresh(conn: sqlite3.Connection) -> Kept:
     conn.execute("savepoint afresh")
     fill_duties(conn)
     fill_case_pairs(conn)
-    weeks = set(conn.execute("select * from compliance_weeks").fetchall())
+    weeks = set(conn.execute(COUNTED).fetchall())
     pairs = set(conn.execute("select * from case_pairs").fetchall())
     conn.execute("rollback to afresh")
     conn.execute("release afresh")
@@ -174,6 +186,8 @@ def back_to_schema_7(catalog: Catalog) -> Kept:
                                     ).fetchall():
             conn.execute(f"drop trigger {name}")
         conn.execute("drop table compliance_weeks")
+        conn.execute("drop table compliance_blocks")  # schema 9's
+        conn.execute("drop table compliance_unit_weeks")
         conn.execute("drop table case_pairs")
         conn.execute("drop index idx_clips_unlabelled_ingested")
         for (name,) in conn.execute("select name from sqlite_master where type = 'index' "
@@ -228,6 +242,7 @@ def test_a_report_from_kept_weeks_is_the_report_judged_clip_by_clip(
     db = catalog.db
     whole_weeks = Options.whole_weeks
     periods = [(date(2026, 3, 1), date(2026, 6, 28)), (date(2026, 3, 2), date(2026, 3, 15)),
+               (date(2026, 1, 1), date(2026, 12, 31)),
                (date(2026, 4, 1), date(2026, 4, 30))]
     for _ in range(12):
         start = date(2026, 2, 20) + timedelta(days=rng.randrange(120))
@@ -261,3 +276,57 @@ def test_whole_weeks_of_a_period() -> None:
     assert weeks("2026-11-03", "2026-11-15") == ("2026-11-09", "2026-11-16")
     assert weeks("2026-11-03", "2026-11-14") == ("2026-11-03", "2026-11-03")  # none whole
     assert weeks("2026-01-01", "2026-12-31") == ("2026-01-05", "2026-12-28")
+
+
+def test_a_schema_8_catalog_counts_blocks_and_unit_weeks_when_opened(tmp_path: Path) -> None:
+    """Schema 8's clip triggers counted only the weeks: opening the catalog fills the
+    blocks and the unit's weeks and replaces those triggers, so that later changes count
+    all three (a trigger left as it was would let the blocks fall behind unseen)."""
+    path = tmp_path / "catalog.sqlite"
+    catalog, rng = random_catalog(path, 11, 500)
+    conn = catalog.db.conn
+    with conn:
+        conn.execute("drop table compliance_blocks")
+        conn.execute("drop table compliance_unit_weeks")
+        for name in ("duties_counted", "duties_moved", "duties_removed"):  # as schema 8's: weeks only
+            conn.execute(f"drop trigger {name}")
+            conn.execute(f"create trigger {name} after update of duty_bits on clips begin "
+                         "select 1; end")
+        conn.execute("update meta set value = '8' where key = 'schema_version'")
+    catalog.close()
+    reopened = Catalog(path)
+    conn = reopened.db.conn
+    assert kept(conn) == judged_afresh(conn)
+    clips = [row[0] for row in conn.execute("select clip_id from clips order by first_seq")]
+    for n in range(500, 900):
+        with conn:
+            change(conn, rng, clips, n)
+    assert kept(conn) == judged_afresh(conn)
+    reopened.close()
+
+
+def test_blocks_of_weeks_in_sql_and_python_agree() -> None:
+    """``block_of`` (SQL, in the triggers) and ``blocks_within`` (Python, the report's
+    bounds) cut the weeks at the same Mondays, before the epoch too (a camera at 1970)."""
+    conn = sqlite3.connect(":memory:")
+
+    def block_in_sql(week: str) -> str:
+        return str(conn.execute(f"select {block_of(':w')}", {"w": week}).fetchone()[0])
+
+    rng = random.Random(5)
+    for _ in range(400):
+        monday = date(1969, 12, 29) + timedelta(weeks=rng.randrange(4000))
+        block = date.fromisoformat(block_in_sql(monday.isoformat()))
+        assert block <= monday < block + timedelta(weeks=BLOCK_WEEKS) and block.weekday() == 0
+        after = monday + timedelta(weeks=rng.randrange(40))
+        first, last = blocks_within(monday, after)
+        assert monday <= first <= last <= after
+        inside = [week for week in (monday + timedelta(weeks=n)
+                                    for n in range((after - monday).days // 7))
+                  if first <= week < last]
+        blocks = {date.fromisoformat(block_in_sql(week.isoformat())) for week in inside}
+        # the weeks inside are whole blocks, and every whole block inside is used
+        assert len(inside) == BLOCK_WEEKS * len(blocks)
+        assert all(first <= b and b + timedelta(weeks=BLOCK_WEEKS) <= last for b in blocks)
+        assert (after - monday).days < 2 * 7 * BLOCK_WEEKS or first < last
+    assert block_in_sql("2026-04-31") == "2026-04-31"  # not a date: its own block, as its week

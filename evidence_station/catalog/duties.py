@@ -5,8 +5,10 @@ against 100 ms for a web page).
 Each clip carries ``duty_bits``: one bit per clip duty (``DUTY_BITS``), true when the
 catalog shows the finding now — a flag raised, no analysis, no label, evidence without a
 disc or without a transcript. ``compliance_weeks`` holds, per Monday-week of the clip's
-recorded day, officer and device, how many clips there are and how many have each bit.
-Triggers on every table a duty reads (clips, review, analysis, labels, evidence,
+recorded day, officer and device, how many clips there are and how many have each bit;
+``compliance_blocks`` the same per 8 weeks and ``compliance_unit_weeks`` per week for the
+whole unit (schema 9: a year of a city unit is read as blocks, its plots as unit weeks).
+A partial index per bit lists a figure's clips in recorded order (schema 9). Triggers on every table a duty reads (clips, review, analysis, labels, evidence,
 disc_clips) keep both right inside SQLite, like ``clips.labelled`` and ``case_last``: the
 projection, a rebuild and ``check``'s fresh projection all keep them without knowing of
 them, and ``check`` compares them with that fresh projection. A row an ``insert or
@@ -23,6 +25,7 @@ one (they are the rare ones whose camera gave no time).
 from __future__ import annotations
 
 import sqlite3
+from datetime import date, timedelta
 
 # The review-flag kinds (analysis/rules.py ARTICLES) behind each flag duty. A flag counts
 # whether it is open or resolved: a resolution explains a finding, it does not undo it.
@@ -92,11 +95,50 @@ def week_of(day: str) -> str:
 # The week a dated clip is counted in (recorded_at: local ISO time with offset)
 WEEK_SQL = week_of("substr({c}.recorded_at, 1, 10)")
 
-WEEKS_TABLE = (
-    "create table if not exists compliance_weeks (week text not null, officer_id text not null, "
-    "device_id text not null, " + ", ".join(f"{name} integer not null default 0"
-                                            for name in COUNT_COLUMNS)
-    + ", primary key (week, officer_id, device_id)) without rowid")
+def _counts_table(name: str, key: str) -> str:
+    return (f"create table if not exists {name} ({key}, "
+            + ", ".join(f"{column} integer not null default 0" for column in COUNT_COLUMNS)
+            + f", primary key ({KEYS[name]})) without rowid")
+
+
+# Each clip is counted three times (schema 9): per week, officer and device; per 8-week
+# block, officer and device; and per week for the whole unit. A year's report reads a
+# city unit's officers (1,000 of them, each recording every week: ~52,000 week rows) as
+# ~6 blocks and at most 14 edge weeks per pair, and its weekly plots as 52 unit rows.
+KEYS = {"compliance_weeks": "week, officer_id, device_id",
+        "compliance_blocks": "block, officer_id, device_id",
+        "compliance_unit_weeks": "week"}
+WEEKS_TABLE = _counts_table("compliance_weeks", "week text not null, officer_id text not null, "
+                            "device_id text not null")
+BLOCKS_TABLE = _counts_table("compliance_blocks", "block text not null, officer_id text not null, "
+                             "device_id text not null")
+UNIT_WEEKS_TABLE = _counts_table("compliance_unit_weeks", "week text not null")
+COUNT_TABLES = (WEEKS_TABLE, BLOCKS_TABLE, UNIT_WEEKS_TABLE)
+
+BLOCK_WEEKS = 8
+BLOCK_EPOCH = date(2000, 1, 3)  # a Monday: blocks start every 56 days from it, both ways
+_EPOCH_JD = "2451546.5"  # julianday('2000-01-03')
+
+
+def block_of(week: str) -> str:
+    """SQL: the first Monday of the 8-week block of a ``week`` (a Monday); a week that is
+    not a date (``week_of``) is its own block, so that the blocks inside a period hold
+    exactly the weeks inside it as text."""
+    days = f"cast(julianday({week}) - {_EPOCH_JD} as integer)"
+    span = BLOCK_WEEKS * 7
+    return (f"(case when date({week}, '+0 days') = {week} "
+            f"then date({_EPOCH_JD} + {days} - (({days} % {span}) + {span}) % {span}) "
+            f"else {week} end)")
+
+
+def blocks_within(first_monday: date, after_monday: date) -> tuple[date, date]:
+    """The whole blocks inside [first_monday, after_monday), as [first block, the block
+    after the last); both ``after_monday`` when none is whole (the same bounds as
+    ``block_of``, in Python)."""
+    span = BLOCK_WEEKS * 7
+    first = BLOCK_EPOCH + timedelta(days=-((first_monday - BLOCK_EPOCH).days // -span) * span)
+    after = BLOCK_EPOCH + timedelta(days=((after_monday - BLOCK_EPOCH).days // span) * span)
+    return (first, after) if first < after else (after_monday, after_monday)
 
 
 def _count(sign: str, bits: str) -> str:
@@ -105,28 +147,31 @@ def _count(sign: str, bits: str) -> str:
                                      for index in range(len(DUTY_BITS))])
 
 
-def _key(alias: str) -> str:
-    return (f"{WEEK_SQL.format(c=alias)}, coalesce({alias}.officer_id, ''), "
-            f"coalesce({alias}.device_id, '')")
+def _key(table: str, alias: str) -> str:
+    """SQL: the key of ``table``'s row that counts the clip row ``alias``."""
+    week = WEEK_SQL.format(c=alias)
+    pair = f"coalesce({alias}.officer_id, ''), coalesce({alias}.device_id, '')"
+    return {"compliance_weeks": f"{week}, {pair}", "compliance_blocks": f"{block_of(week)}, {pair}",
+            "compliance_unit_weeks": week}[table]
 
 
 def _add(key: str, bits: str, sign: str) -> str:
-    """Add (``+``) or take away (``-``) one clip counted with ``bits`` in the week of the
+    """Add (``+``) or take away (``-``) one clip counted with ``bits`` in the rows of the
     clip row ``key`` (``old`` or ``new``); nothing when it was never judged (bits null)
     or has no recorded time."""
     columns = ", ".join(COUNT_COLUMNS)
     updates = ", ".join(f"{name} = {name} + excluded.{name}" for name in COUNT_COLUMNS)
-    return (f"insert into compliance_weeks (week, officer_id, device_id, {columns}) "
-            f"select {_key(key)}, {_count(sign, bits)} "
-            f"where {bits} is not null and {key}.recorded_at is not null "
-            f"on conflict (week, officer_id, device_id) do update set {updates};")
+    return "".join(f"insert into {table} ({KEYS[table]}, {columns}) "
+                   f"select {_key(table, key)}, {_count(sign, bits)} "
+                   f"where {bits} is not null and {key}.recorded_at is not null "
+                   f"on conflict ({KEYS[table]}) do update set {updates};" for table in KEYS)
 
 
 def _drop_empty(key: str) -> str:
-    """The week row a clip left, if no clip is counted in it any more (a fresh projection
+    """The rows a clip left, if no clip is counted in them any more (a fresh projection
     has no such row, and ``check`` compares them)."""
-    return (f"delete from compliance_weeks where (week, officer_id, device_id) = "
-            f"(select {_key(key)}) and recordings = 0;")
+    return "".join(f"delete from {table} where ({KEYS[table]}) = "
+                   f"(select {_key(table, key)}) and recordings = 0;" for table in KEYS)
 
 
 def _judge(clip_id: str) -> str:
@@ -182,13 +227,29 @@ def fill_duties(conn: sqlite3.Connection) -> None:
     sums = ", ".join(["count(*)"] + [f"sum(c.duty_bits >> {index} & 1)"
                                      for index in range(len(DUTY_BITS))])
     conn.execute(f"insert into compliance_weeks (week, officer_id, device_id, {columns}) "
-                 f"select {_key('c')}, {sums} from clips c where c.recorded_at is not null "
-                 "group by 1, 2, 3")
+                 f"select {_key('compliance_weeks', 'c')}, {sums} from clips c "
+                 "where c.recorded_at is not null group by 1, 2, 3")
+    fill_coarse_counts(conn)
+
+
+def fill_coarse_counts(conn: sqlite3.Connection) -> None:
+    """The blocks and the unit's weeks from the weeks (a catalog older than schema 9)."""
+    columns = ", ".join(COUNT_COLUMNS)
+    sums = ", ".join(f"sum({name})" for name in COUNT_COLUMNS)
+    conn.execute("delete from compliance_blocks")
+    conn.execute(f"insert into compliance_blocks (block, officer_id, device_id, {columns}) "
+                 f"select {block_of('week')}, officer_id, device_id, {sums} "
+                 "from compliance_weeks group by 1, 2, 3")
+    conn.execute("delete from compliance_unit_weeks")
+    conn.execute(f"insert into compliance_unit_weeks (week, {columns}) "
+                 f"select week, {sums} from compliance_weeks group by 1")
 
 
 def ensure_duties_schema(conn: sqlite3.Connection) -> None:
     """Schema 8: ``clips.duty_bits``, ``compliance_weeks`` and their triggers; schema 9:
-    the duties' partial indexes (idempotent).
+    the blocks, the unit's weeks (filled from the weeks; the three clip triggers that
+    count are replaced, as schema 8's counted the weeks only) and the duties' partial
+    indexes. Idempotent.
 
     One transaction: Python's sqlite3 runs DDL in autocommit, so without the explicit
     ``begin`` a crash during the fill left the column added and the clips never judged
@@ -199,9 +260,17 @@ def ensure_duties_schema(conn: sqlite3.Connection) -> None:
     fresh = "duty_bits" not in columns
     if fresh:
         conn.execute("alter table clips add column duty_bits integer")
-    conn.execute(WEEKS_TABLE)
+    coarse = conn.execute("select 1 from sqlite_master where name = 'compliance_blocks'"
+                          ).fetchone() is None
+    for sql in COUNT_TABLES:
+        conn.execute(sql)
+    if coarse:  # schema 9: the weeks' triggers count the blocks and the unit's weeks too
+        for name in ("duties_counted", "duties_moved", "duties_removed"):
+            conn.execute(f"drop trigger if exists {name}")
     if fresh:  # before the triggers: judging every clip once, not once more per trigger
         fill_duties(conn)
+    elif coarse:
+        fill_coarse_counts(conn)
     # R5's "ingested more than N days ago": the report takes the recent unlabelled clips of
     # its weeks back out, found here (a handful: only unlabelled clips are in this index)
     conn.execute("create index if not exists idx_clips_unlabelled_ingested on clips "
