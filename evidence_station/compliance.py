@@ -17,8 +17,8 @@ before the first Monday and after the last Sunday, and the clips without a recor
 time, go into a temporary table and are judged one by one from the same bits, grouped by
 (officer, device, week); one grouped query per event or device duty. Python only builds
 the rows of the tables (a year of 100,000 clips: 64 ms instead of 1.4 s; a city unit of
-1,000 officers each recording every week: ~60 ms instead of 250). The temporary table lives in the connection's temp
-schema, so a reader writes nothing to the catalog and takes no writer lock.
+1,000 officers each recording every week: ~60 ms instead of 250). The temporary table
+lives in the connection's temp schema, so a reader writes nothing to the catalog and takes no writer lock.
 
 "Per unit" is the station: a catalog holds one unit's footage; the fleet-wide catalog
 (PostgreSQL) is where several units are compared.

@@ -8,8 +8,9 @@ disc or without a transcript. ``compliance_weeks`` holds, per Monday-week of the
 recorded day, officer and device, how many clips there are and how many have each bit;
 ``compliance_blocks`` the same per 8 weeks and ``compliance_unit_weeks`` per week for the
 whole unit (schema 9: a year of a city unit is read as blocks, its plots as unit weeks).
-A partial index per bit lists a figure's clips in recorded order (schema 9). Triggers on every table a duty reads (clips, review, analysis, labels, evidence,
-disc_clips) keep both right inside SQLite, like ``clips.labelled`` and ``case_last``: the
+A partial index per bit lists a figure's clips in recorded order (schema 9). Triggers on
+every table a duty reads (clips, review, analysis, labels, evidence, disc_clips) keep
+them right inside SQLite, like ``clips.labelled`` and ``case_last``: the
 projection, a rebuild and ``check``'s fresh projection all keep them without knowing of
 them, and ``check`` compares them with that fresh projection. A row an ``insert or
 replace`` throws out fires its delete triggers only with ``recursive_triggers`` on, which
