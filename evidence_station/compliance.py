@@ -470,11 +470,18 @@ def cell_items(db: sqlite_utils.Database, options: Options, duty: str, group: st
     period: the file's appendix without one query per cell."""
     column = {"officer": "coalesce(officer_id, '')", "device": "coalesce(device_id, '')",
               "unit": "''"}[group]
+    if duty in CLIP_DUTIES:  # as ``items`` lists them: recorded order, undated clips last
+        rows_sql = (f"select {column} cell, c.clip_id item, c.recorded_at is null undated, "
+                    "coalesce(c.recorded_at, c.ingested_at) at from clips c "
+                    f"where {IN_PERIOD} and {clip_condition(duty, 'c')}")
+        order = "undated, at, item"
+    else:
+        rows_sql = f"select distinct {column} cell, item from ({source_sql(duty)})"
+        order = "item"
     sql = (f"select cell, item, total from (select cell, item, "
-           "row_number() over (partition by cell order by item) n, "
-           "count(*) over (partition by cell) total from "
-           f"(select distinct {column} cell, item from ({source_sql(duty)}))) where n <= :limit "
-           "order by cell, item")
+           f"row_number() over (partition by cell order by {order}) n, "
+           f"count(*) over (partition by cell) total from ({rows_sql})) where n <= :limit "
+           "order by cell, n")
     found: dict[str, tuple[list[str], int]] = {}
     rows = db.execute(sql, {**options.params(), "limit": int(limit)}).fetchall()
     for cell, item, total in rows:
@@ -506,11 +513,11 @@ def item_rows(db: sqlite_utils.Database, basis: str, found: list[str]) -> list[d
     marks = ", ".join("?" for _ in found)
     if basis in ("clip", "event"):
         sql = ("select clip_id id, device_id, officer_id, recorded_at, ingested_at, deleted_at "
-               f"from clips where clip_id in ({marks}) order by clip_id")
+               f"from clips where clip_id in ({marks})")
     elif basis == "device":
         sql = ("select device_id id, device_id, officer_id, last_docked, last_seen, "
-               f"storage_total, storage_free from devices where device_id in ({marks}) "
-               "order by device_id")
+               f"storage_total, storage_free from devices where device_id in ({marks})")
     else:
         return [{"id": item} for item in found]
-    return [dict(row) for row in db.query(sql, found)]
+    by_id = {row["id"]: dict(row) for row in db.query(sql, found)}
+    return [by_id[item] for item in found if item in by_id]  # in the list's own order

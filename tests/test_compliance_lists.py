@@ -64,6 +64,9 @@ def test_every_clip_figure_lists_its_clips_page_by_page(tmp_path: Path) -> None:
         options = Options(start, end, as_of, ZONE, unlabelled_days=rng.choice([0, 7, 30]))
         report = compliance.gather(db, "s", options)
         for group in compliance.GROUPS:
+            # the file's appendix: every cell's first clips at once, in the same order
+            appendix = {duty: compliance.cell_items(db, options, duty, group, limit=5)
+                        for duty in COUNT_COLUMNS}
             for row in report.rows[group]:
                 for duty in COUNT_COLUMNS:
                     found, total = page_by_page(db, options, duty, group, row.key,
@@ -71,6 +74,10 @@ def test_every_clip_figure_lists_its_clips_page_by_page(tmp_path: Path) -> None:
                     assert total == row.counts[duty], (group, row.key, duty)
                     assert found == reference(db.conn, options, duty, group, row.key), (
                         group, row.key, duty, start, end)
+                    cell = "" if group == "unit" else row.key
+                    assert appendix[duty].get(cell, ([], 0)) == (found[:5], total)
+                    # what the web list shows of them, in the same order
+                    assert [r["id"] for r in compliance.item_rows(db, "clip", found[:9])] == found[:9]
                     listed += total
     assert listed > 2000
     catalog.close()
