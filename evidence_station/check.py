@@ -150,8 +150,7 @@ def _check_store(station: Station, ingested: dict[str, int], report: CheckReport
 
 
 # Kept by the catalog's triggers from the projected tables (catalog/indexes.py, duties.py)
-DERIVED_TABLES = ("case_last", "case_pairs", "compliance_weeks", "compliance_blocks",
-                  "compliance_unit_weeks")
+DERIVED_TABLES = ("case_last", "case_pairs", "compliance_weeks", "compliance_blocks")
 
 
 def _check_catalog(station: Station, report: CheckReport) -> None:

@@ -269,15 +269,15 @@ def _clip_counts_sql(params: Mapping[str, Any], by_week: bool) -> str:
     """SQL: every clip duty counted per (officer_id, device_id, week), as rows to add up —
     the period's clips outside its whole weeks one by one from ``temp.cr_period`` (the
     first part: it names the columns); the whole weeks as the catalog keeps them, for the
-    weekly series the unit's weeks, for the tables the whole 8-week blocks and the weeks
-    around them (catalog/duties.py); less the clips too recent to be late for R5 (-1 each)."""
+    tables as the whole 8-week blocks and the weeks around them (catalog/duties.py); less
+    the clips too recent to be late for R5 (-1 each)."""
     columns = ", ".join(COUNT_COLUMNS)
     parts = ["select coalesce(officer_id, '') officer_id, coalesce(device_id, '') device_id, "
              "week, " + ", ".join(f"case when {clip_condition(key, 'p')} then 1 else 0 end {key}"
                                   for key in COUNT_COLUMNS) + " from temp.cr_period p"]
     if params["weeks_from"] < params["weeks_to"]:
         if by_week:
-            parts.append(f"select '', '', week, {columns} from compliance_unit_weeks "
+            parts.append(f"select officer_id, device_id, week, {columns} from compliance_weeks "
                          "where week >= :weeks_from and week < :weeks_to")
         else:
             parts.append(f"select officer_id, device_id, block, {columns} from compliance_blocks "
@@ -335,8 +335,11 @@ class Report:
         return self.rows["unit"][0]
 
 
-def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
-    """Every table and weekly series of the report, from the catalog."""
+def gather(db: sqlite_utils.Database, station: str, options: Options, *,
+           series: bool = True) -> Report:
+    """Every table and (``series``) weekly series of the report, from the catalog. The web
+    page draws no plot itself (they are images of their own), so it asks for no series:
+    a city unit's year has ~52,000 week rows to add up by week."""
     params = options.params()
     _fill_period(db, params, options.late_cases)
     pairs: dict[str, dict[tuple[str, str], int]] = {}
@@ -348,7 +351,7 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
     for pair, counts in _clip_sums(db, params, "officer_id, device_id"):
         for key, value in counts.items():
             pairs[key][pair] = value
-    for week, counts in _clip_sums(db, params, "week"):
+    for week, counts in _clip_sums(db, params, "week") if series else ():
         for key, value in counts.items():
             weekly[key][week] = value
     late: set[str] = set()  # R14: a case shared by two officers is one case for the unit
@@ -369,7 +372,7 @@ def gather(db: sqlite_utils.Database, station: str, options: Options) -> Report:
             f"select coalesce(officer_id, ''), coalesce(device_id, ''), {counting(duty.key)} "
             f"from ({sql}) group by 1, 2", params).fetchall()
         pairs[duty.key] = {(officer, device): count for officer, device, count in rows}
-        if duty.basis in ("clip", "event"):
+        if duty.basis in ("clip", "event") and series:
             weekly[duty.key] = dict(db.execute(
                 f"select week, {counting(duty.key)} from ({sql}) where week is not null "
                 "group by week", params).fetchall())

@@ -41,8 +41,7 @@ KINDS = [kind for kinds in FLAG_KINDS.values() for kind in kinds] + ["overlap"]
 Kept = tuple[dict[str, int | None], set[tuple[object, ...]], set[tuple[object, ...]]]
 
 
-COUNTED = "select * from compliance_weeks union all select * from compliance_blocks " \
-          "union all select 'unit', '', * from compliance_unit_weeks"
+COUNTED = "select * from compliance_weeks union all select * from compliance_blocks"
 
 
 def kept(conn: sqlite3.Connection) -> Kept:
@@ -187,7 +186,6 @@ def back_to_schema_7(catalog: Catalog) -> Kept:
             conn.execute(f"drop trigger {name}")
         conn.execute("drop table compliance_weeks")
         conn.execute("drop table compliance_blocks")  # schema 9's
-        conn.execute("drop table compliance_unit_weeks")
         conn.execute("drop table case_pairs")
         conn.execute("drop index idx_clips_unlabelled_ingested")
         for (name,) in conn.execute("select name from sqlite_master where type = 'index' "
@@ -278,16 +276,15 @@ def test_whole_weeks_of_a_period() -> None:
     assert weeks("2026-01-01", "2026-12-31") == ("2026-01-05", "2026-12-28")
 
 
-def test_a_schema_8_catalog_counts_blocks_and_unit_weeks_when_opened(tmp_path: Path) -> None:
+def test_a_schema_8_catalog_counts_blocks_when_opened(tmp_path: Path) -> None:
     """Schema 8's clip triggers counted only the weeks: opening the catalog fills the
-    blocks and the unit's weeks and replaces those triggers, so that later changes count
-    all three (a trigger left as it was would let the blocks fall behind unseen)."""
+    blocks and replaces those triggers, so that later changes count both (a trigger left
+    as it was would let the blocks fall behind unseen)."""
     path = tmp_path / "catalog.sqlite"
     catalog, rng = random_catalog(path, 11, 500)
     conn = catalog.db.conn
     with conn:
         conn.execute("drop table compliance_blocks")
-        conn.execute("drop table compliance_unit_weeks")
         for name in ("duties_counted", "duties_moved", "duties_removed"):  # as schema 8's: weeks only
             conn.execute(f"drop trigger {name}")
             conn.execute(f"create trigger {name} after update of duty_bits on clips begin "

@@ -180,7 +180,7 @@ def test_schema_5_catalog_migrates(station: Station, data_dir: Path, config: Con
         conn.execute("create index idx_clips_recorded_at on clips (recorded_at)")  # sqlite-utils'
         conn.execute("drop table clip_search")
         conn.execute("drop index idx_clips_unlabelled_ingested")  # schema 8's, on labelled
-        for table in ("compliance_weeks", "compliance_blocks", "compliance_unit_weeks"):
+        for table in ("compliance_weeks", "compliance_blocks"):
             conn.execute(f"drop table {table}")
         conn.execute("alter table clips drop column duty_bits")
         conn.execute("alter table clips drop column labelled")

@@ -6,8 +6,8 @@ Each clip carries ``duty_bits``: one bit per clip duty (``DUTY_BITS``), true whe
 catalog shows the finding now — a flag raised, no analysis, no label, evidence without a
 disc or without a transcript. ``compliance_weeks`` holds, per Monday-week of the clip's
 recorded day, officer and device, how many clips there are and how many have each bit;
-``compliance_blocks`` the same per 8 weeks and ``compliance_unit_weeks`` per week for the
-whole unit (schema 9: a year of a city unit is read as blocks, its plots as unit weeks).
+``compliance_blocks`` the same per 8 weeks (schema 9: a city unit's year is read as
+blocks and edge weeks).
 A partial index per bit lists a figure's clips in recorded order (schema 9). Triggers on
 every table a duty reads (clips, review, analysis, labels, evidence, disc_clips) keep
 them right inside SQLite, like ``clips.labelled`` and ``case_last``: the
@@ -102,34 +102,35 @@ def _counts_table(name: str, key: str) -> str:
             + f", primary key ({KEYS[name]})) without rowid")
 
 
-# Each clip is counted three times (schema 9): per week, officer and device; per 8-week
-# block, officer and device; and per week for the whole unit. A year's report reads a
-# city unit's officers (1,000 of them, each recording every week: ~52,000 week rows) as
-# ~6 blocks and at most 14 edge weeks per pair, and its weekly plots as 52 unit rows.
+# Each clip is counted twice (schema 9): per week, officer and device, and per 8-week
+# block, officer and device. A year's report reads a city unit's officers (1,000 of them,
+# each recording every week: ~52,000 week rows) as ~6 blocks and at most 14 edge weeks
+# per pair. (A third count, per week for the whole unit, cost more on every write than the
+# 28 ms it saved the weekly plots of a city unit's year; the page draws none of them.)
 KEYS = {"compliance_weeks": "week, officer_id, device_id",
-        "compliance_blocks": "block, officer_id, device_id",
-        "compliance_unit_weeks": "week"}
+        "compliance_blocks": "block, officer_id, device_id"}
 WEEKS_TABLE = _counts_table("compliance_weeks", "week text not null, officer_id text not null, "
                             "device_id text not null")
 BLOCKS_TABLE = _counts_table("compliance_blocks", "block text not null, officer_id text not null, "
                              "device_id text not null")
-UNIT_WEEKS_TABLE = _counts_table("compliance_unit_weeks", "week text not null")
-COUNT_TABLES = (WEEKS_TABLE, BLOCKS_TABLE, UNIT_WEEKS_TABLE)
+COUNT_TABLES = (WEEKS_TABLE, BLOCKS_TABLE)
 
 BLOCK_WEEKS = 8
 BLOCK_EPOCH = date(2000, 1, 3)  # a Monday: blocks start every 56 days from it, both ways
 _EPOCH_JD = "2451546.5"  # julianday('2000-01-03')
 
 
-def block_of(week: str) -> str:
-    """SQL: the first Monday of the 8-week block of a ``week`` (a Monday); a week that is
-    not a date (``week_of``) is its own block, so that the blocks inside a period hold
-    exactly the weeks inside it as text."""
-    days = f"cast(julianday({week}) - {_EPOCH_JD} as integer)"
+def block_of(day: str) -> str:
+    """SQL: the first Monday of the 8-week block holding a local ISO ``day`` (or its
+    week's Monday: the same block, as blocks start on Mondays); a day that is not a date
+    is its own block, as it is its own week (``week_of``), so that the blocks inside a
+    period hold exactly the weeks inside it as text. ``day`` is evaluated once (the
+    triggers run this for every clip written)."""
     span = BLOCK_WEEKS * 7
-    return (f"(case when date({week}, '+0 days') = {week} "
-            f"then date({_EPOCH_JD} + {days} - (({days} % {span}) + {span}) % {span}) "
-            f"else {week} end)")
+    return (f"(select case when date(x.d, '+0 days') = x.d "
+            f"then date({_EPOCH_JD} + x.n - ((x.n % {span}) + {span}) % {span}) else x.d end "
+            f"from (select v.d, cast(julianday(v.d) - {_EPOCH_JD} as integer) n "
+            f"from (select {day} d) v) x)")
 
 
 def blocks_within(first_monday: date, after_monday: date) -> tuple[date, date]:
@@ -150,10 +151,10 @@ def _count(sign: str, bits: str) -> str:
 
 def _key(table: str, alias: str) -> str:
     """SQL: the key of ``table``'s row that counts the clip row ``alias``."""
-    week = WEEK_SQL.format(c=alias)
     pair = f"coalesce({alias}.officer_id, ''), coalesce({alias}.device_id, '')"
-    return {"compliance_weeks": f"{week}, {pair}", "compliance_blocks": f"{block_of(week)}, {pair}",
-            "compliance_unit_weeks": week}[table]
+    if table == "compliance_blocks":
+        return f"{block_of(f'substr({alias}.recorded_at, 1, 10)')}, {pair}"
+    return f"{WEEK_SQL.format(c=alias)}, {pair}"
 
 
 def _add(key: str, bits: str, sign: str) -> str:
@@ -234,23 +235,19 @@ def fill_duties(conn: sqlite3.Connection) -> None:
 
 
 def fill_coarse_counts(conn: sqlite3.Connection) -> None:
-    """The blocks and the unit's weeks from the weeks (a catalog older than schema 9)."""
+    """The blocks from the weeks (a catalog older than schema 9)."""
     columns = ", ".join(COUNT_COLUMNS)
     sums = ", ".join(f"sum({name})" for name in COUNT_COLUMNS)
     conn.execute("delete from compliance_blocks")
     conn.execute(f"insert into compliance_blocks (block, officer_id, device_id, {columns}) "
                  f"select {block_of('week')}, officer_id, device_id, {sums} "
                  "from compliance_weeks group by 1, 2, 3")
-    conn.execute("delete from compliance_unit_weeks")
-    conn.execute(f"insert into compliance_unit_weeks (week, {columns}) "
-                 f"select week, {sums} from compliance_weeks group by 1")
 
 
 def ensure_duties_schema(conn: sqlite3.Connection) -> None:
     """Schema 8: ``clips.duty_bits``, ``compliance_weeks`` and their triggers; schema 9:
-    the blocks, the unit's weeks (filled from the weeks; the three clip triggers that
-    count are replaced, as schema 8's counted the weeks only) and the duties' partial
-    indexes. Idempotent.
+    the blocks (filled from the weeks; the three clip triggers that count are replaced, as
+    schema 8's counted the weeks only) and the duties' partial indexes. Idempotent.
 
     One transaction: Python's sqlite3 runs DDL in autocommit, so without the explicit
     ``begin`` a crash during the fill left the column added and the clips never judged
@@ -265,7 +262,7 @@ def ensure_duties_schema(conn: sqlite3.Connection) -> None:
                           ).fetchone() is None
     for sql in COUNT_TABLES:
         conn.execute(sql)
-    if coarse:  # schema 9: the weeks' triggers count the blocks and the unit's weeks too
+    if coarse:  # schema 9: the weeks' triggers count the blocks too
         for name in ("duties_counted", "duties_moved", "duties_removed"):
             conn.execute(f"drop trigger if exists {name}")
     if fresh:  # before the triggers: judging every clip once, not once more per trigger

@@ -98,7 +98,7 @@ def compliance_page(request: Request, web: Web, user: Inspector, as_of: str | No
         options = _options(web, start, end, as_of, unlabelled_days, idle_days, card_full_pct,
                            opened.clock.now())
         options = replace(options, late_cases=late_cases(opened, options.as_of.date()))  # R14
-        report = compliance.gather(opened.catalog.db, opened.name, options)
+        report = compliance.gather(opened.catalog.db, opened.name, options, series=False)
     query = _query(options, as_of)
     items = f"/reports/compliance/items?{query}&group="
 
