@@ -10,9 +10,9 @@ report can list, so every cell links to what is behind it.
 
 Everything is aggregated in SQLite, never in Python loops over clips: the catalog holds
 10^5–10^6 clips. The catalog judges each clip's duties as they change and counts them
-per week, officer and device (``catalog/duties.py``, schema 8; per 8-week block and per
-unit week too, schema 9), so the period's whole weeks are read as those counts, added up
-in SQL (less R5's clips too recent to be late yet); the days
+per week, officer and device (``catalog/duties.py``, schema 8; per 8-week block too,
+schema 9), so the period's whole weeks are read as those counts, added up in SQL (less
+R5's clips too recent to be late yet); the days
 before the first Monday and after the last Sunday, and the clips without a recorded
 time, go into a temporary table and are judged one by one from the same bits, grouped by
 (officer, device, week); one grouped query per event or device duty. Python only builds
@@ -269,8 +269,9 @@ def _clip_counts_sql(params: Mapping[str, Any], by_week: bool) -> str:
     """SQL: every clip duty counted per (officer_id, device_id, week), as rows to add up —
     the period's clips outside its whole weeks one by one from ``temp.cr_period`` (the
     first part: it names the columns); the whole weeks as the catalog keeps them, for the
-    tables as the whole 8-week blocks and the weeks around them (catalog/duties.py); less
-    the clips too recent to be late for R5 (-1 each)."""
+    tables as the whole 8-week blocks and the weeks around them (catalog/duties.py; a
+    block's row carries its block in the ``week`` column, which the tables do not group
+    by); less the clips too recent to be late for R5 (-1 each)."""
     columns = ", ".join(COUNT_COLUMNS)
     parts = ["select coalesce(officer_id, '') officer_id, coalesce(device_id, '') device_id, "
              "week, " + ", ".join(f"case when {clip_condition(key, 'p')} then 1 else 0 end {key}"
@@ -403,7 +404,8 @@ def gather(db: sqlite_utils.Database, station: str, options: Options, *,
     monday = options.start - timedelta(days=options.start.weekday())
     weeks = [(monday + timedelta(weeks=n)).isoformat()
              for n in range((options.end - monday).days // 7 + 1)]  # empty weeks show as 0
-    return Report(station, options, tables, weeks, weekly, wired)
+    # without the series no duty has a weekly entry (empty, not weeks of zero findings)
+    return Report(station, options, tables, weeks, weekly if series else {}, wired)
 
 
 def items(db: sqlite_utils.Database, options: Options, duty: str, group: str, key: str, *,
@@ -454,6 +456,7 @@ def _clip_items(db: sqlite_utils.Database, condition: str, values: dict[str, Any
                f"and c.ingested_at < :utc_to and {condition}")
     dated_total = int(db.execute(f"select count(*) {dated}", values).fetchone()[0])
     total = dated_total + int(db.execute(f"select count(*) {undated}", values).fetchone()[0])
+    limit, offset = max(0, limit), max(0, offset)  # SQLite reads a negative limit as none
     page = {**values, "limit": limit, "offset": offset}
     found = [str(row[0]) for row in db.execute(
         f"select c.clip_id {dated} order by c.recorded_at, c.clip_id limit :limit offset :offset",

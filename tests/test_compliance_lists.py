@@ -91,6 +91,8 @@ def test_a_page_past_the_end_is_empty_and_keeps_the_total(tmp_path: Path) -> Non
     assert total > 50
     assert compliance.items(catalog.db, options, "recordings", "unit", "",
                             limit=10, offset=total) == ([], total)
+    assert compliance.items(catalog.db, options, "recordings", "unit", "",  # never "no limit"
+                            limit=-1) == ([], total)
     catalog.close()
 
 

@@ -34,7 +34,8 @@ SCHEMA_VERSION = 9  # 6: indexes and clips.labelled (catalog/indexes.py), scrub_
 # 7: case_last (R14: each case's last labelled recording, kept by triggers);
 # 8: clips.duty_bits and compliance_weeks (R15, catalog/duties.py) and case_pairs (R14's
 # late cases per officer and device, catalog/indexes.py), kept by triggers;
-# 9: clips by (recorded_at, clip_id), and per duty its clips' partial index (R15's lists)
+# 9: clips by (recorded_at, clip_id), per duty its clips' partial index (R15's lists) and
+# compliance_blocks (R15's counts per 8 weeks, catalog/duties.py)
 
 
 # R16: the device register — who a camera belongs to, and what the station saw of it.

@@ -79,7 +79,7 @@ DUTY_INDEXES = {
         f"create index if not exists idx_clips_duty_{key} on clips (recorded_at, clip_id"
         + (", ingested_at" if key == "unlabelled" else "") + f") where {has_bit(key, '')}")
     for key in DUTY_BITS}
-COUNT_COLUMNS = ("recordings", *DUTY_BITS)  # compliance_weeks' counts, in this order
+COUNT_COLUMNS = ("recordings", *DUTY_BITS)  # compliance_weeks' and _blocks' counts, in order
 
 BITS_SQL = " | ".join(f"(({condition}) << {index})"
                       for index, condition in enumerate(DUTY_BITS.values()))
@@ -185,7 +185,8 @@ def _judge(clip_id: str) -> str:
 def _triggers() -> dict[str, str]:
     """A change to a table a duty reads judges its clip again; a clip judged again, moved
     to another week, officer or device, or removed, moves its counts (``duties_counted``,
-    ``duties_moved``, ``duties_removed``: the only triggers that touch compliance_weeks)."""
+    ``duties_moved``, ``duties_removed``: the only triggers that touch compliance_weeks
+    and compliance_blocks)."""
     triggers: dict[str, str] = {}
     watched = {  # table -> the columns a duty reads (besides clip_id)
         "review": "kind", "analysis": "media, transcript", "labels": None,
@@ -221,7 +222,7 @@ TRIGGERS = _triggers()
 
 
 def fill_duties(conn: sqlite3.Connection) -> None:
-    """Judge every clip and count the weeks (a catalog older than schema 8)."""
+    """Judge every clip and count the weeks and blocks (a catalog older than schema 8)."""
     conn.execute(f"update clips set duty_bits = (select {BITS_SQL} from clips c "
                  "where c.clip_id = clips.clip_id)")
     conn.execute("delete from compliance_weeks")
@@ -231,10 +232,10 @@ def fill_duties(conn: sqlite3.Connection) -> None:
     conn.execute(f"insert into compliance_weeks (week, officer_id, device_id, {columns}) "
                  f"select {_key('compliance_weeks', 'c')}, {sums} from clips c "
                  "where c.recorded_at is not null group by 1, 2, 3")
-    fill_coarse_counts(conn)
+    fill_blocks(conn)
 
 
-def fill_coarse_counts(conn: sqlite3.Connection) -> None:
+def fill_blocks(conn: sqlite3.Connection) -> None:
     """The blocks from the weeks (a catalog older than schema 9)."""
     columns = ", ".join(COUNT_COLUMNS)
     sums = ", ".join(f"sum({name})" for name in COUNT_COLUMNS)
@@ -258,17 +259,17 @@ def ensure_duties_schema(conn: sqlite3.Connection) -> None:
     fresh = "duty_bits" not in columns
     if fresh:
         conn.execute("alter table clips add column duty_bits integer")
-    coarse = conn.execute("select 1 from sqlite_master where name = 'compliance_blocks'"
+    blocks_new = conn.execute("select 1 from sqlite_master where name = 'compliance_blocks'"
                           ).fetchone() is None
     for sql in COUNT_TABLES:
         conn.execute(sql)
-    if coarse:  # schema 9: the weeks' triggers count the blocks too
+    if blocks_new:  # schema 9: the weeks' triggers count the blocks too
         for name in ("duties_counted", "duties_moved", "duties_removed"):
             conn.execute(f"drop trigger if exists {name}")
     if fresh:  # before the triggers: judging every clip once, not once more per trigger
         fill_duties(conn)
-    elif coarse:
-        fill_coarse_counts(conn)
+    elif blocks_new:
+        fill_blocks(conn)
     # R5's "ingested more than N days ago": the report takes the recent unlabelled clips of
     # its weeks back out, found here (a handful: only unlabelled clips are in this index)
     conn.execute("create index if not exists idx_clips_unlabelled_ingested on clips "
