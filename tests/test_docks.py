@@ -84,7 +84,11 @@ def dock_until_safe(daemon: DaemonProcess, image: Path, loops: list[str]) -> str
 @pytest.fixture
 def loops() -> Iterator[list[str]]:
     """Loop devices a test attaches, detached at the end; the next test starts only when
-    every detach has completed (a detach waits for the last user of the device)."""
+    every detach has completed (a detach waits for the last user of the device). A loop
+    device attached before the test (a killed earlier run's camera) would be docked by
+    every daemon of the test: say so instead of failing later for a reason hard to see."""
+    assert not attached_loops(), (
+        f"loop devices attached before the test (detach them: losetup -d): {attached_loops()}")
     attached: list[str] = []
     yield attached
     for devnode in attached:
