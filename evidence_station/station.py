@@ -25,12 +25,13 @@ from evidence_station.errors import (
     NotInitialisedError,
 )
 from evidence_station.event_types import EVENT_TYPES
+from evidence_station.group_commit import committer_for
 from evidence_station.install import remember_software_version
 from evidence_station.store import Store
 from hashing import durable
 from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
 from hashing.durable import write_file_durably
-from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError
+from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError, check_draft
 from hashing.note import Signer, Verifier
 
 STATION_FILE = "station.json"
@@ -149,6 +150,12 @@ def _issue_checkpoint(ledger: Ledger, signer: Signer, checkpoints: CheckpointSto
     return checkpoint, note
 
 
+def _check_registered(draft: Draft) -> None:
+    if draft.type not in EVENT_TYPES:
+        raise ValueError(f"event type {draft.type!r} is not in the registry "
+                         "(evidence_station/event_types.py)")
+
+
 class Station:
     def __init__(self, layout: Layout, config: Config, name: str, ledger: Ledger,
                  catalog: Catalog, store: Store, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -221,20 +228,38 @@ class Station:
     def record(self, draft: Draft) -> Event:
         """Append one durable ledger event and project it into the catalog.
 
-        Only registered event types are recorded (``event_types``). The catalog catches up
-        from the ledger rather than applying just this event: if projecting an earlier
-        event failed (a locked database), it is applied first, in order, never skipped."""
-        if draft.type not in EVENT_TYPES:
-            raise ValueError(f"event type {draft.type!r} is not in the registry "
-                             "(evidence_station/event_types.py)")
-        with self.lock:
-            self._reopen_failed_ledger()
-            try:
-                event = self.ledger.append(draft)
-            except LedgerError as err:  # LedgerWriteError / LedgerFatalError: what and what to do
-                raise LedgerProblem(detail=str(err)) from err
-            self.catalog.catch_up(self.ledger)
-            return event
+        Only registered event types are recorded (``event_types``). Events recorded by
+        several threads at once share one fsync (:mod:`evidence_station.group_commit`);
+        each caller returns only once its own event is durable and catalogued. A caller
+        that holds :attr:`lock` (validation that must see the state the record lands on,
+        the one door) writes at once, alone: it cannot wait for a batch whose leader
+        needs that lock. A draft the ledger would refuse is refused here, before it is
+        queued, so it can never fail the other events of a batch."""
+        _check_registered(draft)
+        check_draft(draft)
+        if self._holds_lock():
+            with self.lock:
+                return self.append_durably([draft])[0]
+        return committer_for(self).commit(self, lambda _station, _in_batch: draft)
+
+    def append_durably(self, drafts: list[Draft]) -> list[Event]:
+        """Append ``drafts`` with one write and one fsync, then project them; the caller
+        holds :attr:`lock`. The catalog catches up from the ledger rather than applying
+        just these events: if projecting an earlier event failed (a locked database), it
+        is applied first, in order, never skipped."""
+        for draft in drafts:
+            _check_registered(draft)
+        self._reopen_failed_ledger()
+        try:
+            events = self.ledger.append_many(drafts)
+        except LedgerError as err:  # LedgerWriteError / LedgerFatalError: what and what to do
+            raise LedgerProblem(detail=str(err)) from err
+        self.catalog.catch_up(self.ledger)
+        return events
+
+    def _holds_lock(self) -> bool:
+        """Whether this thread holds :attr:`lock` (an ``RLock``: it may, re-entering)."""
+        return bool(self.lock._is_owned())  # type: ignore[attr-defined]
 
     def _reopen_failed_ledger(self) -> None:
         """DESIGN.md "Failure": after a failed write the writer records nothing until it is
@@ -293,6 +318,17 @@ class Station:
 
             ask_witnesses(self)
         return issued
+
+    def checkpoint_covering(self, size: int) -> tuple[Checkpoint, str]:
+        """A signed checkpoint of at least ``size`` events: the latest one if it already
+        covers them, else a new one (:meth:`issue_checkpoint`). When 24 docks end their
+        sessions together, their ``session.end`` events share a batch and the first
+        dock's checkpoint covers the others': they need not each sign and fsync one."""
+        with self.lock:
+            latest = self.latest_checkpoint()
+            if latest is not None and latest[0].size >= size:
+                return latest
+        return self.issue_checkpoint()
 
     def cosigned_note(self, size: int) -> str | None:
         """The checkpoint of ``size`` with every witness cosignature gathered for it, or

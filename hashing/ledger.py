@@ -158,6 +158,21 @@ class Draft:
     time: str | None = None
 
 
+def _refuse_reserved(draft: Draft) -> None:
+    clash = RESERVED_FIELDS.intersection(draft.fields)
+    if clash:
+        raise ValueError(f"event fields may not set {sorted(clash)}")
+
+
+def check_draft(draft: Draft) -> None:
+    """Raise the ``ValueError`` :meth:`Ledger.append_many` would raise for ``draft``
+    (a reserved field, a float or a value JSON cannot hold), without appending: a caller
+    that batches drafts of several threads refuses a bad one before it joins a batch."""
+    _refuse_reserved(draft)
+    canonical_json({**draft.fields, "type": draft.type, "actor": draft.actor,
+                    "time": draft.time})
+
+
 def _parse_line(seq: int, line: bytes) -> dict[str, Any]:
     try:
         value = json.loads(line)
@@ -495,9 +510,7 @@ class Ledger:
         position = self._end_offset
         now = rfc3339(self._now())  # one commit, one time: the batch becomes durable together
         for offset_in_batch, draft in enumerate(drafts):
-            clash = RESERVED_FIELDS.intersection(draft.fields)
-            if clash:
-                raise ValueError(f"event fields may not set {sorted(clash)}")
+            _refuse_reserved(draft)
             value: dict[str, Any] = dict(draft.fields)
             value.update(
                 seq=self._size + offset_in_batch,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from evidence_station.check import check_station
-from evidence_station.ingest.group_commit import GroupCommitter
+from evidence_station.group_commit import GroupCommitter
 from evidence_station.ingest.model import Outcome, PlannedFile, SessionResult, SilentReporter
 from evidence_station.ingest.pipeline import ingest_source
 from evidence_station.station import Station

@@ -121,11 +121,11 @@ def ingest_source(
 def _finish(station: Station, result: SessionResult, actor: str) -> None:
     problems = [p.as_dict() for p in result.skipped]
     problems += [o.problem.as_dict() for o in result.outcomes if o.problem is not None]
-    station.record(Draft("session.end", actor, {
+    end = station.record(Draft("session.end", actor, {
         "session_id": result.session_id, "state": result.state, "reason": result.reason,
         "counts": result.counts(), "problems": problems,
     }))
-    checkpoint, note = station.issue_checkpoint()
+    checkpoint, note = station.checkpoint_covering(end.seq + 1)
     result.checkpoint_size = checkpoint.size
     result.checkpoint_root = checkpoint.root.hex()
     result.checkpoint_note = station.best_note(checkpoint, note)  # cosigned, for the receipt

@@ -19,9 +19,9 @@ from docks.listing import Listing, display_path, list_camera, open_camera_file
 from docks.profiles import Profile, read_name
 from evidence_station.catalog import Catalog, clip_id_for
 from evidence_station.config import IngestConfig
+from evidence_station.group_commit import committer_for
 from evidence_station.ingest.container import check_container
 from evidence_station.ingest.flags import Flag, name_flags, size_flags, time_flags
-from evidence_station.ingest.group_commit import committer_for
 from evidence_station.ingest.model import Plan, PlannedFile, Problem, path_encoding
 from evidence_station.station import Station
 from evidence_station.store import Staged, Store, Stored

@@ -1,0 +1,129 @@
+"""Every ``Station.record`` goes through the group commit (issue 16: 24 docks' ``dock``,
+``session.start`` and ``session.end`` events each waited for an fsync of their own).
+
+Threads are real and the ledger is read back by an independent reader: an event is
+acknowledged only once it is on disk, a record made under the writer lock (the one
+door's validate-then-record) neither waits for nor deadlocks with a batch, and a draft
+the ledger would refuse is refused alone, before it can fail anyone else's event.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from evidence_station.group_commit import committer_for
+from evidence_station.station import Station
+from hashing.ledger import Draft, Event, Ledger
+
+Opener = Callable[..., Station]
+
+
+def durable(station: Station, event: Event) -> bool:
+    """Whether an independent reader finds ``event`` in the ledger file, byte for byte."""
+    with Ledger.open(station.layout.ledger, station=station.name) as reader:
+        return reader.size > event.seq and reader.event(event.seq).hash == event.hash
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.timeout(60)  # a deadlock fails here instead of hanging the suite
+def test_records_of_waiting_threads_share_one_fsync_and_none_is_acked_early(
+        open_station: Opener) -> None:
+    with open_station() as station:
+        committer = committer_for(station)
+        batches, start = committer.batches, station.ledger.size
+        acked: dict[int, bool] = {}
+
+        def dock(number: int) -> None:
+            event = station.record(Draft("report", "tester", {"kind": "test", "dock": number}))
+            acked[number] = durable(station, event)
+
+        threads = [threading.Thread(target=dock, args=(n,)) for n in range(8)]
+        with station.lock:  # the first record leads and waits here; the others queue
+            threads[0].start()
+            wait_until(lambda: committer._leading)
+            for thread in threads[1:]:
+                thread.start()
+            wait_until(lambda: len(committer._queue) == 7)
+            # A record by the lock's holder is written at once, alone: no deadlock with
+            # the leader waiting for the lock, and no waiting for its batch.
+            alone = station.record(Draft("report", "tester", {"kind": "under the lock"}))
+            assert alone.seq == start and durable(station, alone)
+            assert station.ledger.size == start + 1  # nobody else's event is written yet
+        for thread in threads:
+            thread.join(20)
+        assert acked == dict.fromkeys(range(8), True)
+        assert committer.batches - batches == 2  # the leader's own, then the 7 that waited
+        assert station.ledger.size == start + 9
+        assert station.catalog.applied_seq == station.ledger.size - 1
+        docks = sorted(event.fields["dock"] for _, event in
+                       ((seq, station.ledger.event(seq)) for seq in range(start + 1, start + 9)))
+        assert docks == list(range(8))
+
+
+@pytest.mark.parametrize(("draft", "message"), [
+    (Draft("report", "tester", {"kind": "test", "ratio": 0.5}), "floats are not allowed"),
+    (Draft("report", "tester", {"kind": "test", "seq": 7}), "may not set"),
+    (Draft("report", "tester", {"kind": "test", "when": object()}), "not a JSON value"),
+    (Draft("no.such.type", "tester", {}), "not in the registry"),
+])
+@pytest.mark.timeout(60)
+def test_a_refused_draft_fails_alone_and_leaves_nothing(
+        open_station: Opener, draft: Draft, message: str) -> None:
+    with open_station() as station:
+        committer = committer_for(station)
+        start = station.ledger.size
+        good: list[Event] = []
+        refused: list[BaseException] = []
+
+        def record(which: Draft) -> None:
+            try:
+                good.append(station.record(which))
+            except ValueError as err:
+                refused.append(err)
+
+        others = [Draft("report", "tester", {"kind": "test", "dock": n}) for n in range(3)]
+        threads = [threading.Thread(target=record, args=(which,))
+                   for which in [others[0], draft, *others[1:]]]
+        with station.lock:  # all of them arrive while a batch is waiting for the lock
+            threads[0].start()
+            wait_until(lambda: committer._leading)
+            for thread in threads[1:]:
+                thread.start()
+            wait_until(lambda: len(committer._queue) == 2 and len(refused) == 1)
+        for thread in threads:
+            thread.join(20)
+        assert len(refused) == 1 and message in str(refused[0])
+        assert sorted(event.fields["dock"] for event in good) == [0, 1, 2]
+        assert all(durable(station, event) for event in good)
+        assert station.ledger.size == start + 3
+        with Ledger.open(station.layout.ledger, station=station.name) as reader:
+            assert reader.size == start + 3
+
+
+def test_a_session_end_reuses_a_checkpoint_that_already_covers_it(open_station: Opener) -> None:
+    """24 docks ending together: their ``session.end`` events share a batch, and the first
+    dock's checkpoint covers the others' (each receipt still holds a checkpoint that
+    includes its own session's end)."""
+    with open_station() as station:
+        first = station.record(Draft("report", "tester", {"kind": "test"}))
+        second = station.record(Draft("report", "tester", {"kind": "test"}))
+        issued, note = station.issue_checkpoint(witness=False)
+        history = sorted(station.checkpoints.history.iterdir())
+        for event in (first, second):
+            checkpoint, again = station.checkpoint_covering(event.seq + 1)
+            assert (checkpoint, again) == (issued, note)
+        assert sorted(station.checkpoints.history.iterdir()) == history  # nothing signed
+        third = station.record(Draft("report", "tester", {"kind": "test"}))
+        checkpoint, fresh = station.checkpoint_covering(third.seq + 1)
+        assert checkpoint.size == third.seq + 1 == station.ledger.size and fresh != note
+        assert station.latest_checkpoint() == (checkpoint, fresh)
