@@ -82,6 +82,17 @@ def test_read_only_command_leaves_heavy_modules_out(tmp_path: Path) -> None:
     assert "evidence_station.casework.service" not in modules
 
 
+def test_the_daemon_loads_no_numpy_until_audio_is_decoded() -> None:
+    """The daemon imports analysis at start even with analysis off; numpy (and OpenBLAS's
+    threads) waits for the first clip whose audio is decoded (issue 16: a docking profile)."""
+    probe = ("import sys, evidence_station.cli.daemon_cmd, evidence_station.docking.daemon, "
+             "evidence_station.analysis.runner\nassert 'numpy' not in sys.modules, 'numpy'\n"
+             "from evidence_station.analysis import speech\nprint(speech.SAMPLE_RATE)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "16000", done.stderr
+
+
 def test_numpy_still_imports_after_sqlite_utils() -> None:
     """The catalog hides numpy from sqlite-utils only while importing it (sqlite.py)."""
     probe = ("import evidence_station.catalog, sys\nassert 'numpy' not in sys.modules\n"

@@ -22,12 +22,16 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import av
-import numpy as np
 
 from evidence_station.analysis.models import ModelChoice, verify_model
+
+if TYPE_CHECKING:  # numpy is imported where audio is decoded: the daemon imports this
+    # module at start even with analysis off, and numpy's import (and OpenBLAS's threads,
+    # 2 % of the daemon's CPU in a 24-dock profile) is not needed for docking.
+    import numpy as np
 
 SAMPLE_RATE = 16_000
 
@@ -59,6 +63,8 @@ class SpeechBackend(Protocol):
 
 def first_seconds_of_audio(path: Path, seconds: float) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The first ``seconds`` of the clip's audio as 16 kHz mono float32; ``None`` if none."""
+    import numpy as np
+
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None
