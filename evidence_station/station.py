@@ -150,12 +150,6 @@ def _issue_checkpoint(ledger: Ledger, signer: Signer, checkpoints: CheckpointSto
     return checkpoint, note
 
 
-def _check_registered(draft: Draft) -> None:
-    if draft.type not in EVENT_TYPES:
-        raise ValueError(f"event type {draft.type!r} is not in the registry "
-                         "(evidence_station/event_types.py)")
-
-
 class Station:
     def __init__(self, layout: Layout, config: Config, name: str, ledger: Ledger,
                  catalog: Catalog, store: Store, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -230,25 +224,26 @@ class Station:
 
         Only registered event types are recorded (``event_types``). Events recorded by
         several threads at once share one fsync (:mod:`evidence_station.group_commit`);
-        each caller returns only once its own event is durable and catalogued. A caller
-        that holds :attr:`lock` (validation that must see the state the record lands on,
-        the one door) writes at once, alone: it cannot wait for a batch whose leader
-        needs that lock. A draft the ledger would refuse is refused here, before it is
-        queued, so it can never fail the other events of a batch."""
-        _check_registered(draft)
-        check_draft(draft)
-        if self._holds_lock():
-            with self.lock:
-                return self.append_durably([draft])[0]
+        each caller returns only once its own event is durable and catalogued. A draft
+        the ledger would refuse fails alone, never the other events of its batch. The
+        fields are copied here: the caller cannot change them while the draft waits."""
+        draft = Draft(draft.type, draft.actor, dict(draft.fields), draft.time)
         return committer_for(self).commit(self, lambda _station, _in_batch: draft)
 
+    def refuse_bad(self, draft: Draft) -> None:
+        """Raise ``ValueError`` for a draft this station would not record: a type not in
+        the registry, or what the ledger refuses (:func:`hashing.ledger.check_draft`)."""
+        if draft.type not in EVENT_TYPES:
+            raise ValueError(f"event type {draft.type!r} is not in the registry "
+                             "(evidence_station/event_types.py)")
+        check_draft(draft)
+
     def append_durably(self, drafts: list[Draft]) -> list[Event]:
-        """Append ``drafts`` with one write and one fsync, then project them; the caller
-        holds :attr:`lock`. The catalog catches up from the ledger rather than applying
-        just these events: if projecting an earlier event failed (a locked database), it
-        is applied first, in order, never skipped."""
-        for draft in drafts:
-            _check_registered(draft)
+        """Append ``drafts`` (already passed :meth:`refuse_bad`) with one write and one
+        fsync, then project them; the caller holds :attr:`lock`. The catalog catches up
+        from the ledger rather than applying just these events: if projecting an earlier
+        event failed (a locked database), it is applied first, in order, never skipped."""
+        assert self.holds_lock(), "append_durably without the writer lock"
         self._reopen_failed_ledger()
         try:
             events = self.ledger.append_many(drafts)
@@ -257,8 +252,9 @@ class Station:
         self.catalog.catch_up(self.ledger)
         return events
 
-    def _holds_lock(self) -> bool:
-        """Whether this thread holds :attr:`lock` (an ``RLock``: it may, re-entering)."""
+    def holds_lock(self) -> bool:
+        """Whether this thread holds :attr:`lock` (an ``RLock``: it may, re-entering).
+        ``_is_owned`` is CPython's own test, which ``threading.Condition`` uses too."""
         return bool(self.lock._is_owned())  # type: ignore[attr-defined]
 
     def _reopen_failed_ledger(self) -> None:
@@ -320,15 +316,28 @@ class Station:
         return issued
 
     def checkpoint_covering(self, size: int) -> tuple[Checkpoint, str]:
-        """A signed checkpoint of at least ``size`` events: the latest one if it already
-        covers them, else a new one (:meth:`issue_checkpoint`). When 24 docks end their
-        sessions together, their ``session.end`` events share a batch and the first
-        dock's checkpoint covers the others': they need not each sign and fsync one."""
+        """A signed checkpoint of at least ``size`` events: the latest one if it covers
+        them and is of this ledger (its size within the ledger's, its root the ledger's
+        root at that size), else a new one (:meth:`issue_checkpoint`, which refuses a
+        rollback loudly). When 24 docks end their sessions together, their ``session.end``
+        events share a batch and the first dock's checkpoint covers the others': they need
+        not each sign and fsync one. A reused checkpoint not yet cosigned is offered to
+        the witnesses, as a new one would be."""
         with self.lock:
-            latest = self.latest_checkpoint()
-            if latest is not None and latest[0].size >= size:
-                return latest
-        return self.issue_checkpoint()
+            try:
+                latest = self.latest_checkpoint()
+            except OSError as err:
+                raise LedgerProblem(detail=f"reading the latest checkpoint failed: {err}") from err
+            reuse = latest is not None and size <= latest[0].size <= self.ledger.size \
+                and self.ledger.root(latest[0].size) == latest[0].root
+        if latest is None or not reuse:
+            return self.issue_checkpoint()
+        if self.config.witness.urls and self.ledger.writable \
+                and self.cosigned_note(latest[0].size) is None:
+            from evidence_station.witness.client import ask_witnesses
+
+            ask_witnesses(self)
+        return latest
 
     def cosigned_note(self, size: int) -> str | None:
         """The checkpoint of ``size`` with every witness cosignature gathered for it, or

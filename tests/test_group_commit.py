@@ -9,14 +9,17 @@ the ledger would refuse is refused alone, before it can fail anyone else's event
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
+from evidence_station.errors import LedgerProblem
 from evidence_station.group_commit import committer_for
 from evidence_station.station import Station
+from hashing.checkpoint import CheckpointError
 from hashing.ledger import Draft, Event, Ledger
 
 Opener = Callable[..., Station]
@@ -99,7 +102,7 @@ def test_a_refused_draft_fails_alone_and_leaves_nothing(
             wait_until(lambda: committer._leading)
             for thread in threads[1:]:
                 thread.start()
-            wait_until(lambda: len(committer._queue) == 2 and len(refused) == 1)
+            wait_until(lambda: len(committer._queue) == 3)  # the bad one in the same batch
         for thread in threads:
             thread.join(20)
         assert len(refused) == 1 and message in str(refused[0])
@@ -127,3 +130,131 @@ def test_a_session_end_reuses_a_checkpoint_that_already_covers_it(open_station: 
         checkpoint, fresh = station.checkpoint_covering(third.seq + 1)
         assert checkpoint.size == third.seq + 1 == station.ledger.size and fresh != note
         assert station.latest_checkpoint() == (checkpoint, fresh)
+
+
+@pytest.mark.timeout(60)
+def test_the_leader_returns_after_its_own_batch_and_hands_the_lead_on(
+        open_station: Opener) -> None:
+    """A busy ledger cannot hold a leader's caller: once its own event is written, the
+    first queued waiter leads (here that waiter's draft blocks, and the first caller has
+    returned all the same)."""
+    with open_station() as station:
+        committer = committer_for(station)
+        blocking = threading.Event()
+        done: dict[str, Event] = {}
+
+        def slow(station: Station, in_batch: set[str]) -> Draft:
+            blocking.wait(20)
+            return Draft("report", "tester", {"kind": "slow"})
+
+        first = threading.Thread(target=lambda: done.__setitem__(
+            "first", station.record(Draft("report", "tester", {"kind": "first"}))))
+        second = threading.Thread(target=lambda: done.__setitem__(
+            "second", committer.commit(station, slow)))
+        with station.lock:
+            first.start()
+            wait_until(lambda: committer._leading)
+            second.start()
+            wait_until(lambda: len(committer._queue) == 1)
+        first.join(20)
+        assert not first.is_alive() and durable(station, done["first"])
+        assert second.is_alive()  # now leading, building its own draft
+        blocking.set()
+        second.join(20)
+        assert durable(station, done["second"]) and not committer._leading
+
+
+@pytest.mark.timeout(60)
+def test_an_interrupted_leader_hands_the_lead_on_and_writes_nothing_of_its_own(
+        open_station: Opener) -> None:
+    with open_station() as station:
+        committer = committer_for(station)
+        start = station.ledger.size
+        outcome: dict[str, object] = {}
+
+        def interrupted(station: Station, in_batch: set[str]) -> Draft:
+            raise KeyboardInterrupt  # Ctrl-C while the leader builds its batch
+
+        def lead() -> None:
+            try:
+                committer.commit(station, interrupted)
+            except KeyboardInterrupt:
+                outcome["leader"] = "interrupted"
+
+        def wait() -> None:
+            outcome["waiter"] = station.record(Draft("report", "tester", {"kind": "queued"}))
+
+        leader, waiter = threading.Thread(target=lead), threading.Thread(target=wait)
+        with station.lock:
+            leader.start()
+            wait_until(lambda: committer._leading)
+            waiter.start()
+            wait_until(lambda: len(committer._queue) == 1)
+        leader.join(20)
+        waiter.join(20)
+        assert outcome["leader"] == "interrupted"
+        event = outcome["waiter"]
+        assert isinstance(event, Event) and event.seq == start and durable(station, event)
+        assert station.ledger.size == start + 1 and not committer._leading
+        again = station.record(Draft("report", "tester", {"kind": "after"}))  # not wedged
+        assert again.seq == start + 1
+
+
+@pytest.mark.timeout(60)
+def test_a_failing_catalog_read_fails_its_own_ingest_event_only(open_station: Opener) -> None:
+    """An ingest draft is built inside the batch (it asks the catalog whether the clip is
+    a duplicate); an error there is that file's, not a dock's ``session.start`` beside it."""
+    with open_station() as station:
+        committer = committer_for(station)
+        start = station.ledger.size
+        outcome: dict[str, object] = {}
+
+        def failing(station: Station, in_batch: set[str]) -> Draft:
+            raise OSError(5, "Input/output error")
+
+        def ingest() -> None:
+            try:
+                committer.commit(station, failing)
+            except OSError as err:
+                outcome["ingest"] = err.errno
+
+        def session() -> None:
+            outcome["session"] = station.record(Draft("report", "tester", {"kind": "start"}))
+
+        def dock() -> None:
+            outcome["dock"] = station.record(Draft("report", "tester", {"kind": "dock"}))
+
+        threads = [threading.Thread(target=f) for f in (dock, ingest, session)]
+        with station.lock:  # the dock's record leads; the other two queue as one batch
+            threads[0].start()
+            wait_until(lambda: committer._leading)
+            threads[1].start()
+            threads[2].start()
+            wait_until(lambda: len(committer._queue) == 2)
+        for thread in threads:
+            thread.join(20)
+        assert outcome["ingest"] == 5
+        assert all(isinstance(outcome[name], Event) and durable(station, outcome[name])  # type: ignore[arg-type]
+                   for name in ("dock", "session"))
+        assert station.ledger.size == start + 2
+
+
+def test_a_checkpoint_of_another_history_is_not_reused(open_station: Opener) -> None:
+    """The events file cut back under a newer checkpoint (tampering, or the file restored
+    alone): the latest checkpoint "covers" the size but is not this ledger's; the session
+    gets the loud rollback refusal a new checkpoint gives, never a root that is not its."""
+    with open_station() as station:
+        for number in range(5):
+            station.record(Draft("report", "tester", {"kind": f"r{number}"}))
+        station.issue_checkpoint(witness=False)
+        keep = station.ledger.size - 4
+        ledger_dir = station.layout.ledger
+    events = ledger_dir / "events.jsonl"
+    events.write_bytes(b"".join(events.read_bytes().splitlines(keepends=True)[:keep]))
+    for cache in ("state.json", "offsets.bin"):
+        (ledger_dir / cache).unlink(missing_ok=True)
+    shutil.rmtree(ledger_dir / "tree", ignore_errors=True)
+    with open_station() as station:
+        end = station.record(Draft("report", "tester", {"kind": "session end"}))
+        with pytest.raises((CheckpointError, LedgerProblem), match="rollback"):
+            station.checkpoint_covering(end.seq + 1)

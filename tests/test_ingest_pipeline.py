@@ -213,7 +213,7 @@ def test_group_commit_one_fsync_for_waiting_docks_and_none_acked_early(
         assert station.catalog.applied_seq == station.ledger.size - 1
 
 
-def test_group_commit_failure_fails_the_whole_batch_and_writes_nothing(
+def test_group_commit_refused_draft_writes_nothing_and_the_committer_goes_on(
         open_station: Opener) -> None:
     committer = GroupCommitter()
     with open_station() as station:
