@@ -8,7 +8,8 @@ own and those of threads that arrived while the previous batch was being written
 appends them with :meth:`hashing.ledger.Ledger.append_many` — one write, one fsync —
 projects them into the catalog, and only then wakes each waiter with its event. So
 invariant 1 is unchanged: no event is acknowledged before it is durable and catalogued;
-a failed batch fails every event in it (none is acknowledged). Every
+a failed write fails every event in it (none is acknowledged), while a draft that cannot
+be built or that the ledger would refuse fails its own caller only. Every
 :meth:`evidence_station.station.Station.record` goes through here, and ingest's
 :func:`evidence_station.ingest.stages.commit` with a draft built in the batch.
 """
