@@ -64,12 +64,10 @@ def plan_case(station: Station, case_number: str, medium: str) -> tuple[list[Evi
 
 def _stage(station: Station, case_number: str, plan: DiscPlan, total: int,
            clips: dict[str, EvidenceClip], staging: Path, *, maker: str, extractor: str) -> dict[str, Any]:
-    latest = station.latest_checkpoint()
-    if latest is None or max(clips[f.key].clip["ledger_seq"] for f in plan.files) >= latest[0].size:
-        station.issue_checkpoint()
-        latest = station.latest_checkpoint()
-    assert latest is not None
-    checkpoint, note = latest
+    # The disc's proofs are built on this checkpoint: it must cover every clip's ingest
+    # and be of this ledger (a reused one is checked; otherwise a new one is signed).
+    newest = max(clips[f.key].clip["ledger_seq"] for f in plan.files)
+    checkpoint, note = station.checkpoint_covering(newest + 1)
     note = station.best_note(checkpoint, note)  # with the witnesses' cosignatures
     zone = ZoneInfo(station.config.station.timezone)
     extracted_at = station.clock.now().astimezone(zone).replace(microsecond=0).isoformat()

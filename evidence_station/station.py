@@ -21,6 +21,7 @@ from evidence_station.clock import SYSTEM_CLOCK, Clock
 from evidence_station.config import Config
 from evidence_station.errors import (
     AlreadyInitialisedError,
+    IntegrityAlarm,
     LedgerProblem,
     NotInitialisedError,
 )
@@ -29,7 +30,13 @@ from evidence_station.group_commit import committer_for
 from evidence_station.install import remember_software_version
 from evidence_station.store import Store
 from hashing import durable
-from hashing.checkpoint import Checkpoint, CheckpointStore, open_checkpoint, sign_checkpoint
+from hashing.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointStore,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from hashing.durable import write_file_durably
 from hashing.ledger import Draft, Event, Ledger, LedgerError, TornTailError, check_draft
 from hashing.note import Signer, Verifier
@@ -304,6 +311,13 @@ class Station:
                 self._reopen_failed_ledger()
             try:
                 issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
+            except CheckpointError as err:  # the ledger does not extend the latest checkpoint
+                raise IntegrityAlarm(detail=(
+                    f"{err}. Nothing was signed and the latest checkpoint is kept. The events "
+                    f"file {self.layout.ledger / 'events.jsonl'} is not the history the station "
+                    "signed (restored alone, cut back or edited): stop using the station, run "
+                    "`evidence-station check`, and restore the ledger from its fleet mirror or "
+                    "a backup that matches the checkpoint")) from err
             except OSError as err:  # a full or failing disk under ledger/checkpoints
                 raise LedgerProblem(detail=(
                     f"issuing a checkpoint failed: {err}. The previous checkpoint is still the "
@@ -323,14 +337,8 @@ class Station:
         events share a batch and the first dock's checkpoint covers the others': they need
         not each sign and fsync one. A reused checkpoint not yet cosigned is offered to
         the witnesses, as a new one would be."""
-        with self.lock:
-            try:
-                latest = self.latest_checkpoint()
-            except OSError as err:
-                raise LedgerProblem(detail=f"reading the latest checkpoint failed: {err}") from err
-            reuse = latest is not None and size <= latest[0].size <= self.ledger.size \
-                and self.ledger.root(latest[0].size) == latest[0].root
-        if latest is None or not reuse:
+        latest = self.reusable_checkpoint(size)
+        if latest is None:
             return self.issue_checkpoint()
         if self.config.witness.urls and self.ledger.writable \
                 and self.cosigned_note(latest[0].size) is None:
@@ -338,6 +346,23 @@ class Station:
 
             ask_witnesses(self)
         return latest
+
+    def reusable_checkpoint(self, size: int) -> tuple[Checkpoint, str] | None:
+        """The latest checkpoint if it covers ``size`` events and is of this ledger (its
+        size within the ledger's, its root the ledger's root at that size), else None.
+        Whoever hands out or builds proofs on a checkpoint it did not just sign asks this:
+        a latest checkpoint left by another history (the events file cut back or restored
+        alone) must lead to :meth:`issue_checkpoint`'s loud refusal, never to a proof
+        against a root that is not this ledger's."""
+        with self.lock:
+            try:
+                latest = self.latest_checkpoint()
+            except OSError as err:
+                raise LedgerProblem(detail=f"reading the latest checkpoint failed: {err}") from err
+            if latest is not None and size <= latest[0].size <= self.ledger.size \
+                    and self.ledger.root(latest[0].size) == latest[0].root:
+                return latest
+        return None
 
     def cosigned_note(self, size: int) -> str | None:
         """The checkpoint of ``size`` with every witness cosignature gathered for it, or

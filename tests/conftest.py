@@ -131,6 +131,23 @@ def tree_snapshot(root: Path) -> dict[bytes, tuple[str, int, int]]:
     return snapshot
 
 
+def plant_checkpoint_of_another_history(data_dir: Path) -> str:
+    """Make the station's latest checkpoint one of another history: signed with its own key
+    at the ledger's size, over another root (what an events file restored alone, or cut
+    back and grown again, leaves). Returns the planted note."""
+    from evidence_station.station import Layout
+    from hashing.checkpoint import Checkpoint, sign_checkpoint
+    from hashing.note import Signer
+
+    layout = Layout(data_dir)
+    signer = Signer.parse(layout.signer_key.read_text())
+    size = len((layout.ledger / "events.jsonl").read_bytes().splitlines())
+    note = sign_checkpoint(Checkpoint(signer.name, size, hashlib.sha256(b"another").digest()),
+                           signer)
+    (layout.ledger / "checkpoint").write_text(note, encoding="utf-8")
+    return note
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

@@ -18,7 +18,7 @@ from hashing.checkpoint import open_checkpoint
 from hashing.merkle import leaf_hash, verify_inclusion
 from hashing.note import Verifier
 from tests.accounts import run_as
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plant_checkpoint_of_another_history
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -253,3 +253,18 @@ def test_search_by_label_fields_and_date(cli: Run) -> None:
     after = json.loads(cli("clips", "--json", "--from", recorded)[1])
     assert ids[0] not in [c["id"] for c in after] and ids[1] in [c["id"] for c in after]
     assert json.loads(cli("clips", "--json", "--to", "2000-01-01")[1]) == []
+
+
+def test_a_copy_is_refused_when_the_latest_checkpoint_is_of_another_history(
+        cli: Run, tmp_path: Path) -> None:
+    """The copy's proof is built on the latest checkpoint; one that is not of this ledger
+    (same size, another root) is refused before anything is recorded or written."""
+    clip = clip_ids(cli)[0]
+    plant_checkpoint_of_another_history(tmp_path / "data")
+    before = (tmp_path / "data" / "ledger" / "events.jsonl").read_bytes()
+    out_dir = tmp_path / "copy"
+    code, _, err = run_as(tmp_path / "data", "li", "access", "copy", clip, "--copier", "li",
+                          "--approver", "wang", "--reason", "移送法院", "--out", str(out_dir))
+    assert code == 2 and "no checkpoint of this ledger covers this clip" in " ".join(err.split()), err
+    assert not out_dir.exists()
+    assert (tmp_path / "data" / "ledger" / "events.jsonl").read_bytes() == before

@@ -20,7 +20,7 @@ from evidence_station.demo import make_demo_camera
 from hashing.checkpoint import Checkpoint, sign_checkpoint
 from hashing.note import Signer
 from retention.disc import MEDIA, RESERVED, DiscError, DiscFile, plan_discs, volume_id
-from tests.conftest import ROOT, tree_snapshot
+from tests.conftest import ROOT, plant_checkpoint_of_another_history, tree_snapshot
 
 Run = Callable[..., tuple[int, str, str]]
 pytestmark = pytest.mark.skipif(shutil.which("xorriso") is None, reason="xorriso not installed")
@@ -365,3 +365,25 @@ def test_each_disc_clip_has_a_tlog_proof(disc: Path, burned_disc: tuple[Path, st
                                burned_disc[1], "--file", str(disc / item["path"])],
                               capture_output=True, text=True, cwd=ROOT)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_latest_checkpoint_of_another_history_is_refused_before_burning(
+        cli: Run, tmp_path: Path) -> None:
+    """The disc's proofs are built on the latest checkpoint when it covers the clips; one
+    that is not of this ledger is refused loudly before anything is written, never burned
+    as the disc's checkpoint (its proofs would not verify against that root)."""
+    image = tmp_path / "disc.iso"
+    planted = plant_checkpoint_of_another_history(tmp_path / "data")
+    def ledger() -> dict[bytes, str]:  # contents: the caches are rewritten, unchanged, at close
+        return {path: content for path, (content, _, _) in
+                tree_snapshot(tmp_path / "data" / "ledger").items()}
+
+    ledger_before = ledger()
+    code, _, err = cli("disc", "burn", "--case-number", "A-12", "--drive", f"stdio:{image}",
+                         "--media", "cd", "--maker", "王五", "--extractor", "李四")
+    said = " ".join(err.split())  # the console wraps long lines
+    assert code == 1 and "integrity alarm" in said and "does not extend the latest" in said, err
+    assert "Nothing was signed" in said and "evidence-station check" in said
+    assert not image.exists()
+    assert ledger() == ledger_before
+    assert (tmp_path / "data" / "ledger" / "checkpoint").read_text() == planted

@@ -38,6 +38,7 @@ from hashing.cosignature import (
 )
 from hashing.merkle import EMPTY_ROOT
 from hashing.note import Signer, split_note
+from tests.conftest import plant_checkpoint_of_another_history
 from tests.witness_helpers import (
     WitnessProcess,
     cli,
@@ -525,3 +526,29 @@ def test_witness_alarm_is_a_review_flag_that_review_and_check_handle(tmp_path: P
     assert main([*base, "review"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
     assert main([*base, "review", "--json"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
     assert main([*base, "check"], clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC))) == 0
+
+
+@pytest.mark.slow
+def test_the_witness_round_does_not_offer_a_checkpoint_of_another_history(
+        pair: tuple[Path, WitnessProcess, Config]) -> None:
+    """The daemon's periodic round asks the witnesses to cosign the latest checkpoint when
+    the ledger has not grown; a latest that is not of this ledger (same size, another root:
+    the events file restored alone) is an integrity alarm at the station, and no witness is
+    asked to cosign it."""
+    from evidence_station.docking.daemon import Daemon
+    from evidence_station.errors import IntegrityAlarm
+
+    a, witness, config = pair
+    with Station.open(a, config, writable=True) as station:
+        append(station, 2)
+        station.issue_checkpoint()
+        honest = _cosigned(station, witness.key)
+    planted = plant_checkpoint_of_another_history(a)
+    events_before = (a / "ledger" / "events.jsonl").read_bytes()
+    with Station.open(a, config, writable=True) as station:
+        daemon = Daemon(station, lang="en")
+        with pytest.raises(IntegrityAlarm, match="does not extend the latest"):
+            daemon.witness_round()
+    assert (a / "ledger" / "checkpoint").read_text() == planted  # nothing signed over it
+    assert (a / "ledger" / "events.jsonl").read_bytes() == events_before  # no witness alarm
+    assert _held(witness) is not None and _held(witness)[0] == honest  # type: ignore[index]

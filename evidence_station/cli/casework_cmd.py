@@ -183,10 +183,6 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
     from evidence_station.casework.service import perform
 
     actor = app.actor(station)
-    latest = station.latest_checkpoint()
-    if latest is None:
-        raise CaseworkError("no checkpoint yet; run `ledger checkpoint`")
-    checkpoint, note = latest
     clip_id = fields.get("clip_id")
     if clip_id is None:  # an outside release names its clip in the request
         request = station.catalog.casework.release_request(int(str(fields["release_request"])))
@@ -195,8 +191,13 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
     if len(matches) != 1:
         raise CaseworkError(f"no clip {clip_id!r}")
     row = matches[0]
-    if row["ledger_seq"] >= checkpoint.size:
-        raise CaseworkError("no checkpoint covers this clip yet; run `ledger checkpoint`")
+    # The copy's proof is built on this checkpoint: it must cover the clip and be of this
+    # ledger (a latest left by another history makes `ledger checkpoint` refuse loudly).
+    covering = station.reusable_checkpoint(row["ledger_seq"] + 1)
+    if covering is None:
+        raise CaseworkError("no checkpoint of this ledger covers this clip yet; run "
+                            "`ledger checkpoint`")
+    checkpoint, note = covering
     if out_dir.exists() and any(out_dir.iterdir()):
         raise CaseworkError(f"{out_dir} is not empty; choose a new folder for the copy")
     created = not out_dir.exists()

@@ -229,9 +229,11 @@ class Daemon:
         """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""
         from evidence_station.witness.client import ask_witnesses
 
-        latest = self.station.latest_checkpoint()
-        if latest is None or latest[0].size < self.station.ledger.size:
-            self.station.issue_checkpoint()  # asks the witnesses itself
+        if self.station.reusable_checkpoint(self.station.ledger.size) is None:
+            # The ledger grew (the new checkpoint asks the witnesses itself), or the latest
+            # is not of this ledger: then signing refuses loudly, and no witness is asked
+            # to cosign another history.
+            self.station.issue_checkpoint()
             return
         ask_witnesses(self.station, force=True)
 
