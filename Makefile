@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 fuse exfat-fuse exfatprogs \
+APT_PACKAGES := python3 python3-venv python3-dev gcc libfuse2 libfuse-dev fuse exfat-fuse exfatprogs \
 	fusefat dosfstools mtools xorriso espeak-ng sox util-linux udev \
 	chromium fonts-noto-cjk poppler-utils \
 	debhelper dh-virtualenv dpkg-dev fakeroot lintian debootstrap systemd \
