@@ -9,10 +9,11 @@ the ledger would refuse is refused alone, before it can fail anyone else's event
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -37,6 +38,22 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
+@contextlib.contextmanager
+def queued_behind_a_leader(station: Station, leader: threading.Thread,
+                           *waiters: threading.Thread) -> Iterator[None]:
+    """Start ``leader`` while this thread holds the writer lock, so it leads a batch and
+    waits for the lock; then ``waiters``, which queue behind it as the next batch. The
+    body runs still holding the lock; leaving it lets the leader write."""
+    committer = committer_for(station)
+    with station.lock:
+        leader.start()
+        wait_until(lambda: committer._leading)
+        for waiter in waiters:
+            waiter.start()
+        wait_until(lambda: len(committer._queue) == len(waiters))
+        yield
+
+
 @pytest.mark.timeout(60)  # a deadlock fails here instead of hanging the suite
 def test_records_of_waiting_threads_share_one_fsync_and_none_is_acked_early(
         open_station: Opener) -> None:
@@ -50,12 +67,7 @@ def test_records_of_waiting_threads_share_one_fsync_and_none_is_acked_early(
             acked[number] = durable(station, event)
 
         threads = [threading.Thread(target=dock, args=(n,)) for n in range(8)]
-        with station.lock:  # the first record leads and waits here; the others queue
-            threads[0].start()
-            wait_until(lambda: committer._leading)
-            for thread in threads[1:]:
-                thread.start()
-            wait_until(lambda: len(committer._queue) == 7)
+        with queued_behind_a_leader(station, *threads):  # the first leads; the others queue
             # A record by the lock's holder is written at once, alone: no deadlock with
             # the leader waiting for the lock, and no waiting for its batch.
             alone = station.record(Draft("report", "tester", {"kind": "under the lock"}))
@@ -82,7 +94,6 @@ def test_records_of_waiting_threads_share_one_fsync_and_none_is_acked_early(
 def test_a_refused_draft_fails_alone_and_leaves_nothing(
         open_station: Opener, draft: Draft, message: str) -> None:
     with open_station() as station:
-        committer = committer_for(station)
         start = station.ledger.size
         good: list[Event] = []
         refused: list[BaseException] = []
@@ -96,12 +107,8 @@ def test_a_refused_draft_fails_alone_and_leaves_nothing(
         others = [Draft("report", "tester", {"kind": "test", "dock": n}) for n in range(3)]
         threads = [threading.Thread(target=record, args=(which,))
                    for which in [others[0], draft, *others[1:]]]
-        with station.lock:  # all of them arrive while a batch is waiting for the lock
-            threads[0].start()
-            wait_until(lambda: committer._leading)
-            for thread in threads[1:]:
-                thread.start()
-            wait_until(lambda: len(committer._queue) == 3)  # the bad one in the same batch
+        with queued_behind_a_leader(station, *threads):
+            pass  # the bad one queues in the same batch as the good ones
         for thread in threads:
             thread.join(20)
         assert len(refused) == 1 and message in str(refused[0])
@@ -150,11 +157,8 @@ def test_the_leader_returns_after_its_own_batch_and_hands_the_lead_on(
             "first", station.record(Draft("report", "tester", {"kind": "first"}))))
         second = threading.Thread(target=lambda: done.__setitem__(
             "second", committer.commit(station, slow)))
-        with station.lock:
-            first.start()
-            wait_until(lambda: committer._leading)
-            second.start()
-            wait_until(lambda: len(committer._queue) == 1)
+        with queued_behind_a_leader(station, first, second):
+            pass
         first.join(20)
         assert not first.is_alive() and durable(station, done["first"])
         assert second.is_alive()  # now leading, building its own draft
@@ -184,11 +188,8 @@ def test_an_interrupted_leader_hands_the_lead_on_and_writes_nothing_of_its_own(
             outcome["waiter"] = station.record(Draft("report", "tester", {"kind": "queued"}))
 
         leader, waiter = threading.Thread(target=lead), threading.Thread(target=wait)
-        with station.lock:
-            leader.start()
-            wait_until(lambda: committer._leading)
-            waiter.start()
-            wait_until(lambda: len(committer._queue) == 1)
+        with queued_behind_a_leader(station, leader, waiter):
+            pass
         leader.join(20)
         waiter.join(20)
         assert outcome["leader"] == "interrupted"
@@ -224,12 +225,8 @@ def test_a_failing_catalog_read_fails_its_own_ingest_event_only(open_station: Op
             outcome["dock"] = station.record(Draft("report", "tester", {"kind": "dock"}))
 
         threads = [threading.Thread(target=f) for f in (dock, ingest, session)]
-        with station.lock:  # the dock's record leads; the other two queue as one batch
-            threads[0].start()
-            wait_until(lambda: committer._leading)
-            threads[1].start()
-            threads[2].start()
-            wait_until(lambda: len(committer._queue) == 2)
+        with queued_behind_a_leader(station, *threads):
+            pass  # the dock's record leads; the other two queue as one batch
         for thread in threads:
             thread.join(20)
         assert outcome["ingest"] == 5
