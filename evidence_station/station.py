@@ -33,6 +33,7 @@ from hashing import durable
 from hashing.checkpoint import (
     Checkpoint,
     CheckpointError,
+    CheckpointHistoryError,
     CheckpointStore,
     open_checkpoint,
     sign_checkpoint,
@@ -311,13 +312,10 @@ class Station:
                 self._reopen_failed_ledger()
             try:
                 issued = _issue_checkpoint(self.ledger, self.signer, self.checkpoints)
-            except CheckpointError as err:  # the ledger does not extend the latest checkpoint
-                raise IntegrityAlarm(detail=(
-                    f"{err}. Nothing was signed and the latest checkpoint is kept. The events "
-                    f"file {self.layout.ledger / 'events.jsonl'} is not the history the station "
-                    "signed (restored alone, cut back or edited): stop using the station, run "
-                    "`evidence-station check`, and restore the ledger from its fleet mirror or "
-                    "a backup that matches the checkpoint")) from err
+            except CheckpointHistoryError as err:  # the ledger does not extend the latest
+                raise self._another_history(str(err)) from err
+            except CheckpointError as err:  # the latest cannot be read or is not our signature
+                raise self._unreadable_checkpoint(err) from err
             except OSError as err:  # a full or failing disk under ledger/checkpoints
                 raise LedgerProblem(detail=(
                     f"issuing a checkpoint failed: {err}. The previous checkpoint is still the "
@@ -331,12 +329,12 @@ class Station:
 
     def checkpoint_covering(self, size: int) -> tuple[Checkpoint, str]:
         """A signed checkpoint of at least ``size`` events: the latest one if it covers
-        them and is of this ledger (its size within the ledger's, its root the ledger's
-        root at that size), else a new one (:meth:`issue_checkpoint`, which refuses a
-        rollback loudly). When 24 docks end their sessions together, their ``session.end``
-        events share a batch and the first dock's checkpoint covers the others': they need
-        not each sign and fsync one. A reused checkpoint not yet cosigned is offered to
-        the witnesses, as a new one would be."""
+        them, else a new one. Either way it is of this ledger: a latest of another history
+        is an integrity alarm (:meth:`latest_of_this_ledger`), as signing over it would be
+        (:meth:`issue_checkpoint` refuses a rollback loudly). When 24 docks end their
+        sessions together, their ``session.end`` events share a batch and the first dock's
+        checkpoint covers the others': they need not each sign and fsync one. A reused
+        checkpoint not yet cosigned is offered to the witnesses, as a new one would be."""
         latest = self.reusable_checkpoint(size)
         if latest is None:
             return self.issue_checkpoint()
@@ -347,22 +345,53 @@ class Station:
             ask_witnesses(self)
         return latest
 
-    def reusable_checkpoint(self, size: int) -> tuple[Checkpoint, str] | None:
-        """The latest checkpoint if it covers ``size`` events and is of this ledger (its
-        size within the ledger's, its root the ledger's root at that size), else None.
-        Whoever hands out or builds proofs on a checkpoint it did not just sign asks this:
-        a latest checkpoint left by another history (the events file cut back or restored
-        alone) must lead to :meth:`issue_checkpoint`'s loud refusal, never to a proof
-        against a root that is not this ledger's."""
+    def latest_of_this_ledger(self) -> tuple[Checkpoint, str] | None:
+        """The latest checkpoint, checked to be of this ledger (its size within the
+        ledger's, its root the ledger's root at that size); None before the first.
+
+        Whoever hands out a checkpoint it did not just sign, or builds proofs on one
+        (receipts, discs, copies, witnesses, the fleet mirror), takes it from here: one
+        left by another history (the events file restored alone, cut back and grown
+        again, edited) is an integrity alarm, never a proof against a root that is not
+        this ledger's."""
         with self.lock:
             try:
                 latest = self.latest_checkpoint()
             except OSError as err:
                 raise LedgerProblem(detail=f"reading the latest checkpoint failed: {err}") from err
-            if latest is not None and size <= latest[0].size <= self.ledger.size \
-                    and self.ledger.root(latest[0].size) == latest[0].root:
-                return latest
-        return None
+            except CheckpointError as err:
+                raise self._unreadable_checkpoint(err) from err
+            if latest is None:
+                return None
+            checkpoint = latest[0]
+            if checkpoint.size > self.ledger.size \
+                    or self.ledger.root(checkpoint.size) != checkpoint.root:
+                raise self._another_history(
+                    f"the latest checkpoint (size {checkpoint.size}, root "
+                    f"{checkpoint.root.hex()[:16]}…) is not of this ledger ({self.ledger.size} "
+                    "events)")
+            return latest
+
+    def reusable_checkpoint(self, size: int) -> tuple[Checkpoint, str] | None:
+        """The latest checkpoint if it covers ``size`` events (checked to be of this
+        ledger: :meth:`latest_of_this_ledger`), else None."""
+        latest = self.latest_of_this_ledger()
+        return latest if latest is not None and size <= latest[0].size else None
+
+    def _another_history(self, detail: str) -> IntegrityAlarm:
+        return IntegrityAlarm(detail=(
+            f"{detail}. Nothing was signed and the latest checkpoint is kept. The events file "
+            f"{self.layout.ledger / 'events.jsonl'} is not the history the station signed "
+            "(restored alone, cut back or edited): stop using the station, run "
+            "`evidence-station check`, and restore the ledger from its fleet mirror or a "
+            "backup that matches the checkpoint"))
+
+    def _unreadable_checkpoint(self, err: CheckpointError) -> IntegrityAlarm:
+        return IntegrityAlarm(detail=(
+            f"the latest checkpoint {self.checkpoints.latest_path} cannot be read or is not "
+            f"signed with this station's key ({err}). Nothing was signed; run "
+            "`evidence-station check`, and put back the newest entry of "
+            f"{self.checkpoints.history} that verifies, or a backup"))
 
     def cosigned_note(self, size: int) -> str | None:
         """The checkpoint of ``size`` with every witness cosignature gathered for it, or

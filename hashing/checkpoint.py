@@ -24,6 +24,11 @@ class CheckpointError(ValueError):
     """A checkpoint is malformed, badly signed, or does not extend the previous one."""
 
 
+class CheckpointHistoryError(CheckpointError):
+    """A new checkpoint that does not extend the latest: the ledger is not the history the
+    latest checkpoint was signed over (rolled back, cut, restored alone, edited)."""
+
+
 class CheckpointMalformedError(CheckpointError):
     """The checkpoint cannot be parsed at all (its note or its body has the wrong shape),
     as opposed to one that parses but is badly signed: verifiers exit 2, not 1."""
@@ -133,7 +138,7 @@ class CheckpointStore:
         if previous_note is not None:
             previous = open_checkpoint(previous_note, verifier)
             if checkpoint.size < previous.size:
-                raise CheckpointError(
+                raise CheckpointHistoryError(
                     f"refusing rollback: new checkpoint size {checkpoint.size} is smaller than "
                     f"the latest {previous.size}"
                 )
@@ -146,7 +151,7 @@ class CheckpointStore:
                     proof=consistency_proof or [],
                 )
             except ProofError as err:
-                raise CheckpointError(
+                raise CheckpointHistoryError(
                     f"refusing checkpoint at size {checkpoint.size}: it does not extend the "
                     f"latest checkpoint at size {previous.size} ({err}); the ledger history "
                     "has been changed"

@@ -20,7 +20,9 @@ import pytest
 from evidence_station.errors import IntegrityAlarm
 from evidence_station.group_commit import committer_for
 from evidence_station.station import Station
+from hashing.checkpoint import Checkpoint, sign_checkpoint
 from hashing.ledger import Draft, Event, Ledger
+from hashing.note import Signer
 
 Opener = Callable[..., Station]
 
@@ -252,5 +254,23 @@ def test_a_checkpoint_of_another_history_is_not_reused(open_station: Opener) -> 
     shutil.rmtree(ledger_dir / "tree", ignore_errors=True)
     with open_station() as station:
         end = station.record(Draft("report", "tester", {"kind": "session end"}))
-        with pytest.raises(IntegrityAlarm, match="rollback"):
+        with pytest.raises(IntegrityAlarm, match="is not of this ledger"):
             station.checkpoint_covering(end.seq + 1)
+
+
+@pytest.mark.parametrize("latest", ["garbage\n", "another key"])
+def test_an_unreadable_latest_checkpoint_is_an_alarm_of_its_own(
+        open_station: Opener, latest: str) -> None:
+    """A latest checkpoint that cannot be read, or is signed with another key, is said to
+    be that — not "another history" — and nothing is signed over it."""
+    with open_station() as station:
+        station.record(Draft("report", "tester", {"kind": "r"}))
+        size = station.ledger.size
+        if latest == "another key":
+            thief = Signer.generate(station.signer.name)
+            latest = sign_checkpoint(Checkpoint(thief.name, size, station.ledger.root()), thief)
+        station.checkpoints.latest_path.write_text(latest)
+        for attempt in (station.issue_checkpoint, lambda: station.checkpoint_covering(size)):
+            with pytest.raises(IntegrityAlarm, match="cannot be read or is not signed"):
+                attempt()
+        assert station.checkpoints.latest_path.read_text() == latest

@@ -192,11 +192,10 @@ def write_access_copy(app: AppContext, station: Station, fields: dict[str, objec
         raise CaseworkError(f"no clip {clip_id!r}")
     row = matches[0]
     # The copy's proof is built on this checkpoint: it must cover the clip and be of this
-    # ledger (a latest left by another history makes `ledger checkpoint` refuse loudly).
+    # ledger (one left by another history is an integrity alarm here).
     covering = station.reusable_checkpoint(row["ledger_seq"] + 1)
     if covering is None:
-        raise CaseworkError("no checkpoint of this ledger covers this clip yet; run "
-                            "`ledger checkpoint`")
+        raise CaseworkError("no checkpoint covers this clip yet; run `ledger checkpoint`")
     checkpoint, note = covering
     if out_dir.exists() and any(out_dir.iterdir()):
         raise CaseworkError(f"{out_dir} is not empty; choose a new folder for the copy")

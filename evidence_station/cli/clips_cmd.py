@@ -11,7 +11,7 @@ from evidence_station.casework.identities import IdentityStore, shown
 from evidence_station.casework.rules import can
 from evidence_station.cli.context import AppContext
 from evidence_station.cli.tables import Col, fitted, short_ids
-from evidence_station.errors import AmbiguousClipError, ClipNotFoundError
+from evidence_station.errors import AmbiguousClipError, ClipNotFoundError, IntegrityAlarm
 from evidence_station.i18n import MESSAGES, human_bytes
 from evidence_station.identity import ROOT_ACCOUNT, Actor
 
@@ -113,7 +113,10 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
             identities.close()
         row["designation"] = station.catalog.casework.evidence_of(row["id"])
         row["access"] = station.catalog.casework.access_of(row["id"])
-        latest = station.latest_checkpoint()
+        try:
+            latest = station.latest_of_this_ledger()
+        except IntegrityAlarm as alarm:  # shown, not a proof against another history's root
+            latest, row["checkpoint_alarm"] = None, alarm.render(app.lang)
         if latest is not None and row["ledger_seq"] < latest[0].size:
             row["inclusion_proof"] = {
                 "tree_size": latest[0].size,
@@ -150,6 +153,8 @@ def show_command(app: AppContext, clip: str, as_json: bool) -> None:
     for source in row["sources"]:
         table.add_row("source", f"{escape(source['source_path'])} (seq {source['seq']}, session "
                       f"{source['session_id']}{', duplicate' if source['duplicate'] else ''})")
+    if row.get("checkpoint_alarm"):
+        table.add_row("[bold red]checkpoint[/bold red]", escape(row["checkpoint_alarm"]))
     app.console.print(table)
 
 

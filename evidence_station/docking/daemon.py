@@ -229,11 +229,10 @@ class Daemon:
         """Ask every witness to cosign the latest checkpoint (a new one if the ledger grew)."""
         from evidence_station.witness.client import ask_witnesses
 
+        # A latest checkpoint of another history is an integrity alarm here: no witness
+        # is asked to cosign it.
         if self.station.reusable_checkpoint(self.station.ledger.size) is None:
-            # The ledger grew (the new checkpoint asks the witnesses itself), or the latest
-            # is not of this ledger: then signing refuses loudly, and no witness is asked
-            # to cosign another history.
-            self.station.issue_checkpoint()
+            self.station.issue_checkpoint()  # the ledger grew; asks the witnesses itself
             return
         ask_witnesses(self.station, force=True)
 

@@ -325,7 +325,7 @@ class Replicator:
         self.state.set(mirrored_events=first)
 
     def _push_checkpoint(self, conn: Any, report: PushReport) -> None:
-        latest = self.station.latest_checkpoint()
+        latest = self.station.latest_of_this_ledger()  # the mirror gets no other history's
         if latest is None:
             return
         checkpoint, note = latest

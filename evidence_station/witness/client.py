@@ -183,7 +183,7 @@ class WitnessClient:
             log.warning("witness round still running after %.0f s; left to the schedule", budget)
             return []
         try:
-            latest = self.station.latest_checkpoint()
+            latest = self.station.latest_of_this_ledger()  # never another history's
             if latest is None:
                 return []
             checkpoint, note = latest
