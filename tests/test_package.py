@@ -239,6 +239,7 @@ def build(version: str | None, build_dir: str) -> subprocess.Popen[bytes]:
     argv.append("LINTIAN=true")  # the test runs lintian itself, beside the clean root
     if version:
         argv.append(f"DEB_VERSION={version}")
+    CACHE.mkdir(parents=True, exist_ok=True)  # a fresh machine: the build starts first
     log = (CACHE / f"make-deb-{version or 'first'}.log").open("wb")
     # its own process group, so a failed or timed-out test stops dpkg-buildpackage and pip
     # too (killing make alone left them building into the next run's tree)
