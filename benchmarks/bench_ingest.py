@@ -179,6 +179,11 @@ def speed(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
             "cp+sync+sha256sum", ">= 2", clerk_s / ingest_s),
         row(f"ingest {mib} MiB whole command vs I/O floor", mib / whole_s, "MiB/s",
             mib / floor_s, "cp+sync+O_DIRECT read", "", floor_s / whole_s),
+        # What the ≥ 2× target asks of the disk: an ingest exactly at the I/O floor scores
+        # this; above it only by overlapping its writes and re-reads better than the
+        # floor's one-after-the-other (~10 % on this virtio disk, measured with dd).
+        row(f"the I/O floor itself vs cp+sync+sha256sum ({mib} MiB)", mib / floor_s, "MiB/s",
+            mib / clerk_s, "cp+sync+sha256sum", "", clerk_s / floor_s),
     ]
 
 
