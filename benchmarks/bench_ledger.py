@@ -85,7 +85,7 @@ def verified(bundle: Path) -> float:
 def primitives_cpu(events: Path) -> float:
     """CPU seconds of the C calls every event needs, with nothing else in the loop.
 
-    The floor under the verifier's event loop (``hashing.verify.scan_events``): it decodes
+    The floor under the verifier's event loop (``hashing.event_scan.scan_events``): it decodes
     each line (the C scanner, as the verifier calls it), re-encodes it to check it is
     canonical, and hashes it three times (leaf, ``prev``, one node, as a balanced tree
     has one node per leaf). No seq, chain, tree-stack or field check."""

@@ -27,8 +27,8 @@ from evidence_station.catalog import Catalog
 from evidence_station.projection import projected_tables
 from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
+from hashing.event_scan import scan_events
 from hashing.stream import hash_file_from_disk
-from hashing.verify import scan_events
 
 MAX_PER_TABLE = 20  # differences named per table; one is enough to raise the alarm
 

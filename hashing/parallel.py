@@ -8,13 +8,13 @@ lines into one JSON array decodes and re-encodes no faster (same C code, same by
 the only large win left without a dependency beyond ``cryptography`` is more cores:
 ``events.jsonl`` is cut into byte ranges at line ends and each range is scanned by its own
 process (``fork``; the parent scans the first range itself), with exactly the checks of
-:func:`hashing.verify.scan_events`.
+:func:`hashing.event_scan.scan_events`.
 
 A range after the first does not know its starting ``seq`` and ``prev``: it takes what its
 first event *claims* and checks the rest of its range against that. The parent then joins
 the ranges in order and accepts a claim only when it equals the seq after, and the hash of
 the last event of, the range before; a claim that does not is judged exactly as the
-single-process loop judges that line (:func:`hashing.verify._event_finding` with the seq
+single-process loop judges that line (:func:`hashing.event_scan.event_finding` with the seq
 and prev expected there). So the first finding is the same event, for the same reason, as
 in one process: the earliest range with a break, or the first line of a range that does
 not continue the one before. Events after a break are unanchored and not reported, as
@@ -27,7 +27,7 @@ them onto one compact range (:func:`push`), which is valid exactly because a cla
 accepted when it is the seq where the previous range ended.
 
 Where ``os.fork`` is missing (Windows) or only one CPU is usable, or the file is small,
-everything runs in-process through :func:`hashing.verify.scan_events` itself.
+everything runs in-process through :func:`hashing.event_scan.scan_events` itself.
 """
 
 from __future__ import annotations
@@ -44,16 +44,16 @@ from pathlib import Path
 from typing import Any
 
 from hashing.canonical import fast_decode, fast_encode
-from hashing.merkle import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX
-from hashing.verify import (
+from hashing.event_scan import (
     ZERO_HASH,
     EventScan,
     Finding,
-    _event_finding,
-    _stack_root,
     accepted_event,
+    event_finding,
     scan_events,
+    stack_root,
 )
+from hashing.merkle import EMPTY_ROOT, LEAF_PREFIX, NODE_PREFIX
 
 BLOCK_HEIGHT = 10  # ranges hand back subtree roots of 1,024 leaves: ~1,000x less to pass on
 BLOCK = 1 << BLOCK_HEIGHT
@@ -132,7 +132,7 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
     """Check the events of one range; ``start`` is (0, ZERO_HASH) for the first range and
     None for the others, which start from their first event's claim.
 
-    The loop is :func:`hashing.verify.scan_events`'s, check for check; it differs only in
+    The loop is :func:`hashing.event_scan.scan_events`'s, check for check; it differs only in
     what it keeps: leaf hashes go into aligned blocks instead of one compact range, and
     ingest/deletion effects are kept as this range's net change."""
     handle: Iterator[bytes] = iter(lines)
@@ -162,7 +162,7 @@ def scan_range(lines: Iterable[bytes], start: tuple[int, str] | None, *,
     for line in handle:
         value = accepted(line, seq, prev)
         if value is None:
-            scan.finding = _event_finding(line, seq, prev)
+            scan.finding = event_finding(line, seq, prev)
             break
         body = line[:-1]
         leaf_hasher = sha256(LEAF_PREFIX)
@@ -207,12 +207,12 @@ def join(ranges: Iterable[RangeScan], *, root_at: set[int] | frozenset[int] = fr
             if part.claim is None and not part.first_line:
                 continue  # an empty range (cannot happen with ranges cut at line ends)
             # R4: the line does not continue the chain; judged as one process judges it
-            scan.findings.append(_event_finding(part.first_line, *expected))
+            scan.findings.append(event_finding(part.first_line, *expected))
             break
         for height, node in part.pieces:
             size = push(stack, size, height, node)
             if size in root_at:
-                scan.roots[size] = _stack_root(stack)
+                scan.roots[size] = stack_root(stack)
         scan.leaves.update(part.leaves)
         scan.lines.update(part.lines)
         for gone in part.deleted:
@@ -223,7 +223,7 @@ def join(ranges: Iterable[RangeScan], *, root_at: set[int] | frozenset[int] = fr
             break
         expected = (part.end_seq, part.last_hash)
     scan.count = size
-    scan.root = _stack_root(stack)
+    scan.root = stack_root(stack)
     return scan
 
 
@@ -379,7 +379,7 @@ def scan_events_file(path: Path, *, capture: set[int] | frozenset[int] = frozens
                      root_at: set[int] | frozenset[int] = frozenset(),
                      workers: int | None = None, min_bytes: int | None = None,
                      ) -> EventScan:
-    """:func:`hashing.verify.scan_events` over a file, on ``workers`` processes (default:
+    """:func:`hashing.event_scan.scan_events` over a file, on ``workers`` processes (default:
     the usable CPUs); the same result, findings included."""
     return EventsScan(path, capture=capture, root_at=root_at, workers=workers,
                       min_bytes=min_bytes).result()

@@ -18,8 +18,8 @@ from hashing.canonical import (
     fast_encode,
     parse_canonical,
 )
+from hashing.event_scan import ZERO_HASH, scan_events
 from hashing.merkle import EMPTY_ROOT, leaf_hash, node_hash
-from hashing.verify import ZERO_HASH, scan_events
 
 
 def reference_root(leaves: list[bytes]) -> bytes:

@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashing.canonical import canonical_json
+from hashing.event_scan import ZERO_HASH, EventScan, scan_events
 from hashing.parallel import (
     BLOCK,
     EventsScan,
@@ -31,7 +32,6 @@ from hashing.parallel import (
     scan_events_file,
     scan_range,
 )
-from hashing.verify import ZERO_HASH, EventScan, scan_events
 from tests.conftest import ROOT
 from tests.test_verify import bundle  # noqa: F401 - the fixture, for the standalone copy
 from tests.test_verify_fast import ledger_lines

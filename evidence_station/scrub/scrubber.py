@@ -59,8 +59,8 @@ from evidence_station.scrub.pace import MB, Pacer
 from evidence_station.station import Station
 from hashing.checkpoint import CheckpointError
 from hashing.durable import write_file_durably
+from hashing.event_scan import scan_events
 from hashing.merkle import leaf_hash, node_hash
-from hashing.verify import scan_events
 
 log = logging.getLogger(__name__)
 
