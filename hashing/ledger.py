@@ -37,10 +37,10 @@ from typing import Any
 
 from hashing.canonical import canonical_json
 from hashing.durable import fsync_directory, make_directories_durably, write_file_durably
+from hashing.event_scan import ZERO_HASH
 from hashing.merkle import leaf_hash
 from hashing.tree import TreeStore
 
-ZERO_HASH = "0" * 64
 EVENTS_FILE = "events.jsonl"
 RESERVED_FIELDS = frozenset({"seq", "time", "station", "type", "actor", "prev"})
 _OFFSET = struct.Struct("<Q")

@@ -30,10 +30,9 @@ from typing import Any
 from evidence_station.fleet import central
 from evidence_station.fleet.objects import Bucket, key_for
 from hashing.checkpoint import open_checkpoint
+from hashing.event_scan import ZERO_HASH
 from hashing.merkle import ProofError, leaf_hash, node_hash, verify_consistency
 from hashing.note import NoteError, Verifier
-
-ZERO = "0" * 64
 
 
 class CompactRange:
@@ -129,7 +128,7 @@ def _verify_station(conn: Any, origin: str, key_line: str, pinned: Verifier | No
     roots_at = {size for size, *_ in checkpoints}
     roots: dict[int, bytes] = {0: hashlib.sha256(b"").digest()} if 0 in roots_at else {}
     tree = CompactRange()
-    previous = ZERO
+    previous = ZERO_HASH
     live: dict[str, int] = {}
     broken = False
     for seq, body in central.stream_events(conn, origin):
